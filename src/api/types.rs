@@ -1,0 +1,800 @@
+//! The Wix Media Manager wire contract (`/site-media/v1`): request and response bodies as
+//! serde types, shared by the client and the local Media Manager so both speak one dialect.
+//! REST names (`id`, `createdDate`), camelCase, int64 values as decimal strings.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Folder ids that exist on every site.
+pub const MEDIA_ROOT: &str = "media-root";
+pub const TRASH_ROOT: &str = "trash-root";
+pub const VISITOR_UPLOADS: &str = "visitor-uploads";
+/// Virtual folders: hidden in the UI, can't be deleted, live under `media-root`.
+pub const VIRTUAL_FOLDERS: [(&str, &str); 3] = [
+    ("mobile-uploads", "Mobile Uploads"),
+    ("purchased-items", "Purchased Items"),
+    ("video-maker", "Video Maker"),
+];
+
+/// Documented limits, as the SDK typings state them.
+pub mod limits {
+    pub const BULK_IMPORT_MAX_ITEMS: usize = 100;
+    pub const GET_FILES_MAX_IDS: usize = 100;
+    pub const FILE_ID_MAX_LEN: usize = 1000;
+    pub const PAGING_MAX_LIMIT: u32 = 100;
+    pub const SEARCH_MAX_LEN: usize = 200;
+    pub const SEARCH_MAX_MEDIA_TYPES: usize = 30;
+    pub const DISPLAY_NAME_MAX_LEN: usize = 200;
+    pub const FOLDER_NAME_MAX_LEN: usize = 256;
+    pub const LABELS_MAX_ITEMS: usize = 100;
+    pub const LABEL_MAX_LEN: usize = 200;
+    pub const SORT_FIELD_MAX_LEN: usize = 512;
+    pub const DOWNLOAD_EXPIRATION_DEFAULT_MIN: u32 = 600;
+    pub const DOWNLOAD_EXPIRATION_MAX_MIN: u32 = 525_600;
+    pub const ARCHIVE_MAX_FILES: usize = 1000;
+    pub const BULK_DELETE_MAX_IDS: usize = 1000;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MediaType {
+    Unknown,
+    Image,
+    Video,
+    Audio,
+    Document,
+    Vector,
+    Archive,
+    Model3d,
+    Other,
+}
+
+impl MediaType {
+    pub const ALL: [MediaType; 9] = [
+        Self::Unknown,
+        Self::Image,
+        Self::Video,
+        Self::Audio,
+        Self::Document,
+        Self::Vector,
+        Self::Archive,
+        Self::Model3d,
+        Self::Other,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "UNKNOWN",
+            Self::Image => "IMAGE",
+            Self::Video => "VIDEO",
+            Self::Audio => "AUDIO",
+            Self::Document => "DOCUMENT",
+            Self::Vector => "VECTOR",
+            Self::Archive => "ARCHIVE",
+            Self::Model3d => "MODEL3D",
+            Self::Other => "OTHER",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OperationStatus {
+    Pending,
+    Ready,
+    Failed,
+}
+
+impl OperationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Ready => "READY",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Ready, Self::Failed]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum State {
+    Ok,
+    Deleted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RootFolder {
+    #[default]
+    MediaRoot,
+    TrashRoot,
+    VisitorUploadsRoot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SortOrder {
+    Asc,
+    #[default]
+    Desc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ContentDisposition {
+    #[default]
+    Attachment,
+    Inline,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UploadProtocol {
+    #[default]
+    Tus,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StreamFormat {
+    #[default]
+    Unknown,
+    Hls,
+    Dash,
+}
+
+/// int64 values travel as decimal strings; accept numbers too, as lenient peers send them.
+pub mod int64_string {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(v: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(n) => s.serialize_str(&n.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Str(String),
+            Num(u64),
+        }
+        match Option::<Raw>::deserialize(d)? {
+            None => Ok(None),
+            Some(Raw::Num(n)) => Ok(Some(n)),
+            Some(Raw::Str(s)) => s
+                .parse()
+                .map(Some)
+                .map_err(|_| D::Error::custom(format!("`{s}` is not an int64 string"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileDescriptor {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_folder_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    #[serde(
+        default,
+        with = "int64_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub size_in_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<MediaType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<FileMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation_status: Option<OperationStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+}
+
+/// The `media` oneof: exactly one key is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileMedia {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<ImageMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector: Option<ImageMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<VideoMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<AssetMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<AssetMedia>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model3d: Option<AssetMedia>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageMedia {
+    pub image: Image,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview_image: Option<Image>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Image {
+    pub id: String,
+    pub url: String,
+    #[serde(default)]
+    pub height: u32,
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(
+        default,
+        with = "int64_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub size_in_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoMedia {
+    pub id: String,
+    #[serde(default)]
+    pub resolutions: Vec<VideoResolution>,
+    #[serde(
+        default,
+        with = "int64_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub size_in_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VideoResolution {
+    pub url: String,
+    #[serde(default)]
+    pub height: u32,
+    #[serde(default)]
+    pub width: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AudioMedia {
+    pub id: String,
+    #[serde(default)]
+    pub assets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(
+        default,
+        with = "int64_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub size_in_bytes: Option<u64>,
+}
+
+/// Document, archive and 3D model assets share this shape.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetMedia {
+    pub id: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(
+        default,
+        with = "int64_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub size_in_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Folder {
+    pub id: String,
+    pub display_name: String,
+    pub parent_folder_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<State>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalInfo {
+    #[serde(default)]
+    pub origin: String,
+    #[serde(default)]
+    pub external_ids: Vec<String>,
+}
+
+/// Body of Import File, and one item of Bulk Import File.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportFileRequest {
+    #[serde(default)]
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<MediaType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_folder_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_info: Option<ExternalInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_params: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_headers: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileResponse {
+    pub file: FileDescriptor,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkImportFileRequest {
+    #[serde(default)]
+    pub import_file_requests: Vec<ImportFileRequest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_entity: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkImportFileResponse {
+    pub results: Vec<BulkImportResult>,
+    pub bulk_action_metadata: BulkActionMetadata,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkImportResult {
+    pub item_metadata: ItemMetadata,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<FileDescriptor>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemMetadata {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub original_index: usize,
+    pub success: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApplicationError>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkActionMetadata {
+    pub total_successes: usize,
+    pub total_failures: usize,
+    pub undetailed_failures: usize,
+}
+
+/// Deprecated Bulk Import Files (v1) response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilesResponse {
+    pub files: Vec<FileDescriptor>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateFileUploadUrlRequest {
+    #[serde(default)]
+    pub mime_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    #[serde(
+        default,
+        with = "int64_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub size_in_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_folder_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_info: Option<ExternalInfo>,
+    /// Only on the resumable variant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload_protocol: Option<UploadProtocol>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateFileUploadUrlResponse {
+    pub upload_url: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateFileResumableUploadUrlResponse {
+    pub upload_protocol: UploadProtocol,
+    pub upload_url: String,
+    pub upload_token: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateFileDownloadUrlRequest {
+    #[serde(default)]
+    pub file_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_file_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_in_minutes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_redirect_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_keys: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_disposition: Option<ContentDisposition>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DownloadUrl {
+    pub url: String,
+    pub asset_key: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateFileDownloadUrlResponse {
+    pub download_urls: Vec<DownloadUrl>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateFilesDownloadUrlRequest {
+    #[serde(default)]
+    pub file_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateDownloadUrlResponse {
+    pub download_url: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateVideoStreamingUrlRequest {
+    #[serde(default)]
+    pub file_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<StreamFormat>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateVideoStreamingUrlResponse {
+    pub download_url: DownloadUrl,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetFileDescriptorsRequest {
+    #[serde(default)]
+    pub file_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateFileDescriptorRequest {
+    pub file: FileDescriptor,
+}
+
+/// Deprecated Update File.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateFileRequest {
+    #[serde(default)]
+    pub file_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_folder_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sorting {
+    #[serde(default)]
+    pub field_name: String,
+    #[serde(default)]
+    pub order: SortOrder,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CursorPaging {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PagingMetadata {
+    pub cursors: Cursors,
+    #[serde(default)]
+    pub has_next: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cursors {
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+impl PagingMetadata {
+    /// The cursor of the next page, if there is one (`hasNext` or a non-empty `next`).
+    pub fn next_cursor(&self) -> Option<&str> {
+        self.cursors.next.as_deref().filter(|c| !c.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListFilesResponse {
+    pub files: Vec<FileDescriptor>,
+    pub next_cursor: PagingMetadata,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchFilesRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_folder: Option<RootFolder>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_types: Option<Vec<MediaType>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<Sorting>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paging: Option<CursorPaging>,
+}
+
+/// WQL query used by Query File Descriptors and Query Folders.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryRequest {
+    #[serde(default)]
+    pub query: Query,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Query {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<Vec<Sorting>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor_paging: Option<CursorPaging>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryFilesResponse {
+    pub files: Vec<FileDescriptor>,
+    pub paging_metadata: PagingMetadata,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryFoldersResponse {
+    pub folders: Vec<Folder>,
+    pub paging_metadata: PagingMetadata,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkDeleteFilesRequest {
+    #[serde(default)]
+    pub file_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permanent: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkRestoreFilesRequest {
+    #[serde(default)]
+    pub file_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateFolderRequest {
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_folder_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FolderResponse {
+    pub folder: Folder,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListFoldersResponse {
+    pub folders: Vec<Folder>,
+    pub next_cursor: PagingMetadata,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchFoldersRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_folder: Option<RootFolder>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<Sorting>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paging: Option<CursorPaging>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<String>,
+}
+
+/// Update Folder: only `displayName` and `parentFolderId` are writable.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateFolderRequest {
+    pub folder: FolderPatch,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FolderPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_folder_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkDeleteFoldersRequest {
+    #[serde(default)]
+    pub folder_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permanent: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkRestoreFoldersRequest {
+    #[serde(default)]
+    pub folder_ids: Vec<String>,
+}
+
+/// `{}`: the body of calls with nothing to return.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Empty {}
+
+/// Wix error body: `{ message, details: { applicationError | validationError } }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub details: ErrorDetails,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_error: Option<ApplicationError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation_error: Option<ValidationError>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationError {
+    pub code: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValidationError {
+    pub field_violations: Vec<FieldViolation>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+    #[serde(default)]
+    pub violated_rule: String,
+}

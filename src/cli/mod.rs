@@ -1,0 +1,49 @@
+//! Command-line arguments (clap) and one module per subcommand. Raw arguments are turned
+//! into validated configs here; nothing past `cli/` sees raw strings.
+
+pub mod serve;
+
+use clap::{Parser, Subcommand};
+
+/// Move media into a Wix site's Media Manager at scale.
+#[derive(Debug, Parser)]
+#[command(name = "media-migrate", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log detail (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log lines as text or JSON.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the local Media Manager: the Wix Media Manager REST API with real storage.
+    Serve(serve::ServeArgs),
+}
+
+/// How a command ended, mapped to the process exit code by `main`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every row done (exit 0).
+    Done,
+    /// Finished, but some rows failed or were invalid (exit 3).
+    Partial,
+}
+
+/// A mistake in how the command was called (exit 2), as opposed to a failure while running.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);

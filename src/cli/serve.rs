@@ -1,0 +1,150 @@
+//! `media-migrate serve`: the local Media Manager as a standalone server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::{Outcome, UsageError};
+use crate::server::faults::{FaultConfig, MsRange, parse_rate};
+use crate::server::processing::ProcessingConfig;
+use crate::server::{self, ServerConfig};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. A non-loopback address requires --api-key.
+    #[arg(long, default_value = "127.0.0.1:7777")]
+    pub listen: SocketAddr,
+    /// Where the database and blobs are kept.
+    #[arg(long, default_value = ".media-manager")]
+    pub data_dir: PathBuf,
+    /// API key accepted in `Authorization` (repeatable). With none, the server is open.
+    #[arg(
+        long = "api-key",
+        env = "MEDIA_MANAGER_API_KEY",
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+    /// The site id this server stands for (checked against `wix-site-id`).
+    #[arg(long, default_value = "local-site")]
+    pub site_id: String,
+    /// Base URL put in file, upload and download URLs (default: http://LISTEN).
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// Items accepted per Bulk Import call.
+    #[arg(long, default_value_t = 100)]
+    pub max_bulk_items: usize,
+    /// API requests per minute per site; beyond it, 429 with Retry-After.
+    #[arg(long, value_name = "RPM")]
+    pub rate_limit: Option<u32>,
+    /// Requests allowed in a burst above the rate limit.
+    #[arg(long, default_value_t = 20)]
+    pub rate_burst: u32,
+    /// Seed of the fault injector, so a run can be repeated.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Latency added to every API call: MS or MS..MS.
+    #[arg(long, value_name = "MS[..MS]")]
+    pub latency: Option<MsRange>,
+    /// Share of API calls answered 503 before anything is done.
+    #[arg(long, value_parser = parse_rate, default_value = "0")]
+    pub error_rate: f64,
+    /// Share of API calls performed, then answered by dropping the connection.
+    #[arg(long, value_parser = parse_rate, default_value = "0")]
+    pub lost_response_rate: f64,
+    /// Share of bulk-import items failed with a retryable code.
+    #[arg(long, value_parser = parse_rate, default_value = "0")]
+    pub item_failure_rate: f64,
+    /// How long imports stay PENDING at least: MS or MS..MS.
+    #[arg(long, value_name = "MS[..MS]")]
+    pub processing_time: Option<MsRange>,
+    /// Share of imports whose processing ends FAILED.
+    #[arg(long, value_parser = parse_rate, default_value = "0")]
+    pub processing_failure_rate: f64,
+    /// Files processed at once.
+    #[arg(long, default_value_t = 8)]
+    pub processing_concurrency: usize,
+    /// Largest source or upload accepted, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024 * 1024)]
+    pub max_file_bytes: u64,
+    /// Time limit for fetching one source, in seconds.
+    #[arg(long, default_value_t = 120)]
+    pub fetch_timeout_secs: u64,
+    /// Let imports fetch from loopback and private networks even when listening beyond loopback.
+    #[arg(long)]
+    pub allow_private_sources: bool,
+    /// How long upload URLs and tokens stay valid, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub upload_token_ttl_secs: u64,
+}
+
+impl ServeArgs {
+    pub fn to_config(&self) -> Result<ServerConfig, UsageError> {
+        let loopback = self.listen.ip().is_loopback();
+        if !loopback && self.api_keys.is_empty() {
+            return Err(UsageError(format!(
+                "refusing to listen on {} without an API key: pass --api-key, or listen on 127.0.0.1",
+                self.listen
+            )));
+        }
+        if self.api_keys.iter().any(|k| k.trim().is_empty()) {
+            return Err(UsageError("--api-key must not be empty".to_string()));
+        }
+        if self.max_bulk_items == 0 {
+            return Err(UsageError(
+                "--max-bulk-items must be at least 1".to_string(),
+            ));
+        }
+        if self.rate_limit == Some(0) {
+            return Err(UsageError(
+                "--rate-limit must be at least 1 request per minute".to_string(),
+            ));
+        }
+        let mut config = ServerConfig::new(&self.data_dir);
+        config.api_keys = self.api_keys.clone();
+        config.site_id = self.site_id.clone();
+        config.public_url = self.public_url.clone();
+        config.max_bulk_items = self.max_bulk_items;
+        config.rate_limit_per_minute = self.rate_limit;
+        config.rate_limit_burst = self.rate_burst;
+        config.faults = FaultConfig {
+            seed: self.seed,
+            latency: self.latency,
+            error_rate: self.error_rate,
+            lost_response_rate: self.lost_response_rate,
+            item_failure_rate: self.item_failure_rate,
+            processing_time: self.processing_time,
+            processing_failure_rate: self.processing_failure_rate,
+        };
+        config.processing = ProcessingConfig {
+            concurrency: self.processing_concurrency.max(1),
+            max_source_bytes: self.max_file_bytes,
+            fetch_timeout: Duration::from_secs(self.fetch_timeout_secs.max(1)),
+            // Beyond loopback, the importer must not become a way into the internal network.
+            allow_private_sources: loopback || self.allow_private_sources,
+            ..ProcessingConfig::default()
+        };
+        config.upload_token_ttl = Duration::from_secs(self.upload_token_ttl_secs.max(1));
+        config.max_upload_bytes = self.max_file_bytes;
+        Ok(config)
+    }
+}
+
+pub async fn run(
+    args: ServeArgs,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Outcome> {
+    let config = args.to_config()?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("can't listen on {}", args.listen))?;
+    eprintln!(
+        "media-migrate: local Media Manager on http://{} (data in {})",
+        listener.local_addr().context("reading the bound address")?,
+        args.data_dir.display()
+    );
+    server::serve(listener, config, shutdown).await?;
+    Ok(Outcome::Done)
+}

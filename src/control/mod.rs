@@ -1,0 +1,4 @@
+//! Request budget and retry control: the token bucket shared by the server's rate limit and
+//! the client's budget.
+
+pub mod bucket;

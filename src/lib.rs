@@ -1,0 +1,20 @@
+//! media-migrate moves media into a Wix site's Media Manager at scale.
+//!
+//! The map of the crate:
+//! - [`api`]: the Wix Media Manager wire contract (serde types) and media type rules.
+//! - [`control`]: request budget (token bucket) and retry control.
+//! - [`server`]: the local Media Manager — a real implementation of the REST API with SQLite
+//!   metadata, blobs on disk, processing, uploads, downloads, rate limit and fault injection.
+//! - [`cli`]: command-line arguments and one module per subcommand.
+
+pub mod api;
+pub mod cli;
+pub mod control;
+pub mod server;
+
+/// Installs the `ring` TLS provider for rustls once per process (idempotent). Called before
+/// any HTTP client is built, so library users need not know about it.
+pub fn install_crypto_provider() {
+    // An error only means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

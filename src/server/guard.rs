@@ -1,0 +1,115 @@
+//! What every API call passes through before its handler: counting, authentication, the
+//! per-site rate limit, and the injected faults (latency, 503, lost response).
+
+use std::sync::Mutex;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+use tokio::time::Instant;
+
+use super::conn::ConnMeta;
+use super::error::{WixError, WixResult};
+use super::faults::FaultKind;
+use super::{ServerConfig, SharedState};
+use crate::control::bucket::TokenBucket;
+
+/// The rate limit of the one site this server stands for.
+pub struct Guard {
+    bucket: Option<Mutex<TokenBucket>>,
+}
+
+impl Guard {
+    pub fn new(config: &ServerConfig) -> Self {
+        Self {
+            bucket: config.rate_limit_per_minute.map(|rpm| {
+                Mutex::new(TokenBucket::per_minute(
+                    rpm,
+                    config.rate_limit_burst,
+                    Instant::now(),
+                ))
+            }),
+        }
+    }
+
+    /// Admits a call or answers 429 with the whole seconds until a token is free (at least 1).
+    fn admit(&self) -> WixResult<()> {
+        let Some(bucket) = &self.bucket else {
+            return Ok(());
+        };
+        let mut bucket = bucket.lock().unwrap_or_else(|p| p.into_inner());
+        bucket
+            .try_take(Instant::now())
+            .map_err(|wait| WixError::too_many_requests(wait.as_secs_f64().ceil().max(1.0) as u64))
+    }
+}
+
+/// Checks `Authorization` (a key, with or without `Bearer`) and `wix-site-id`.
+/// Keys are compared in constant time and never echoed.
+pub fn authenticate(config: &ServerConfig, headers: &HeaderMap) -> WixResult<()> {
+    if !config.api_keys.is_empty() {
+        let raw = headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| WixError::unauthenticated("Missing Authorization header"))?;
+        let presented = raw.strip_prefix("Bearer ").unwrap_or(raw).trim().as_bytes();
+        let known = config.api_keys.iter().fold(false, |found, k| {
+            found | bool::from(k.as_bytes().ct_eq(presented))
+        });
+        if !known {
+            return Err(WixError::unauthenticated("Invalid API key or access token"));
+        }
+    }
+    if let Some(site) = headers.get("wix-site-id") {
+        if site.as_bytes() != config.site_id.as_bytes() {
+            return Err(WixError::forbidden(
+                "SITE_MISMATCH",
+                "The credentials do not grant access to the site named in wix-site-id",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub async fn api_guard(
+    State(state): State<SharedState>,
+    ConnectInfo(conn): ConnectInfo<ConnMeta>,
+    matched: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = matched
+        .as_ref()
+        .map_or_else(|| request.uri().path(), |m| m.as_str());
+    state
+        .stats
+        .count_call(&format!("{} {}", request.method(), route));
+    if let Err(e) = authenticate(&state.config, request.headers()) {
+        return e.into_response();
+    }
+    if let Err(e) = state.guard.admit() {
+        state.stats.count_throttled();
+        return e.into_response();
+    }
+    if let Some(delay) = state.faults.latency() {
+        state.stats.count_fault(FaultKind::Latency);
+        tokio::time::sleep(delay).await;
+    }
+    if state.faults.roll(state.config.faults.error_rate) {
+        state.stats.count_fault(FaultKind::Error503);
+        return WixError::unavailable().into_response();
+    }
+    let lose = state.faults.roll(state.config.faults.lost_response_rate);
+    let response = next.run(request).await;
+    if lose {
+        // The work is done and committed; the caller will never hear of it.
+        state.stats.count_fault(FaultKind::LostResponse);
+        conn.kill.pull();
+    }
+    response
+}

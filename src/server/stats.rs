@@ -1,0 +1,87 @@
+//! Counters of what clients spent, served at `GET /_local/stats` so tests and benchmarks can
+//! count exactly: calls per endpoint, 429s sent, faults injected by kind, files by status.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+
+use super::SharedState;
+use super::error::WixResult;
+use super::faults::FaultKind;
+
+#[derive(Default)]
+pub struct Stats {
+    calls: Mutex<BTreeMap<String, u64>>,
+    throttled: AtomicU64,
+    faults: Mutex<BTreeMap<FaultKind, u64>>,
+}
+
+impl Stats {
+    pub fn count_call(&self, endpoint: &str) {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        *calls.entry(endpoint.to_string()).or_default() += 1;
+    }
+
+    pub fn count_throttled(&self) {
+        self.throttled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count_fault(&self, kind: FaultKind) {
+        let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        *faults.entry(kind).or_default() += 1;
+    }
+
+    pub fn fault_count(&self, kind: FaultKind) -> u64 {
+        let faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        faults.get(&kind).copied().unwrap_or_default()
+    }
+}
+
+/// The JSON of `/_local/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsReport {
+    /// `"METHOD /site-media/v1/..."` (the route's template) → calls received, 429s included.
+    pub calls: BTreeMap<String, u64>,
+    pub total_calls: u64,
+    /// Calls answered 429 by the rate limit.
+    pub throttled: u64,
+    /// Faults injected, by kind (`latency`, `error503`, `lostResponse`, `itemFailure`, `processingFailure`).
+    pub faults: BTreeMap<String, u64>,
+    /// Files by operation status (`PENDING`, `READY`, `FAILED`), trash included.
+    pub files: BTreeMap<String, u64>,
+}
+
+pub async fn stats_handler(State(state): State<SharedState>) -> WixResult<Json<StatsReport>> {
+    let files = state
+        .store
+        .call(|conn| super::store::files::count_by_status(conn))
+        .await?
+        .into_iter()
+        .collect();
+    let calls = state
+        .stats
+        .calls
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let faults = state
+        .stats
+        .faults
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|(k, v)| (k.name().to_string(), *v))
+        .collect();
+    Ok(Json(StatsReport {
+        total_calls: calls.values().sum(),
+        calls,
+        throttled: state.stats.throttled.load(Ordering::Relaxed),
+        faults,
+        files,
+    }))
+}

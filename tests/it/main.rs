@@ -1,0 +1,8 @@
+//! The one integration-test binary: the local Media Manager and the CLI driven over real HTTP
+//! on 127.0.0.1.
+
+mod support;
+
+mod files;
+mod folders;
+mod guard;

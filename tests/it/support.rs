@@ -1,0 +1,287 @@
+//! Shared test fixtures: a local Media Manager on 127.0.0.1:0 with its own data dir, a JSON
+//! client for its API, a source server for imports, and generated media.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use media_migrate::api::types::{FileDescriptor, OperationStatus};
+use media_migrate::server::{LocalServer, ServerConfig};
+use serde_json::Value;
+
+pub struct TestServer {
+    pub server: Option<LocalServer>,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    pub api_key: Option<String>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server whose config `tweak` may change (faults, limits, keys).
+    pub async fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = ServerConfig::new(dir.path().join("data"));
+        tweak(&mut config);
+        Self::start_in(dir, config).await
+    }
+
+    pub async fn start_in(dir: tempfile::TempDir, config: ServerConfig) -> Self {
+        media_migrate::install_crypto_provider();
+        let api_key = config.api_keys.first().cloned();
+        let server = LocalServer::start(config, 0).await.expect("server starts");
+        Self {
+            url: server.url.clone(),
+            server: Some(server),
+            dir,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            api_key,
+        }
+    }
+
+    /// Stops the server and starts a new one on the same data dir (a restart).
+    pub async fn restart(mut self, tweak: impl FnOnce(&mut ServerConfig)) -> Self {
+        self.server
+            .take()
+            .expect("running")
+            .stop()
+            .await
+            .expect("clean stop");
+        let mut config = ServerConfig::new(self.dir.path().join("data"));
+        tweak(&mut config);
+        Self::start_in(self.dir, config).await
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/site-media{path}", self.url)
+    }
+
+    fn authed(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.api_key {
+            Some(k) => rb.header("Authorization", k),
+            None => rb,
+        }
+    }
+
+    /// POSTs JSON to an API path; returns status and JSON body (Null when empty).
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let rb = self.authed(self.http.post(self.api(path)).json(&body));
+        send(rb).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let rb = self.authed(self.http.patch(self.api(path)).json(&body));
+        send(rb).await
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> (StatusCode, Value) {
+        let rb = self.authed(self.http.get(self.api(path_and_query)));
+        send(rb).await
+    }
+
+    /// POST that must answer 200.
+    pub async fn ok_post(&self, path: &str, body: Value) -> Value {
+        let (status, v) = self.post(path, body).await;
+        assert_eq!(status, StatusCode::OK, "POST {path}: {v}");
+        v
+    }
+
+    pub async fn ok_get(&self, path: &str) -> Value {
+        let (status, v) = self.get(path).await;
+        assert_eq!(status, StatusCode::OK, "GET {path}: {v}");
+        v
+    }
+
+    pub async fn stats(&self) -> Value {
+        let r = self
+            .http
+            .get(format!("{}/_local/stats", self.url))
+            .send()
+            .await
+            .expect("stats");
+        r.json().await.expect("stats json")
+    }
+
+    pub async fn file(&self, id: &str) -> FileDescriptor {
+        let v = self
+            .ok_get(&format!(
+                "/v1/files/get-file-by-id?fileId={}",
+                urlencode(id)
+            ))
+            .await;
+        serde_json::from_value(v["file"].clone()).expect("descriptor")
+    }
+
+    /// Polls a file until it leaves PENDING, failing after a deadline.
+    pub async fn wait_processed(&self, id: &str) -> FileDescriptor {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let f = self.file(id).await;
+            if f.operation_status != Some(OperationStatus::Pending) {
+                return f;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "file {id} still PENDING"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+pub async fn send(rb: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let r = rb.send().await.expect("request sent");
+    let status = r.status();
+    let bytes = r.bytes().await.expect("body");
+    let v = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).expect("json body")
+    };
+    (status, v)
+}
+
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// One resource of the source server.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+    /// Answer only when this header has this value (else 403).
+    pub require_header: Option<(String, String)>,
+    /// Redirect to this path instead of answering.
+    pub redirect_to: Option<String>,
+    /// Never answer (a hanging source).
+    pub hang: bool,
+}
+
+impl Source {
+    pub fn bytes(content_type: &str, body: Vec<u8>) -> Self {
+        Self {
+            status: 200,
+            content_type: Some(content_type.to_string()),
+            body,
+            require_header: None,
+            redirect_to: None,
+            hang: false,
+        }
+    }
+}
+
+/// A web server on 127.0.0.1:0 serving sources by path (query strings ignored, but recorded).
+#[derive(Clone)]
+pub struct SourceServer {
+    pub addr: SocketAddr,
+    routes: Arc<Mutex<HashMap<String, Source>>>,
+    /// Every request seen: path and query.
+    pub hits: Arc<Mutex<Vec<String>>>,
+}
+
+impl SourceServer {
+    pub async fn start() -> Self {
+        let routes: Arc<Mutex<HashMap<String, Source>>> = Arc::default();
+        let hits: Arc<Mutex<Vec<String>>> = Arc::default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = axum::Router::new()
+            .fallback(serve_source)
+            .with_state((routes.clone(), hits.clone()));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { addr, routes, hits }
+    }
+
+    pub fn add(&self, path: &str, source: Source) -> String {
+        self.routes.lock().unwrap().insert(path.to_string(), source);
+        self.url(path)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn hit_count(&self, path: &str) -> usize {
+        self.hits
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|h| h.split('?').next() == Some(path))
+            .count()
+    }
+}
+
+type SourceState = (Arc<Mutex<HashMap<String, Source>>>, Arc<Mutex<Vec<String>>>);
+
+async fn serve_source(
+    State((routes, hits)): State<SourceState>,
+    headers: HeaderMap,
+    req: Request,
+) -> Response {
+    let path = req.uri().path().to_string();
+    hits.lock().unwrap().push(
+        req.uri()
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+    );
+    let Some(src) = routes.lock().unwrap().get(&path).cloned() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if src.hang {
+        std::future::pending::<()>().await;
+    }
+    if let Some(to) = &src.redirect_to {
+        return (StatusCode::FOUND, [(header::LOCATION, to.clone())]).into_response();
+    }
+    if let Some((name, value)) = &src.require_header {
+        if headers.get(name.as_str()).and_then(|v| v.to_str().ok()) != Some(value.as_str()) {
+            return StatusCode::FORBIDDEN.into_response();
+        }
+    }
+    let mut resp = (StatusCode::from_u16(src.status).unwrap(), src.body.clone()).into_response();
+    if let Some(ct) = &src.content_type {
+        resp.headers_mut()
+            .insert(header::CONTENT_TYPE, ct.parse().unwrap());
+    }
+    resp
+}
+
+/// A PNG of the given size (a gradient, so it isn't trivially compressible).
+pub fn png(width: u32, height: u32) -> Vec<u8> {
+    encode(width, height, image::ImageFormat::Png)
+}
+
+pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    encode(width, height, image::ImageFormat::Jpeg)
+}
+
+fn encode(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, format)
+        .expect("encode");
+    out.into_inner()
+}
