@@ -1,1 +1,197 @@
-//! Tests of the guard endpoints.
+//! What every API call passes through: API keys, site id, the rate limit, the injected
+//! faults (latency, 503, lost responses, item failures) and the counters that show them.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::support::{TestServer, send};
+
+/// With keys configured, a missing key is 401, a wrong key 401, a wrong site 403; the key
+/// works raw or with `Bearer`, and the error never echoes the key.
+#[tokio::test]
+async fn api_keys_and_site_id() {
+    let s = TestServer::start_with(|c| {
+        c.api_keys = vec!["key-one".into(), "key-two".into()];
+        c.site_id = "site-1".into();
+    })
+    .await;
+    let url = s.api("/v1/folders");
+    let (status, v) = send(s.http.get(&url)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(v["details"]["applicationError"]["code"], "UNAUTHENTICATED");
+    let (status, v) = send(s.http.get(&url).header("Authorization", "secret-guess")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        !v.to_string().contains("secret-guess"),
+        "error echoes the key: {v}"
+    );
+    let (status, _) = send(s.http.get(&url).header("Authorization", "key-two")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = send(
+        s.http
+            .get(&url)
+            .header("Authorization", "Bearer key-one")
+            .header("wix-site-id", "site-1"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, v) = send(
+        s.http
+            .get(&url)
+            .header("Authorization", "key-one")
+            .header("wix-site-id", "site-2"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+}
+
+/// Beyond the rate limit the server answers 429 with Retry-After and a Wix error body,
+/// and counts every call, throttled ones included.
+#[tokio::test]
+async fn rate_limit_answers_429_with_retry_after() {
+    let s = TestServer::start_with(|c| {
+        c.rate_limit_per_minute = Some(60);
+        c.rate_limit_burst = 5;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..8 {
+        let r = s.http.get(s.api("/v1/folders")).send().await.unwrap();
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            retry_after = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(
+                body["details"]["applicationError"]["code"],
+                "RESOURCE_EXHAUSTED"
+            );
+            statuses.push(429);
+        } else {
+            statuses.push(r.status().as_u16());
+        }
+    }
+    assert_eq!(statuses, vec![200, 200, 200, 200, 200, 429, 429, 429]);
+    let secs: u64 = retry_after.expect("Retry-After").parse().unwrap();
+    assert!((1..=2).contains(&secs), "Retry-After {secs}");
+    let stats = s.stats().await;
+    assert_eq!(stats["throttled"], 3);
+    assert_eq!(stats["calls"]["GET /site-media/v1/folders"], 8);
+    assert_eq!(stats["totalCalls"], 8);
+}
+
+/// `--error-rate 1` answers 503 with an empty body before doing anything.
+#[tokio::test]
+async fn error_rate_fails_before_work() {
+    let s = TestServer::start_with(|c| c.faults.error_rate = 1.0).await;
+    let (status, body) = s
+        .post(
+            "/v1/files/import",
+            json!({"url": "http://127.0.0.1:9/a.png"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.is_null(), "system errors have empty bodies");
+    let stats = s.stats().await;
+    assert_eq!(stats["faults"]["error503"], 1);
+    assert!(
+        stats["files"].as_object().unwrap().is_empty(),
+        "nothing was created: {stats}"
+    );
+}
+
+/// `--lost-response-rate 1` performs the call, then drops the connection without an answer.
+#[tokio::test]
+async fn lost_response_performs_then_drops() {
+    let s = TestServer::start_with(|c| c.faults.lost_response_rate = 1.0).await;
+    let result = s
+        .http
+        .post(s.api("/v1/bulk/files/import-v2"))
+        .json(&json!({"importFileRequests": [{"url": "http://127.0.0.1:9/a.png"}, {"url": "http://127.0.0.1:9/b.png"}]}))
+        .send()
+        .await;
+    let err = result.expect_err("the response must be lost");
+    assert!(!err.is_status(), "no HTTP status may arrive: {err}");
+    let stats = s.stats().await;
+    assert_eq!(stats["faults"]["lostResponse"], 1);
+    let files: u64 = stats["files"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(files, 2, "the work was done: {stats}");
+}
+
+/// `--item-failure-rate 1` fails every bulk item with a retryable code and creates nothing.
+#[tokio::test]
+async fn item_failures_are_per_item_and_retryable() {
+    let s = TestServer::start_with(|c| c.faults.item_failure_rate = 1.0).await;
+    let v = s
+        .ok_post(
+            "/v1/bulk/files/import-v2",
+            json!({"importFileRequests": [{"url": "http://127.0.0.1:9/a.png"}, {"url": "http://127.0.0.1:9/b.png"}]}),
+        )
+        .await;
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(r["itemMetadata"]["success"], false);
+        assert_eq!(r["itemMetadata"]["error"]["code"], "UNAVAILABLE");
+    }
+    assert_eq!(v["bulkActionMetadata"]["totalFailures"], 2);
+    let stats = s.stats().await;
+    assert_eq!(stats["faults"]["itemFailure"], 2);
+    assert!(stats["files"].as_object().unwrap().is_empty());
+}
+
+/// `--latency` delays every API call by at least the given time and counts it.
+#[tokio::test]
+async fn latency_delays_calls() {
+    let s = TestServer::start_with(|c| c.faults.latency = Some("150".parse().unwrap())).await;
+    let started = Instant::now();
+    s.ok_get("/v1/folders").await;
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    assert_eq!(s.stats().await["faults"]["latency"], 1);
+}
+
+/// The same seed gives the same faults to the same sequence of calls.
+#[tokio::test]
+async fn faults_repeat_with_the_same_seed() {
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let s = TestServer::start_with(|c| {
+            c.faults.seed = 42;
+            c.faults.error_rate = 0.5;
+        })
+        .await;
+        let mut statuses = Vec::new();
+        for _ in 0..24 {
+            statuses.push(s.get("/v1/folders").await.0.as_u16());
+        }
+        runs.push(statuses);
+    }
+    assert_eq!(runs[0], runs[1]);
+    assert!(
+        runs[0].contains(&503) && runs[0].contains(&200),
+        "{:?}",
+        runs[0]
+    );
+}
+
+/// Unknown paths answer a Wix-shaped 404, and the stats endpoint needs no key.
+#[tokio::test]
+async fn unknown_paths_are_wix_404s() {
+    let s = TestServer::start_with(|c| c.api_keys = vec!["k".into()]).await;
+    let (status, v) = send(
+        s.http
+            .get(format!("{}/site-media/v1/nothing-here", s.url))
+            .header("Authorization", "k"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(v["details"]["applicationError"]["code"], "NOT_FOUND");
+    assert!(s.stats().await["calls"].is_object());
+}

@@ -99,6 +99,12 @@ impl TestServer {
         v
     }
 
+    pub async fn ok_patch(&self, path: &str, body: Value) -> Value {
+        let (status, v) = self.patch(path, body).await;
+        assert_eq!(status, StatusCode::OK, "PATCH {path}: {v}");
+        v
+    }
+
     pub async fn ok_get(&self, path: &str) -> Value {
         let (status, v) = self.get(path).await;
         assert_eq!(status, StatusCode::OK, "GET {path}: {v}");
