@@ -64,7 +64,7 @@ async fn shutdown_signal() {
 fn init_logging(cli: &Cli) {
     let default = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
-        (false, 0) => "info,tower_http=warn",
+        (false, 0) => "info",
         (false, 1) => "debug,hyper=info,h2=info,rustls=info",
         _ => "trace",
     };

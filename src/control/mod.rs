@@ -2,3 +2,5 @@
 //! the client's budget.
 
 pub mod bucket;
+pub mod budget;
+pub mod retry;

@@ -191,8 +191,34 @@ fn router(state: SharedState) -> Router {
         .merge(downloads::public_routes())
         .route("/_local/stats", get(stats::stats_handler))
         .fallback(|| async { error::WixError::not_found("NOT_FOUND", "No such endpoint") })
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Millis),
+                ),
+        )
         .with_state(state)
+}
+
+/// The span of one request. Upload tokens and download signatures travel in paths and query
+/// strings, so the path is redacted and the query never logged.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::info_span!("request", method = %request.method(), path = %redacted_path(request.uri().path()))
+}
+
+/// The path with every segment after a token-bearing prefix replaced by `…`.
+pub fn redacted_path(path: &str) -> String {
+    const SECRET_AFTER: [&str; 4] = ["/_upload/put/", "/_upload/resumable/", "/_upload/tus/", "/_download/"];
+    for prefix in SECRET_AFTER {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let hidden = rest.split('/').map(|_| "…").collect::<Vec<_>>().join("/");
+            return format!("{prefix}{hidden}");
+        }
+    }
+    path.to_string()
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.

@@ -1,0 +1,350 @@
+//! The Media Manager client: every call spends the shared [`Budget`], reports throttling to
+//! it, is counted per endpoint, and fails with a [`CallError`] that says what the failure means
+//! for the work (not done, in doubt, permanent). Reads are retried here; writes are not —
+//! whether to resend an import is the pipeline's decision.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::types::*;
+use crate::control::budget::Budget;
+use crate::control::retry::{Backoff, Disposition, classify_status};
+
+/// An API key that never shows itself in logs, errors or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where the client sends its calls.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// e.g. `https://www.wixapis.com`, without a trailing slash.
+    pub base_url: String,
+    pub api_key: Option<Secret>,
+    pub site_id: Option<String>,
+}
+
+/// An error status from the API, with the Wix error body's code and description.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{endpoint} answered {status}{}: {description}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
+pub struct ApiError {
+    pub endpoint: &'static str,
+    pub status: u16,
+    pub code: Option<String>,
+    pub description: String,
+    pub retry_after: Option<Duration>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error(transparent)]
+    Api(ApiError),
+    /// No connection could be made: the request was certainly not performed.
+    #[error("{endpoint}: can't connect: {message}")]
+    Refused { endpoint: &'static str, message: String },
+    /// Sent, but no (complete) answer came back: it may or may not have been performed.
+    #[error("{endpoint}: no answer: {message}")]
+    NoAnswer { endpoint: &'static str, message: String },
+    /// A 200 whose body isn't what the API promises.
+    #[error("{endpoint}: unreadable answer: {message}")]
+    Decode { endpoint: &'static str, message: String },
+}
+
+impl CallError {
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            Self::Api(e) => classify_status(e.status),
+            Self::Refused { .. } => Disposition::NotDone,
+            Self::NoAnswer { .. } | Self::Decode { .. } => Disposition::InDoubt,
+        }
+    }
+
+    pub fn code(&self) -> String {
+        match self {
+            Self::Api(e) => e.code.clone().unwrap_or_else(|| format!("HTTP_{}", e.status)),
+            Self::Refused { .. } => "CONNECTION_REFUSED".to_string(),
+            Self::NoAnswer { .. } => "NO_ANSWER".to_string(),
+            Self::Decode { .. } => "BAD_RESPONSE".to_string(),
+        }
+    }
+}
+
+/// Calls made, by endpoint, plus throttles and retries: the client's own account of what it spent.
+#[derive(Debug, Default)]
+pub struct CallCounters {
+    inner: Mutex<CounterState>,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CounterState {
+    pub calls: BTreeMap<&'static str, u64>,
+    pub throttled: u64,
+    pub retries: u64,
+}
+
+impl CallCounters {
+    fn bump(&self, f: impl FnOnce(&mut CounterState)) {
+        f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    pub fn snapshot(&self) -> CounterState {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+#[derive(Clone)]
+pub struct MediaClient {
+    http: reqwest::Client,
+    target: Arc<Target>,
+    budget: Arc<Budget>,
+    counters: Arc<CallCounters>,
+    read_retries: u32,
+    backoff: Backoff,
+}
+
+impl MediaClient {
+    pub fn new(target: Target, budget: Arc<Budget>, timeout: Duration) -> Result<Self, reqwest::Error> {
+        crate::install_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("media-migrate/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self {
+            http,
+            target: Arc::new(target),
+            budget,
+            counters: Arc::default(),
+            read_retries: 6,
+            backoff: Backoff::default(),
+        })
+    }
+
+    pub fn counters(&self) -> &CallCounters {
+        &self.counters
+    }
+
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The HTTP client, for upload and download URLs (which carry their own authorisation).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// One call: spends a token, sends once, and reports a 429 to the budget.
+    async fn call_once<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&B>,
+    ) -> Result<T, CallError> {
+        let _permit = self.budget.acquire().await;
+        self.counters.bump(|c| *c.calls.entry(endpoint).or_default() += 1);
+        let url = format!("{}/site-media{path_and_query}", self.target.base_url);
+        let mut rb = self.http.request(method, url);
+        if let Some(key) = &self.target.api_key {
+            rb = rb.header(reqwest::header::AUTHORIZATION, key.expose());
+        }
+        if let Some(site) = &self.target.site_id {
+            rb = rb.header("wix-site-id", site);
+        }
+        if let Some(body) = body {
+            rb = rb.json(body);
+        }
+        let response = rb.send().await.map_err(|e| transport_error(endpoint, &e))?;
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let bytes = response.bytes().await.map_err(|e| CallError::NoAnswer {
+            endpoint,
+            message: without_url(&e),
+        })?;
+        if status == StatusCode::OK {
+            return serde_json::from_slice(&bytes).map_err(|e| CallError::Decode {
+                endpoint,
+                message: e.to_string(),
+            });
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            self.counters.bump(|c| c.throttled += 1);
+            self.budget.on_throttled(retry_after);
+        }
+        let body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+        let app = body.details.application_error;
+        let violation = body.details.validation_error.and_then(|v| v.field_violations.into_iter().next());
+        Err(CallError::Api(ApiError {
+            endpoint,
+            status: status.as_u16(),
+            code: app.as_ref().map(|a| a.code.clone()),
+            description: violation
+                .map(|v| format!("{}: {}", v.field, v.description))
+                .or(app.map(|a| a.description))
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| if body.message.is_empty() { status.to_string() } else { body.message }),
+            retry_after,
+        }))
+    }
+
+    /// A read: retried while the failure is transient (reads are safe to repeat).
+    async fn read<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&B>,
+    ) -> Result<T, CallError> {
+        let mut rng = fastrand::Rng::new();
+        let mut attempt = 0;
+        loop {
+            match self.call_once(endpoint, method.clone(), path_and_query, body).await {
+                Err(e) if e.disposition() != Disposition::Permanent && attempt < self.read_retries => {
+                    self.counters.bump(|c| c.retries += 1);
+                    // After a 429 the budget already pauses everyone; don't add a second wait.
+                    if !matches!(&e, CallError::Api(a) if a.status == 429) {
+                        tokio::time::sleep(self.backoff.delay(attempt, &mut rng)).await;
+                    }
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Bulk Import File (v2), sent once: the caller decides what a failure means.
+    pub async fn bulk_import(&self, items: &[ImportFileRequest]) -> Result<BulkImportFileResponse, CallError> {
+        let body = BulkImportFileRequest {
+            import_file_requests: items.to_vec(),
+            return_entity: Some(true),
+        };
+        self.call_once("bulkImportFile", Method::POST, "/v1/bulk/files/import-v2", Some(&body))
+            .await
+    }
+
+    pub async fn get_files(&self, ids: &[String]) -> Result<Vec<FileDescriptor>, CallError> {
+        let body = GetFileDescriptorsRequest { file_ids: ids.to_vec() };
+        let r: FilesResponse = self
+            .read("getFileDescriptors", Method::POST, "/v1/files/get-files", Some(&body))
+            .await?;
+        Ok(r.files)
+    }
+
+    /// One page of a folder's files (at most 100).
+    pub async fn list_files(&self, parent: &str, cursor: Option<&str>) -> Result<ListFilesResponse, CallError> {
+        let q = page_query(parent, cursor);
+        self.read::<(), _>("listFiles", Method::GET, &format!("/v1/files?{q}"), None).await
+    }
+
+    /// One page of a folder's subfolders (at most 100).
+    pub async fn list_folders(&self, parent: &str, cursor: Option<&str>) -> Result<ListFoldersResponse, CallError> {
+        let q = page_query(parent, cursor);
+        self.read::<(), _>("listFolders", Method::GET, &format!("/v1/folders?{q}"), None).await
+    }
+
+    /// Create Folder, sent once (creating is not idempotent).
+    pub async fn create_folder(&self, name: &str, parent: &str) -> Result<Folder, CallError> {
+        let body = CreateFolderRequest {
+            display_name: name.to_string(),
+            parent_folder_id: Some(parent.to_string()),
+        };
+        let r: FolderResponse = self.call_once("createFolder", Method::POST, "/v1/folders", Some(&body)).await?;
+        Ok(r.folder)
+    }
+
+    pub async fn generate_upload_url(&self, req: &GenerateFileUploadUrlRequest) -> Result<String, CallError> {
+        let r: GenerateFileUploadUrlResponse = self
+            .read("generateFileUploadUrl", Method::POST, "/v1/files/generate-upload-url", Some(req))
+            .await?;
+        Ok(r.upload_url)
+    }
+
+    pub async fn generate_resumable_upload_url(
+        &self,
+        req: &GenerateFileUploadUrlRequest,
+    ) -> Result<GenerateFileResumableUploadUrlResponse, CallError> {
+        self.read(
+            "generateFileResumableUploadUrl",
+            Method::POST,
+            "/v1/files/generate-resumable-upload-url",
+            Some(req),
+        )
+        .await
+    }
+}
+
+fn page_query(parent: &str, cursor: Option<&str>) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("parentFolderId", parent).append_pair("paging.limit", "100");
+    if let Some(c) = cursor {
+        q.append_pair("paging.cursor", c);
+    }
+    q.finish()
+}
+
+/// `Retry-After` as delta-seconds or an HTTP date.
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    if let Ok(secs) = v.trim().parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(v.trim()).ok()?;
+    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+}
+
+/// reqwest errors name the URL, which may carry tokens: describe the kind and causes only.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut msg = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else if e.is_body() || e.is_decode() {
+        "response body broken off".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    msg
+}
+
+fn transport_error(endpoint: &'static str, e: &reqwest::Error) -> CallError {
+    let message = without_url(e);
+    if e.is_connect() {
+        CallError::Refused { endpoint, message }
+    } else {
+        CallError::NoAnswer { endpoint, message }
+    }
+}
