@@ -3,6 +3,10 @@
 //! The map of the crate:
 //! - [`api`]: the Wix Media Manager wire contract (serde types) and media type rules.
 //! - [`control`]: request budget (token bucket) and retry control.
+//! - [`manifest`]: streamed manifest readers (CSV, JSON, JSON Lines) and row validation.
+//! - [`journal`]: the SQLite journal, single source of truth of a migration.
+//! - [`pipeline`]: the stages (import, upload, settle, readiness) and their orchestrator.
+//! - [`report`]: reconciliation, failures, URL map and summary writers.
 //! - [`server`]: the local Media Manager — a real implementation of the REST API with SQLite
 //!   metadata, blobs on disk, processing, uploads, downloads, rate limit and fault injection.
 //! - [`cli`]: command-line arguments and one module per subcommand.
@@ -10,6 +14,10 @@
 pub mod api;
 pub mod cli;
 pub mod control;
+pub mod journal;
+pub mod manifest;
+pub mod pipeline;
+pub mod report;
 pub mod server;
 
 /// Installs the `ring` TLS provider for rustls once per process (idempotent). Called before

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use media_migrate::cli::{self, Cli, Command, LogFormat, Outcome, UsageError};
+use media_migrate::pipeline::StopSignal;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -18,9 +19,11 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    let quiet = cli.quiet;
+    match runtime.block_on(run(cli.command, quiet)) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Partial) => ExitCode::from(3),
+        Ok(Outcome::Interrupted) => ExitCode::from(130),
         Err(err) => {
             eprintln!("media-migrate: error: {err:#}");
             if err.downcast_ref::<UsageError>().is_some() {
@@ -32,9 +35,23 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command) -> anyhow::Result<Outcome> {
+async fn run(command: Command, quiet: bool) -> anyhow::Result<Outcome> {
     match command {
         Command::Serve(args) => cli::serve::run(args, shutdown_signal()).await,
+        Command::Run(args) => {
+            let (stop, signal) = StopSignal::new();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                eprintln!(
+                    "media-migrate: stopping: finishing calls in flight, then writing the reports (Ctrl-C again to quit at once)"
+                );
+                let _ = stop.send(true);
+                shutdown_signal().await;
+                // Every journal transition is its own transaction: quitting here loses nothing.
+                std::process::exit(130);
+            });
+            cli::run::run(args, signal, quiet).await
+        }
     }
 }
 
@@ -64,7 +81,9 @@ async fn shutdown_signal() {
 fn init_logging(cli: &Cli) {
     let default = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
-        (false, 0) => "info",
+        (false, 0) if matches!(cli.command, Command::Serve(_)) => "info",
+        // The embedded server's request log would drown the run's own lines.
+        (false, 0) => "info,tower_http=warn,media_migrate::server=warn",
         (false, 1) => "debug,hyper=info,h2=info,rustls=info",
         _ => "trace",
     };
@@ -72,6 +91,7 @@ fn init_logging(cli: &Cli) {
         EnvFilter::try_from_env("MEDIA_MIGRATE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Json => builder.json().init(),

@@ -61,13 +61,22 @@ pub enum CallError {
     Api(ApiError),
     /// No connection could be made: the request was certainly not performed.
     #[error("{endpoint}: can't connect: {message}")]
-    Refused { endpoint: &'static str, message: String },
+    Refused {
+        endpoint: &'static str,
+        message: String,
+    },
     /// Sent, but no (complete) answer came back: it may or may not have been performed.
     #[error("{endpoint}: no answer: {message}")]
-    NoAnswer { endpoint: &'static str, message: String },
+    NoAnswer {
+        endpoint: &'static str,
+        message: String,
+    },
     /// A 200 whose body isn't what the API promises.
     #[error("{endpoint}: unreadable answer: {message}")]
-    Decode { endpoint: &'static str, message: String },
+    Decode {
+        endpoint: &'static str,
+        message: String,
+    },
 }
 
 impl CallError {
@@ -81,7 +90,10 @@ impl CallError {
 
     pub fn code(&self) -> String {
         match self {
-            Self::Api(e) => e.code.clone().unwrap_or_else(|| format!("HTTP_{}", e.status)),
+            Self::Api(e) => e
+                .code
+                .clone()
+                .unwrap_or_else(|| format!("HTTP_{}", e.status)),
             Self::Refused { .. } => "CONNECTION_REFUSED".to_string(),
             Self::NoAnswer { .. } => "NO_ANSWER".to_string(),
             Self::Decode { .. } => "BAD_RESPONSE".to_string(),
@@ -124,7 +136,11 @@ pub struct MediaClient {
 }
 
 impl MediaClient {
-    pub fn new(target: Target, budget: Arc<Budget>, timeout: Duration) -> Result<Self, reqwest::Error> {
+    pub fn new(
+        target: Target,
+        budget: Arc<Budget>,
+        timeout: Duration,
+    ) -> Result<Self, reqwest::Error> {
         crate::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(timeout)
@@ -167,7 +183,8 @@ impl MediaClient {
         body: Option<&B>,
     ) -> Result<T, CallError> {
         let _permit = self.budget.acquire().await;
-        self.counters.bump(|c| *c.calls.entry(endpoint).or_default() += 1);
+        self.counters
+            .bump(|c| *c.calls.entry(endpoint).or_default() += 1);
         let url = format!("{}/site-media{path_and_query}", self.target.base_url);
         let mut rb = self.http.request(method, url);
         if let Some(key) = &self.target.api_key {
@@ -202,7 +219,10 @@ impl MediaClient {
         }
         let body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
         let app = body.details.application_error;
-        let violation = body.details.validation_error.and_then(|v| v.field_violations.into_iter().next());
+        let violation = body
+            .details
+            .validation_error
+            .and_then(|v| v.field_violations.into_iter().next());
         Err(CallError::Api(ApiError {
             endpoint,
             status: status.as_u16(),
@@ -211,7 +231,13 @@ impl MediaClient {
                 .map(|v| format!("{}: {}", v.field, v.description))
                 .or(app.map(|a| a.description))
                 .filter(|d| !d.is_empty())
-                .unwrap_or_else(|| if body.message.is_empty() { status.to_string() } else { body.message }),
+                .unwrap_or_else(|| {
+                    if body.message.is_empty() {
+                        status.to_string()
+                    } else {
+                        body.message
+                    }
+                }),
             retry_after,
         }))
     }
@@ -227,8 +253,13 @@ impl MediaClient {
         let mut rng = fastrand::Rng::new();
         let mut attempt = 0;
         loop {
-            match self.call_once(endpoint, method.clone(), path_and_query, body).await {
-                Err(e) if e.disposition() != Disposition::Permanent && attempt < self.read_retries => {
+            match self
+                .call_once(endpoint, method.clone(), path_and_query, body)
+                .await
+            {
+                Err(e)
+                    if e.disposition() != Disposition::Permanent && attempt < self.read_retries =>
+                {
                     self.counters.bump(|c| c.retries += 1);
                     // After a 429 the budget already pauses everyone; don't add a second wait.
                     if !matches!(&e, CallError::Api(a) if a.status == 429) {
@@ -242,33 +273,63 @@ impl MediaClient {
     }
 
     /// Bulk Import File (v2), sent once: the caller decides what a failure means.
-    pub async fn bulk_import(&self, items: &[ImportFileRequest]) -> Result<BulkImportFileResponse, CallError> {
+    pub async fn bulk_import(
+        &self,
+        items: &[ImportFileRequest],
+    ) -> Result<BulkImportFileResponse, CallError> {
         let body = BulkImportFileRequest {
             import_file_requests: items.to_vec(),
             return_entity: Some(true),
         };
-        self.call_once("bulkImportFile", Method::POST, "/v1/bulk/files/import-v2", Some(&body))
-            .await
+        self.call_once(
+            "bulkImportFile",
+            Method::POST,
+            "/v1/bulk/files/import-v2",
+            Some(&body),
+        )
+        .await
     }
 
     pub async fn get_files(&self, ids: &[String]) -> Result<Vec<FileDescriptor>, CallError> {
-        let body = GetFileDescriptorsRequest { file_ids: ids.to_vec() };
+        let body = GetFileDescriptorsRequest {
+            file_ids: ids.to_vec(),
+        };
         let r: FilesResponse = self
-            .read("getFileDescriptors", Method::POST, "/v1/files/get-files", Some(&body))
+            .read(
+                "getFileDescriptors",
+                Method::POST,
+                "/v1/files/get-files",
+                Some(&body),
+            )
             .await?;
         Ok(r.files)
     }
 
     /// One page of a folder's files (at most 100).
-    pub async fn list_files(&self, parent: &str, cursor: Option<&str>) -> Result<ListFilesResponse, CallError> {
+    pub async fn list_files(
+        &self,
+        parent: &str,
+        cursor: Option<&str>,
+    ) -> Result<ListFilesResponse, CallError> {
         let q = page_query(parent, cursor);
-        self.read::<(), _>("listFiles", Method::GET, &format!("/v1/files?{q}"), None).await
+        self.read::<(), _>("listFiles", Method::GET, &format!("/v1/files?{q}"), None)
+            .await
     }
 
     /// One page of a folder's subfolders (at most 100).
-    pub async fn list_folders(&self, parent: &str, cursor: Option<&str>) -> Result<ListFoldersResponse, CallError> {
+    pub async fn list_folders(
+        &self,
+        parent: &str,
+        cursor: Option<&str>,
+    ) -> Result<ListFoldersResponse, CallError> {
         let q = page_query(parent, cursor);
-        self.read::<(), _>("listFolders", Method::GET, &format!("/v1/folders?{q}"), None).await
+        self.read::<(), _>(
+            "listFolders",
+            Method::GET,
+            &format!("/v1/folders?{q}"),
+            None,
+        )
+        .await
     }
 
     /// Create Folder, sent once (creating is not idempotent).
@@ -277,13 +338,23 @@ impl MediaClient {
             display_name: name.to_string(),
             parent_folder_id: Some(parent.to_string()),
         };
-        let r: FolderResponse = self.call_once("createFolder", Method::POST, "/v1/folders", Some(&body)).await?;
+        let r: FolderResponse = self
+            .call_once("createFolder", Method::POST, "/v1/folders", Some(&body))
+            .await?;
         Ok(r.folder)
     }
 
-    pub async fn generate_upload_url(&self, req: &GenerateFileUploadUrlRequest) -> Result<String, CallError> {
+    pub async fn generate_upload_url(
+        &self,
+        req: &GenerateFileUploadUrlRequest,
+    ) -> Result<String, CallError> {
         let r: GenerateFileUploadUrlResponse = self
-            .read("generateFileUploadUrl", Method::POST, "/v1/files/generate-upload-url", Some(req))
+            .read(
+                "generateFileUploadUrl",
+                Method::POST,
+                "/v1/files/generate-upload-url",
+                Some(req),
+            )
             .await?;
         Ok(r.upload_url)
     }
@@ -304,7 +375,8 @@ impl MediaClient {
 
 fn page_query(parent: &str, cursor: Option<&str>) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("parentFolderId", parent).append_pair("paging.limit", "100");
+    q.append_pair("parentFolderId", parent)
+        .append_pair("paging.limit", "100");
     if let Some(c) = cursor {
         q.append_pair("paging.cursor", c);
     }
@@ -317,7 +389,10 @@ pub fn parse_retry_after(v: &str) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let when = httpdate::parse_http_date(v.trim()).ok()?;
-    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 /// reqwest errors name the URL, which may carry tokens: describe the kind and causes only.

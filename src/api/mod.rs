@@ -4,3 +4,4 @@
 pub mod client;
 pub mod media;
 pub mod types;
+pub mod upload;

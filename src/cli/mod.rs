@@ -1,6 +1,8 @@
 //! Command-line arguments (clap) and one module per subcommand. Raw arguments are turned
 //! into validated configs here; nothing past `cli/` sees raw strings.
 
+pub mod progress;
+pub mod run;
 pub mod serve;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +32,8 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Migrate a manifest's media into the Media Manager (the embedded local one by default).
+    Run(run::RunArgs),
     /// Run the local Media Manager: the Wix Media Manager REST API with real storage.
     Serve(serve::ServeArgs),
 }
@@ -41,6 +45,8 @@ pub enum Outcome {
     Done,
     /// Finished, but some rows failed or were invalid (exit 3).
     Partial,
+    /// Stopped by a signal before finishing; the journal lets a re-run resume (exit 130).
+    Interrupted,
 }
 
 /// A mistake in how the command was called (exit 2), as opposed to a failure while running.

@@ -59,7 +59,8 @@ impl State {
         match self.cut {
             None => self.ceiling,
             Some((low, at)) => {
-                let progress = now.saturating_duration_since(at).as_secs_f64() / recovery.as_secs_f64().max(1e-3);
+                let progress = now.saturating_duration_since(at).as_secs_f64()
+                    / recovery.as_secs_f64().max(1e-3);
                 (low + (self.ceiling - low) * progress.min(1.0)).min(self.ceiling)
             }
         }
@@ -137,7 +138,9 @@ impl Budget {
         s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
         s.throttles += 1;
         if !already_paused {
-            let low = (s.rate_at(now, self.config.recovery) * CUT).max(MIN_RATE).min(s.ceiling);
+            let low = (s.rate_at(now, self.config.recovery) * CUT)
+                .max(MIN_RATE)
+                .min(s.ceiling);
             s.cut = Some((low, until));
         }
     }
@@ -187,9 +190,17 @@ mod tests {
         let t0 = Instant::now();
         drop(b.acquire().await);
         assert!(Instant::now() - t0 >= Duration::from_secs(5));
-        assert!((b.current_rate() - 70.0).abs() < 1.0, "rate {}", b.current_rate());
+        assert!(
+            (b.current_rate() - 70.0).abs() < 1.0,
+            "rate {}",
+            b.current_rate()
+        );
         tokio::time::advance(Duration::from_secs(30)).await;
-        assert!((b.current_rate() - 85.0).abs() < 1.0, "rate {}", b.current_rate());
+        assert!(
+            (b.current_rate() - 85.0).abs() < 1.0,
+            "rate {}",
+            b.current_rate()
+        );
         tokio::time::advance(Duration::from_secs(40)).await;
         assert_eq!(b.current_rate(), 100.0);
         assert_eq!(b.throttles(), 2);

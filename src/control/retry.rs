@@ -28,8 +28,16 @@ pub fn classify_status(status: u16) -> Disposition {
 /// The disposition of a failed bulk item's error code: transient codes are resent.
 pub fn classify_item(code: &str) -> Disposition {
     match code {
-        "UNAVAILABLE" | "TEMPORARILY_UNAVAILABLE" | "RESOURCE_EXHAUSTED" | "INTERNAL" | "INTERNAL_ERROR"
-        | "DEADLINE_EXCEEDED" | "ABORTED" | "503" | "500" | "429" => Disposition::NotDone,
+        "UNAVAILABLE"
+        | "TEMPORARILY_UNAVAILABLE"
+        | "RESOURCE_EXHAUSTED"
+        | "INTERNAL"
+        | "INTERNAL_ERROR"
+        | "DEADLINE_EXCEEDED"
+        | "ABORTED"
+        | "503"
+        | "500"
+        | "429" => Disposition::NotDone,
         _ => Disposition::Permanent,
     }
 }

@@ -84,12 +84,12 @@ impl ServerConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("can't use data directory {path}: {source}")]
+    #[error("can't use data directory {}", path.display())]
     DataDir {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("can't open the database in {path}: {source}")]
+    #[error("can't open the database in {}", path.display())]
     Database {
         path: PathBuf,
         source: rusqlite::Error,
@@ -211,7 +211,12 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 
 /// The path with every segment after a token-bearing prefix replaced by `…`.
 pub fn redacted_path(path: &str) -> String {
-    const SECRET_AFTER: [&str; 4] = ["/_upload/put/", "/_upload/resumable/", "/_upload/tus/", "/_download/"];
+    const SECRET_AFTER: [&str; 4] = [
+        "/_upload/put/",
+        "/_upload/resumable/",
+        "/_upload/tus/",
+        "/_download/",
+    ];
     for prefix in SECRET_AFTER {
         if let Some(rest) = path.strip_prefix(prefix) {
             let hidden = rest.split('/').map(|_| "…").collect::<Vec<_>>().join("/");

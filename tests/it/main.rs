@@ -3,6 +3,9 @@
 
 mod support;
 
+mod downloads;
 mod files;
 mod folders;
 mod guard;
+mod processing;
+mod uploads;

@@ -291,3 +291,15 @@ fn encode(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
         .expect("encode");
     out.into_inner()
 }
+
+impl TestServer {
+    /// A file's stored row, read straight from the database: facts the API doesn't show,
+    /// such as why processing failed.
+    pub fn file_row(&self, id: &str) -> media_migrate::server::store::files::FileRow {
+        let db = self.dir.path().join("data").join("media-manager.sqlite");
+        let conn = rusqlite::Connection::open(db).expect("database opens");
+        media_migrate::server::store::files::get_file(&conn, id)
+            .expect("file row reads")
+            .expect("file row exists")
+    }
+}

@@ -1,0 +1,97 @@
+//! Every manifest line of a run, in line order, for the reports: the run's rows merged with
+//! its issues (invalid and duplicate lines). Streamed: memory does not grow with the manifest.
+
+use rusqlite::params;
+
+use super::rows::{COLUMNS, JournalRow};
+use super::{Journal, JournalError};
+
+/// One manifest line and what became of it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LineItem {
+    Row(JournalRow),
+    Issue(Issue),
+}
+
+/// A line that was not imported: invalid, or a duplicate of an earlier line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Issue {
+    pub line: u64,
+    /// `invalid` or `duplicate`.
+    pub kind: String,
+    pub key: Option<String>,
+    pub field: Option<String>,
+    pub reason: String,
+    /// The line's fields as the manifest gave them (canonical names).
+    pub raw: Vec<(String, String)>,
+}
+
+impl Issue {
+    pub fn get(&self, field: &str) -> &str {
+        self.raw
+            .iter()
+            .find(|(k, _)| k == field)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+impl LineItem {
+    pub fn line(&self) -> u64 {
+        match self {
+            Self::Row(r) => r.line,
+            Self::Issue(i) => i.line,
+        }
+    }
+}
+
+impl Journal {
+    /// Calls `f` for every line of run `run` in line order; stops at the first error of `f`.
+    pub fn for_each_line<E: From<JournalError>>(
+        &self,
+        run: i64,
+        mut f: impl FnMut(LineItem) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let wrap = |e| E::from((self.wrap())(e));
+        let mut rows_stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM rows WHERE seen_run = ?1 ORDER BY line"
+            ))
+            .map_err(wrap)?;
+        let mut issues_stmt = self
+            .conn
+            .prepare("SELECT line, kind, key, field, reason, raw FROM issues WHERE run = ?1 ORDER BY line")
+            .map_err(wrap)?;
+        let mut rows = rows_stmt
+            .query_map(params![run], JournalRow::from_row)
+            .map_err(wrap)?
+            .peekable();
+        let mut issues = issues_stmt
+            .query_map(params![run], |r| {
+                let raw: String = r.get(5)?;
+                Ok(Issue {
+                    line: r.get::<_, i64>(0)? as u64,
+                    kind: r.get(1)?,
+                    key: r.get(2)?,
+                    field: r.get(3)?,
+                    reason: r.get(4)?,
+                    raw: serde_json::from_str(&raw).unwrap_or_default(),
+                })
+            })
+            .map_err(wrap)?
+            .peekable();
+        loop {
+            let next_row = rows.peek().map(|r| r.as_ref().map_or(0, |r| r.line));
+            let next_issue = issues.peek().map(|i| i.as_ref().map_or(0, |i| i.line));
+            let item = match (next_row, next_issue) {
+                (None, None) => return Ok(()),
+                (Some(a), Some(b)) if b < a => {
+                    LineItem::Issue(issues.next().expect("peeked").map_err(wrap)?)
+                }
+                (Some(_), _) => LineItem::Row(rows.next().expect("peeked").map_err(wrap)?),
+                (None, Some(_)) => LineItem::Issue(issues.next().expect("peeked").map_err(wrap)?),
+            };
+            f(item)?;
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The journal: one SQLite database (WAL) per manifest and target, the single source of truth
+//! of a migration. Every stage takes its work from it and writes outcomes back, committing
+//! before a request is sent (rows → `sending`) and after the answer, so a crash at any instant
+//! leaves a journal the next run continues from. It owns the schema, the target binding and
+//! the run lock; row transitions live in [`rows`].
+
+pub mod lines;
+pub mod rows;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub use rows::{FileFacts, IngestCounts, JournalRow, Outcome, RowState};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rows (
+    key TEXT PRIMARY KEY,
+    line INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    is_file INTEGER NOT NULL,
+    folder_path TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    mime_type TEXT,
+    media_type TEXT,
+    labels TEXT NOT NULL,
+    private INTEGER NOT NULL,
+    external_id TEXT,
+    expected_size INTEGER,
+    expected_md5 TEXT,
+    -- queued | sending | in_doubt | accepted | ready | failed
+    state TEXT NOT NULL,
+    batch_id INTEGER,
+    file_id TEXT UNIQUE,
+    file_url TEXT,
+    operation_status TEXT,
+    size INTEGER,
+    hash TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error_code TEXT,
+    error_message TEXT,
+    -- the run whose manifest last held this row (duplicates are rows seen twice in one run)
+    seen_run INTEGER NOT NULL,
+    accepted_ms INTEGER,
+    updated_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rows_state ON rows (state, line);
+CREATE INDEX IF NOT EXISTS rows_seen ON rows (seen_run, line);
+-- manifest lines that are not rows to import: invalid, or duplicates of an earlier line
+CREATE TABLE IF NOT EXISTS issues (
+    run INTEGER NOT NULL,
+    line INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    key TEXT,
+    field TEXT,
+    reason TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    PRIMARY KEY (run, line)
+);
+CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, folder_id TEXT NOT NULL);
+"#;
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal {}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("journal {} belongs to target `{recorded}`, not `{requested}`; use another --journal or the original target", path.display())]
+    OtherTarget {
+        path: PathBuf,
+        recorded: String,
+        requested: String,
+    },
+    #[error("journal {} has schema version {found}, newer than this media-migrate understands ({SCHEMA_VERSION})", path.display())]
+    NewerSchema { path: PathBuf, found: i64 },
+    #[error(transparent)]
+    Manifest(crate::manifest::ManifestError),
+    #[error("{0}")]
+    Report(String),
+    #[error("another run holds the journal lock {}; wait for it to finish", path.display())]
+    Locked { path: PathBuf },
+    #[error("journal lock {}", path.display())]
+    LockIo {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub struct Journal {
+    path: PathBuf,
+    pub(crate) conn: Connection,
+}
+
+/// Held for a whole run; a second run on the same journal is refused while it lives.
+pub struct RunLock {
+    _file: File,
+}
+
+impl RunLock {
+    pub fn acquire(journal_path: &Path) -> Result<Self, JournalError> {
+        let path = lock_path(journal_path);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| JournalError::LockIo {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|source| JournalError::LockIo {
+                path: path.clone(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::Locked { path }),
+            Err(std::fs::TryLockError::Error(source)) => Err(JournalError::LockIo { path, source }),
+        }
+    }
+}
+
+fn lock_path(journal: &Path) -> PathBuf {
+    let mut name = journal.as_os_str().to_owned();
+    name.push(".lock");
+    PathBuf::from(name)
+}
+
+impl Journal {
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        let wrap = |source| JournalError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| JournalError::LockIo {
+                path: dir.to_path_buf(),
+                source: e,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(wrap)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(wrap)?;
+        // FULL: the `sending` commit must survive a power cut, or a resend could duplicate.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(wrap)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(wrap)?;
+        conn.execute_batch(SCHEMA).map_err(wrap)?;
+        let journal = Self {
+            path: path.to_path_buf(),
+            conn,
+        };
+        match journal.meta("schema_version")? {
+            None => journal.set_meta("schema_version", &SCHEMA_VERSION.to_string())?,
+            Some(v) => {
+                let found = v.parse().unwrap_or(i64::MAX);
+                if found > SCHEMA_VERSION {
+                    return Err(JournalError::NewerSchema {
+                        path: path.to_path_buf(),
+                        found,
+                    });
+                }
+            }
+        }
+        Ok(journal)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn wrap(&self) -> impl Fn(rusqlite::Error) -> JournalError + '_ {
+        move |source| JournalError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, JournalError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(self.wrap())
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), JournalError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+                params![key, value],
+            )
+            .map_err(self.wrap())?;
+        Ok(())
+    }
+
+    /// Records the target on first use; refuses any other target afterwards. `target` must
+    /// identify a site without secrets (base URL and site id).
+    pub fn bind_target(&self, target: &str) -> Result<(), JournalError> {
+        match self.meta("target")? {
+            None => self.set_meta("target", target),
+            Some(recorded) if recorded == target => Ok(()),
+            Some(recorded) => Err(JournalError::OtherTarget {
+                path: self.path.clone(),
+                recorded,
+                requested: target.to_string(),
+            }),
+        }
+    }
+
+    /// Starts a run: its number marks the rows its manifest holds.
+    pub fn begin_run(&self) -> Result<i64, JournalError> {
+        let run = self
+            .meta("last_run")?
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0)
+            + 1;
+        self.set_meta("last_run", &run.to_string())?;
+        Ok(run)
+    }
+
+    pub fn folder_id(&self, path: &str) -> Result<Option<String>, JournalError> {
+        self.conn
+            .query_row(
+                "SELECT folder_id FROM folders WHERE path = ?1",
+                [path],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.wrap())
+    }
+
+    pub fn set_folder_id(&self, path: &str, id: &str) -> Result<(), JournalError> {
+        self.conn
+            .execute(
+                "INSERT INTO folders (path, folder_id) VALUES (?1, ?2)
+                 ON CONFLICT(path) DO UPDATE SET folder_id = ?2",
+                params![path, id],
+            )
+            .map_err(self.wrap())?;
+        Ok(())
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}

@@ -1,0 +1,540 @@
+//! Rows of the journal and their state machine:
+//!
+//! ```text
+//! queued ──▶ sending ──▶ accepted ──▶ ready | failed
+//!   ▲           │  └──▶ in_doubt ──(settle: found)──▶ accepted
+//!   └───────────┴────────────┘ (not done / not found: resend)
+//! ```
+//! Each transition is one transaction, applied only after the answer that proves it.
+
+use std::collections::HashMap;
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Journal, JournalError, now_ms};
+use crate::manifest::{Entry, ManifestError, ManifestRow, Source};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RowState {
+    Queued,
+    Sending,
+    InDoubt,
+    Accepted,
+    Ready,
+    Failed,
+}
+
+impl RowState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sending => "sending",
+            Self::InDoubt => "in_doubt",
+            Self::Accepted => "accepted",
+            Self::Ready => "ready",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "sending" => Self::Sending,
+            "in_doubt" => Self::InDoubt,
+            "accepted" => Self::Accepted,
+            "ready" => Self::Ready,
+            "failed" => Self::Failed,
+            _ => Self::Queued,
+        }
+    }
+}
+
+/// One row as the journal holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalRow {
+    pub key: String,
+    pub line: u64,
+    pub source: String,
+    pub is_file: bool,
+    pub folder_path: String,
+    pub display_name: String,
+    pub mime_type: Option<String>,
+    pub media_type: Option<String>,
+    pub labels: Vec<String>,
+    pub private: bool,
+    pub external_id: Option<String>,
+    pub expected_size: Option<u64>,
+    pub expected_md5: Option<String>,
+    pub state: RowState,
+    pub batch_id: Option<i64>,
+    pub file_id: Option<String>,
+    pub file_url: Option<String>,
+    pub operation_status: Option<String>,
+    pub size: Option<u64>,
+    pub hash: Option<String>,
+    pub attempts: u32,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+}
+
+pub(crate) const COLUMNS: &str = "key, line, source, is_file, folder_path, display_name, mime_type,
+    media_type, labels, private, external_id, expected_size, expected_md5, state, batch_id, file_id,
+    file_url, operation_status, size, hash, attempts, error_code, error_message";
+
+impl JournalRow {
+    pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
+        let labels: String = r.get(8)?;
+        let state: String = r.get(13)?;
+        Ok(Self {
+            key: r.get(0)?,
+            line: r.get::<_, i64>(1)? as u64,
+            source: r.get(2)?,
+            is_file: r.get(3)?,
+            folder_path: r.get(4)?,
+            display_name: r.get(5)?,
+            mime_type: r.get(6)?,
+            media_type: r.get(7)?,
+            labels: serde_json::from_str(&labels).unwrap_or_default(),
+            private: r.get(9)?,
+            external_id: r.get(10)?,
+            expected_size: r.get::<_, Option<i64>>(11)?.map(|v| v as u64),
+            expected_md5: r.get(12)?,
+            state: RowState::parse(&state),
+            batch_id: r.get(14)?,
+            file_id: r.get(15)?,
+            file_url: r.get(16)?,
+            operation_status: r.get(17)?,
+            size: r.get::<_, Option<i64>>(18)?.map(|v| v as u64),
+            hash: r.get(19)?,
+            attempts: r.get(20)?,
+            error_code: r.get(21)?,
+            error_message: r.get(22)?,
+        })
+    }
+}
+
+/// What reading a manifest into the journal found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestCounts {
+    /// Manifest rows read (valid, duplicate and invalid).
+    pub rows: u64,
+    /// Valid rows the journal had not seen before.
+    pub new: u64,
+    /// Valid rows known from an earlier run.
+    pub known: u64,
+    pub duplicate: u64,
+    pub invalid: u64,
+}
+
+/// The facts of a file as the target reports them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FileFacts {
+    pub file_id: String,
+    pub url: Option<String>,
+    /// `PENDING`, `READY` or `FAILED`.
+    pub operation_status: String,
+    pub size: Option<u64>,
+    pub hash: Option<String>,
+}
+
+/// The outcome of one row's attempt, applied by [`Journal::apply`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The target holds the file (accepted, or already processed).
+    Accepted { key: String, file: FileFacts },
+    /// Certainly not done: back to the queue, unless attempts are used up.
+    Retry {
+        key: String,
+        code: String,
+        message: String,
+    },
+    /// Refused for good.
+    Failed {
+        key: String,
+        code: String,
+        message: String,
+    },
+    /// Maybe done: to be settled by looking at the target.
+    InDoubt { key: String },
+    /// The target no longer holds an accepted file: it can't become READY.
+    FileMissing { file_id: String },
+}
+
+/// Rows committed per transaction while ingesting.
+const INGEST_CHUNK: usize = 5_000;
+
+impl Journal {
+    /// Reads a manifest into the journal for run `run`, in chunked transactions. A fatal
+    /// manifest error stops the read, keeping what was committed before it.
+    pub fn ingest(
+        &mut self,
+        run: i64,
+        entries: impl Iterator<Item = Result<Entry, ManifestError>>,
+    ) -> Result<IngestCounts, JournalError> {
+        let mut counts = IngestCounts::default();
+        let mut entries = entries.peekable();
+        let path = self.path.clone();
+        while entries.peek().is_some() {
+            let tx = self.conn.transaction().map_err(|e| sql_error(&path, e))?;
+            let mut fatal = None;
+            for _ in 0..INGEST_CHUNK {
+                match entries.next() {
+                    None => break,
+                    Some(Err(e)) => {
+                        fatal = Some(e);
+                        break;
+                    }
+                    Some(Ok(entry)) => ingest_entry(&tx, run, entry, &mut counts)
+                        .map_err(|e| sql_error(&path, e))?,
+                }
+            }
+            tx.commit().map_err(|e| sql_error(&path, e))?;
+            if let Some(e) = fatal {
+                return Err(JournalError::Manifest(e));
+            }
+        }
+        // Rows the target never took that failed in an earlier run get another chance.
+        self.conn
+            .execute(
+                "UPDATE rows SET state = 'queued', attempts = 0, error_code = NULL, error_message = NULL
+                 WHERE state = 'failed' AND file_id IS NULL AND seen_run = ?1",
+                [run],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(counts)
+    }
+
+    fn sql(&self, e: rusqlite::Error) -> JournalError {
+        sql_error(&self.path, e)
+    }
+
+    /// Rows left `sending` by a run that died are in doubt: settle them before resending.
+    pub fn doubt_dead_sends(&self) -> Result<u64, JournalError> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE rows SET state = 'in_doubt' WHERE state = 'sending'",
+                [],
+            )
+            .map_err(self.wrap())?;
+        Ok(n as u64)
+    }
+
+    /// Up to `limit` queued rows of one kind (URL or local file), in manifest order after `after_line`.
+    pub fn queued(
+        &self,
+        is_file: bool,
+        after_line: u64,
+        limit: usize,
+    ) -> Result<Vec<JournalRow>, JournalError> {
+        self.select(
+            "WHERE state = 'queued' AND is_file = ?1 AND line > ?2 ORDER BY line LIMIT ?3",
+            params![is_file, after_line as i64, limit as i64],
+        )
+    }
+
+    pub fn in_doubt(&self) -> Result<Vec<JournalRow>, JournalError> {
+        self.select("WHERE state = 'in_doubt' ORDER BY line", [])
+    }
+
+    /// Accepted rows whose file is still processing, oldest acceptance first, after `after_key`.
+    pub fn processing(&self, limit: usize) -> Result<Vec<JournalRow>, JournalError> {
+        self.select(
+            "WHERE state = 'accepted' ORDER BY accepted_ms, key LIMIT ?1",
+            params![limit as i64],
+        )
+    }
+
+    pub fn row(&self, key: &str) -> Result<Option<JournalRow>, JournalError> {
+        Ok(self.select("WHERE key = ?1", [key])?.into_iter().next())
+    }
+
+    fn select(
+        &self,
+        tail: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<JournalRow>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLUMNS} FROM rows {tail}"))
+            .map_err(self.wrap())?;
+        let rows = stmt
+            .query_map(params, JournalRow::from_row)
+            .map_err(self.wrap())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.wrap())?;
+        Ok(rows)
+    }
+
+    /// Marks rows `sending` under `batch_id`, committed before the request goes out.
+    pub fn mark_sending(&mut self, keys: &[String], batch_id: i64) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| sql_error(&path, e))?;
+        {
+            let mut stmt = tx
+                .prepare_cached("UPDATE rows SET state = 'sending', batch_id = ?2, attempts = attempts + 1, updated_ms = ?3 WHERE key = ?1")
+                .map_err(|e| sql_error(&path, e))?;
+            let now = now_ms();
+            for key in keys {
+                stmt.execute(params![key, batch_id, now])
+                    .map_err(|e| sql_error(&path, e))?;
+            }
+        }
+        tx.commit().map_err(|e| sql_error(&path, e))
+    }
+
+    /// A new batch id (monotonic across runs).
+    pub fn next_batch_id(&self) -> Result<i64, JournalError> {
+        let id = self
+            .meta("last_batch")?
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0)
+            + 1;
+        self.set_meta("last_batch", &id.to_string())?;
+        Ok(id)
+    }
+
+    /// Applies outcomes in one transaction. A retry past `max_attempts` becomes a failure.
+    pub fn apply(&mut self, outcomes: &[Outcome], max_attempts: u32) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| sql_error(&path, e))?;
+        let now = now_ms();
+        for outcome in outcomes {
+            apply_one(&tx, outcome, max_attempts, now).map_err(|e| sql_error(&path, e))?;
+        }
+        tx.commit().map_err(|e| sql_error(&path, e))
+    }
+
+    /// Updates processing results by file id (from a readiness poll).
+    pub fn record_files(
+        &mut self,
+        files: &[FileFacts],
+        errors: &HashMap<String, (String, String)>,
+    ) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| sql_error(&path, e))?;
+        let now = now_ms();
+        for f in files {
+            let state = match f.operation_status.as_str() {
+                "READY" => "ready",
+                "FAILED" => "failed",
+                _ => "accepted",
+            };
+            let (code, message) = errors.get(&f.file_id).cloned().unzip();
+            tx.execute(
+                "UPDATE rows SET state = ?2, operation_status = ?3, size = COALESCE(?4, size), hash = COALESCE(?5, hash),
+                     file_url = COALESCE(?6, file_url), error_code = COALESCE(?7, error_code),
+                     error_message = COALESCE(?8, error_message), updated_ms = ?9
+                 WHERE file_id = ?1 AND state = 'accepted'",
+                params![f.file_id, state, f.operation_status, f.size.map(|s| s as i64), f.hash, f.url, code, message, now],
+            )
+            .map_err(|e| sql_error(&path, e))?;
+        }
+        tx.commit().map_err(|e| sql_error(&path, e))
+    }
+
+    /// Rows per state among the rows of run `run`.
+    pub fn state_counts(&self, run: i64) -> Result<HashMap<RowState, u64>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT state, COUNT(*) FROM rows WHERE seen_run = ?1 GROUP BY state")
+            .map_err(self.wrap())?;
+        let rows = stmt
+            .query_map([run], |r| {
+                Ok((
+                    RowState::parse(&r.get::<_, String>(0)?),
+                    r.get::<_, i64>(1)? as u64,
+                ))
+            })
+            .map_err(self.wrap())?
+            .collect::<Result<HashMap<_, _>, _>>()
+            .map_err(self.wrap())?;
+        Ok(rows)
+    }
+
+    /// Every folder path whose id is known.
+    pub fn folders(&self) -> Result<HashMap<String, String>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, folder_id FROM folders")
+            .map_err(self.wrap())?;
+        let map = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.wrap())?
+            .collect::<Result<HashMap<_, _>, _>>()
+            .map_err(self.wrap())?;
+        Ok(map)
+    }
+
+    /// Rows per state over the whole journal (for progress lines).
+    pub fn all_state_counts(&self) -> Result<HashMap<RowState, u64>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT state, COUNT(*) FROM rows GROUP BY state")
+            .map_err(self.wrap())?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    RowState::parse(&r.get::<_, String>(0)?),
+                    r.get::<_, i64>(1)? as u64,
+                ))
+            })
+            .map_err(self.wrap())?
+            .collect::<Result<HashMap<_, _>, _>>()
+            .map_err(self.wrap())?;
+        Ok(rows)
+    }
+
+    /// True when `file_id` is already claimed by a row (so settling can't give it to another).
+    pub fn file_claimed(&self, file_id: &str) -> Result<bool, JournalError> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM rows WHERE file_id = ?1", [file_id], |_| {
+                Ok(())
+            })
+            .optional()
+            .map_err(self.wrap())?
+            .is_some())
+    }
+}
+
+fn sql_error(path: &std::path::Path, source: rusqlite::Error) -> JournalError {
+    JournalError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn ingest_entry(
+    tx: &rusqlite::Transaction<'_>,
+    run: i64,
+    entry: Entry,
+    counts: &mut IngestCounts,
+) -> rusqlite::Result<()> {
+    counts.rows += 1;
+    match entry {
+        Entry::Invalid(bad) => {
+            counts.invalid += 1;
+            tx.execute(
+                "INSERT OR REPLACE INTO issues (run, line, kind, field, reason, raw) VALUES (?1, ?2, 'invalid', ?3, ?4, ?5)",
+                params![run, bad.line as i64, bad.field, bad.reason, raw_json(&bad.raw.0)],
+            )?;
+        }
+        Entry::Valid(row) => {
+            let seen: Option<(i64, i64)> = tx
+                .query_row(
+                    "SELECT seen_run, line FROM rows WHERE key = ?1",
+                    [&row.key.0],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            match seen {
+                Some((seen_run, first_line)) if seen_run == run => {
+                    counts.duplicate += 1;
+                    tx.execute(
+                        "INSERT OR REPLACE INTO issues (run, line, kind, key, reason, raw) VALUES (?1, ?2, 'duplicate', ?3, ?4, ?5)",
+                        params![run, row.line as i64, row.key.0, format!("duplicate of line {first_line}"), raw_json(&row.to_raw().0)],
+                    )?;
+                }
+                Some(_) => {
+                    counts.known += 1;
+                    tx.execute(
+                        "UPDATE rows SET seen_run = ?2, line = ?3 WHERE key = ?1",
+                        params![row.key.0, run, row.line as i64],
+                    )?;
+                }
+                None => {
+                    counts.new += 1;
+                    insert_row(tx, run, &row)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn insert_row(tx: &rusqlite::Transaction<'_>, run: i64, row: &ManifestRow) -> rusqlite::Result<()> {
+    let (source, is_file) = match &row.source {
+        Source::Url(u) => (u.to_string(), false),
+        Source::File(p) => (p.to_string_lossy().into_owned(), true),
+    };
+    tx.prepare_cached(
+        "INSERT INTO rows (key, line, source, is_file, folder_path, display_name, mime_type, media_type, labels,
+             private, external_id, expected_size, expected_md5, state, seen_run, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'queued', ?14, ?15)",
+    )?
+    .execute(params![
+        row.key.0,
+        row.line as i64,
+        source,
+        is_file,
+        row.folder_path,
+        row.display_name,
+        row.mime_type,
+        row.media_type.map(|t| t.as_str()),
+        serde_json::to_string(&row.labels).expect("labels serialise"),
+        row.private,
+        row.external_id,
+        row.expected_size.map(|s| s as i64),
+        row.expected_md5,
+        run,
+        now_ms(),
+    ])?;
+    Ok(())
+}
+
+fn raw_json(raw: &[(String, String)]) -> String {
+    serde_json::to_string(raw).expect("strings serialise")
+}
+
+fn apply_one(
+    tx: &rusqlite::Transaction<'_>,
+    outcome: &Outcome,
+    max_attempts: u32,
+    now: i64,
+) -> rusqlite::Result<()> {
+    match outcome {
+        Outcome::Accepted { key, file } => {
+            let state = match file.operation_status.as_str() {
+                "READY" => "ready",
+                "FAILED" => "failed",
+                _ => "accepted",
+            };
+            tx.execute(
+                "UPDATE rows SET state = ?2, file_id = ?3, file_url = ?4, operation_status = ?5, size = ?6, hash = ?7,
+                     error_code = NULL, error_message = NULL, accepted_ms = ?8, updated_ms = ?8
+                 WHERE key = ?1",
+                params![key, state, file.file_id, file.url, file.operation_status, file.size.map(|s| s as i64), file.hash, now],
+            )?;
+        }
+        Outcome::Retry { key, code, message } => {
+            tx.execute(
+                "UPDATE rows SET state = CASE WHEN attempts >= ?2 THEN 'failed' ELSE 'queued' END,
+                     error_code = ?3, error_message = ?4, updated_ms = ?5
+                 WHERE key = ?1",
+                params![key, max_attempts, code, message, now],
+            )?;
+        }
+        Outcome::Failed { key, code, message } => {
+            tx.execute(
+                "UPDATE rows SET state = 'failed', error_code = ?2, error_message = ?3, updated_ms = ?4 WHERE key = ?1",
+                params![key, code, message, now],
+            )?;
+        }
+        Outcome::InDoubt { key } => {
+            tx.execute(
+                "UPDATE rows SET state = 'in_doubt', updated_ms = ?2 WHERE key = ?1",
+                params![key, now],
+            )?;
+        }
+        Outcome::FileMissing { file_id } => {
+            tx.execute(
+                "UPDATE rows SET state = 'failed', error_code = 'FILE_NOT_FOUND',
+                     error_message = 'the target no longer holds the file', updated_ms = ?2
+                 WHERE file_id = ?1 AND state = 'accepted'",
+                params![file_id, now],
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! Row validation against the Media Manager's limits (`media-manager-api.md` §1.3, §2): a
+//! [`Record`] becomes a normalized [`ManifestRow`] with its key, or an [`InvalidRow`] naming
+//! the first field that fails and why. Local sources are checked on disk here; whether a
+//! row repeats another is the journal's business, not this module's.
+
+use std::path::Path;
+
+use super::columns::Field;
+use super::names::{derive_display_name, has_control, quote};
+use super::row::{Defect, Entry, InvalidRow, ManifestRow, Record, RowKey, Source, Value};
+use crate::api::media::is_valid_mime;
+use crate::api::types::{MediaType, limits};
+
+/// The longest URL accepted; longer ones break in browsers, proxies and Wix alike.
+pub const URL_MAX_LEN: usize = 2048;
+/// The longest external id, the same as a display name.
+pub const EXTERNAL_ID_MAX_LEN: usize = 200;
+
+/// The media types an import may name as a hint (§2.2).
+const IMPORT_MEDIA_TYPES: [MediaType; 7] = [
+    MediaType::Image,
+    MediaType::Video,
+    MediaType::Audio,
+    MediaType::Document,
+    MediaType::Vector,
+    MediaType::Archive,
+    MediaType::Model3d,
+];
+
+/// Validates one record; relative file sources are resolved against `base` (the
+/// manifest's folder).
+pub fn validate(record: Record, base: &Path) -> Entry {
+    match build(&record, base) {
+        Ok(row) => Entry::Valid(row),
+        Err(defect) => Entry::Invalid(InvalidRow {
+            line: record.line,
+            field: defect.field,
+            reason: defect.reason,
+            raw: record.raw(),
+        }),
+    }
+}
+
+fn build(record: &Record, base: &Path) -> Result<ManifestRow, Defect> {
+    if let Some(defect) = &record.defect {
+        return Err(defect.clone());
+    }
+    let text = |field: Field| {
+        record
+            .get(field)
+            .map(Value::to_text)
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+    };
+    let at = |field: Field| move |reason: String| Defect::field(field, reason);
+    let (source, source_text) =
+        parse_source(text(Field::SOURCE), base).map_err(at(Field::SOURCE))?;
+    let folder_path =
+        parse_folder_path(text(Field::FOLDER_PATH).as_deref()).map_err(at(Field::FOLDER_PATH))?;
+    let display_name = match text(Field::DISPLAY_NAME) {
+        Some(name) => check_display_name(name).map_err(at(Field::DISPLAY_NAME))?,
+        None => derive_display_name(&source),
+    };
+    let mime_type = text(Field::MIME_TYPE)
+        .map(check_mime_type)
+        .transpose()
+        .map_err(at(Field::MIME_TYPE))?;
+    let media_type = text(Field::MEDIA_TYPE)
+        .map(parse_media_type)
+        .transpose()
+        .map_err(at(Field::MEDIA_TYPE))?;
+    let labels = parse_labels(record.get(Field::LABELS)).map_err(at(Field::LABELS))?;
+    let private = text(Field::PRIVATE)
+        .map(parse_private)
+        .transpose()
+        .map_err(at(Field::PRIVATE))?
+        .unwrap_or(false);
+    let external_id = text(Field::EXTERNAL_ID)
+        .map(check_external_id)
+        .transpose()
+        .map_err(at(Field::EXTERNAL_ID))?;
+    let expected_size = text(Field::EXPECTED_SIZE)
+        .map(parse_size)
+        .transpose()
+        .map_err(at(Field::EXPECTED_SIZE))?;
+    let expected_md5 = text(Field::EXPECTED_MD5)
+        .map(parse_md5)
+        .transpose()
+        .map_err(at(Field::EXPECTED_MD5))?;
+    let key = match &external_id {
+        Some(id) => RowKey::of_external_id(id),
+        None => RowKey::of_content(&source_text, &folder_path, &display_name),
+    };
+    Ok(ManifestRow {
+        line: record.line,
+        key,
+        source,
+        folder_path,
+        display_name,
+        mime_type,
+        media_type,
+        labels,
+        private,
+        external_id,
+        expected_size,
+        expected_md5,
+    })
+}
+
+/// The source, and the text that stands for it in the row key: the normalized URL, or the
+/// path as written (so the key survives moving the manifest together with its media).
+fn parse_source(text: Option<String>, base: &Path) -> Result<(Source, String), String> {
+    let text = text.ok_or("required: a URL or a local file path")?;
+    if !text.contains("://") {
+        let path = base.join(&text);
+        return match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => Ok((Source::File(path), text)),
+            Ok(_) => Err(format!("{} is not a regular file", quote(&text))),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(format!(
+                "no such file: {} (relative paths are resolved against the manifest's folder)",
+                quote(&text)
+            )),
+            Err(err) => Err(format!("cannot read {}: {err}", quote(&text))),
+        };
+    }
+    if text.chars().count() > URL_MAX_LEN {
+        return Err(format!("URL longer than {URL_MAX_LEN} characters"));
+    }
+    let url = url::Url::parse(&text).map_err(|e| format!("not a valid URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!(
+            "unsupported scheme {:?}: only http and https URLs can be imported",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("the URL has no host".to_string());
+    }
+    if url.as_str().len() > URL_MAX_LEN {
+        return Err(format!(
+            "URL longer than {URL_MAX_LEN} characters once encoded"
+        ));
+    }
+    let key_text = url.as_str().to_string();
+    Ok((Source::Url(url), key_text))
+}
+
+/// "" for the root, else "/a/b": one leading and one trailing `/` are optional, segments
+/// are trimmed and must be usable folder names.
+pub fn parse_folder_path(text: Option<&str>) -> Result<String, String> {
+    let Some(text) = text else {
+        return Ok(String::new());
+    };
+    if text.contains('\\') {
+        return Err("backslashes are not allowed; separate folders with /".to_string());
+    }
+    let inner = text.strip_prefix('/').unwrap_or(text);
+    let inner = inner.strip_suffix('/').unwrap_or(inner);
+    if inner.trim().is_empty() {
+        return Ok(String::new());
+    }
+    let mut path = String::new();
+    for (n, segment) in inner.split('/').map(str::trim).enumerate() {
+        let n = n + 1;
+        if segment.is_empty() {
+            return Err(format!("folder {n} of the path is empty"));
+        }
+        if segment == "." || segment == ".." {
+            return Err(format!(
+                "folder {n} is {segment:?}; relative folders are not allowed"
+            ));
+        }
+        if segment.chars().count() > limits::FOLDER_NAME_MAX_LEN {
+            let max = limits::FOLDER_NAME_MAX_LEN;
+            return Err(format!("folder {n} is longer than {max} characters"));
+        }
+        if has_control(segment) {
+            return Err(format!("folder {n} contains a control character"));
+        }
+        path.push('/');
+        path.push_str(segment);
+    }
+    Ok(path)
+}
+
+fn check_display_name(name: String) -> Result<String, String> {
+    let max = limits::DISPLAY_NAME_MAX_LEN;
+    if name.chars().count() > max {
+        return Err(format!("longer than {max} characters"));
+    }
+    if has_control(&name) {
+        return Err("contains a control character".to_string());
+    }
+    if name.contains('/') {
+        return Err("contains /; put folders in folder_path".to_string());
+    }
+    Ok(name)
+}
+
+fn check_mime_type(mime: String) -> Result<String, String> {
+    if is_valid_mime(&mime) {
+        Ok(mime)
+    } else {
+        Err(format!(
+            "{} is not a MIME type like image/jpeg",
+            quote(&mime)
+        ))
+    }
+}
+
+fn parse_media_type(text: String) -> Result<MediaType, String> {
+    MediaType::parse(&text.to_ascii_uppercase())
+        .filter(|t| IMPORT_MEDIA_TYPES.contains(t))
+        .ok_or_else(|| {
+            let names: Vec<&str> = IMPORT_MEDIA_TYPES.iter().map(|t| t.as_str()).collect();
+            format!("{} is not one of {}", quote(&text), names.join(", "))
+        })
+}
+
+/// Labels from a JSON array, or from text separated by `|`.
+fn parse_labels(value: Option<&Value>) -> Result<Vec<String>, String> {
+    let items: Vec<&str> = match value {
+        None => Vec::new(),
+        Some(Value::Text(text)) if text.trim().is_empty() => Vec::new(),
+        Some(Value::Text(text)) => text.split('|').collect(),
+        Some(Value::List(items)) => items.iter().map(String::as_str).collect(),
+    };
+    let max_items = limits::LABELS_MAX_ITEMS;
+    if items.len() > max_items {
+        return Err(format!("{} labels, at most {max_items}", items.len()));
+    }
+    let max = limits::LABEL_MAX_LEN;
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, label)| {
+            let label = label.trim();
+            let n = i + 1;
+            if label.is_empty() {
+                Err(format!("label {n} is empty"))
+            } else if label.chars().count() > max {
+                Err(format!("label {n} is longer than {max} characters"))
+            } else if label.contains('|') {
+                Err(format!("label {n} contains |, which separates labels"))
+            } else {
+                Ok(label.to_string())
+            }
+        })
+        .collect()
+}
+
+fn parse_private(text: String) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(format!("{} is not true/false, 1/0 or yes/no", quote(&text))),
+    }
+}
+
+fn check_external_id(id: String) -> Result<String, String> {
+    if id.chars().count() > EXTERNAL_ID_MAX_LEN {
+        return Err(format!("longer than {EXTERNAL_ID_MAX_LEN} characters"));
+    }
+    if has_control(&id) {
+        return Err("contains a control character".to_string());
+    }
+    Ok(id)
+}
+
+fn parse_size(text: String) -> Result<u64, String> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{} is not a whole number of bytes", quote(&text)));
+    }
+    text.parse()
+        .map_err(|_| format!("{} is too large", quote(&text)))
+}
+
+fn parse_md5(text: String) -> Result<String, String> {
+    if text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err(format!("{} is not 32 hex digits", quote(&text)))
+    }
+}

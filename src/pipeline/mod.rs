@@ -1,0 +1,194 @@
+//! The migration: a staged pipeline over one journal. The orchestrator reads the manifest into
+//! the journal, settles what a dead run left in doubt, then runs the import stages (URL rows
+//! in bulk batches, local files through upload URLs) while the readiness stage polls accepted
+//! files, settling in-doubt rows between passes, until every row is done or the run stops.
+
+mod import;
+mod readiness;
+mod settle;
+mod upload;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::api::client::{CallError, MediaClient};
+use crate::journal::{IngestCounts, Journal, JournalError, RowState};
+use crate::manifest::{self, ManifestError, ManifestOptions};
+
+/// What a run needs, validated by the CLI.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    pub manifest: PathBuf,
+    pub manifest_options: ManifestOptions,
+    /// Rows per Bulk Import call.
+    pub batch_size: usize,
+    /// Attempts per row before it is failed.
+    pub max_attempts: u32,
+    /// Wait for processing to finish (READY / FAILED).
+    pub wait: bool,
+    /// Give up waiting for processing after this long.
+    pub wait_timeout: Duration,
+    /// Local files at least this large go through resumable (tus) uploads.
+    pub resumable_threshold: u64,
+    /// Bulk imports in flight at once.
+    pub import_concurrency: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("the target refused the run: {0}")]
+    Target(CallError),
+    #[error("journal task failed: {0}")]
+    Task(String),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    pub run: i64,
+    pub ingest: IngestCounts,
+    /// Rows settled by looking at the target after an ambiguous failure.
+    pub settled: u64,
+    /// True when the run was stopped before it finished.
+    pub interrupted: bool,
+    /// True when waiting for processing timed out.
+    pub wait_timed_out: bool,
+}
+
+/// The journal, shared by the stages. Calls run on the blocking pool, one at a time.
+#[derive(Clone)]
+pub struct SharedJournal(Arc<Mutex<Journal>>);
+
+impl SharedJournal {
+    pub fn new(journal: Journal) -> Self {
+        Self(Arc::new(Mutex::new(journal)))
+    }
+
+    pub async fn with<T, F>(&self, f: F) -> Result<T, PipelineError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Journal) -> Result<T, JournalError> + Send + 'static,
+    {
+        let inner = self.0.clone();
+        tokio::task::spawn_blocking(move || f(&mut inner.lock().unwrap_or_else(|p| p.into_inner())))
+            .await
+            .map_err(|e| PipelineError::Task(e.to_string()))?
+            .map_err(PipelineError::from)
+    }
+}
+
+/// Stops a run: the first signal stops new sends and lets in-flight work settle.
+#[derive(Clone)]
+pub struct StopSignal(watch::Receiver<bool>);
+
+impl StopSignal {
+    pub fn new() -> (watch::Sender<bool>, Self) {
+        let (tx, rx) = watch::channel(false);
+        (tx, Self(rx))
+    }
+
+    /// A signal that never fires.
+    pub fn never() -> Self {
+        let (tx, rx) = watch::channel(false);
+        std::mem::forget(tx);
+        Self(rx)
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    pub async fn stopped(&mut self) {
+        let _ = self.0.wait_for(|s| *s).await;
+    }
+}
+
+/// The stages' shared context.
+pub(crate) struct Stage {
+    pub client: MediaClient,
+    pub journal: SharedJournal,
+    pub config: RunConfig,
+    pub stop: StopSignal,
+}
+
+/// Runs the migration of `config.manifest` into the client's target with `journal`.
+pub async fn run(
+    config: RunConfig,
+    client: MediaClient,
+    journal: SharedJournal,
+    stop: StopSignal,
+    progress: &dyn Fn(&str),
+) -> Result<RunResult, PipelineError> {
+    let run = journal.with(|j| j.begin_run()).await?;
+    let ingest = ingest(&config, &journal, run).await?;
+    progress(&format!(
+        "manifest: {} rows ({} new, {} known, {} duplicate, {} invalid)",
+        ingest.rows, ingest.new, ingest.known, ingest.duplicate, ingest.invalid
+    ));
+    let stage = Arc::new(Stage {
+        client,
+        journal,
+        config,
+        stop,
+    });
+    let dead = stage.journal.with(|j| j.doubt_dead_sends()).await?;
+    if dead > 0 {
+        progress(&format!(
+            "{dead} rows were being sent when an earlier run stopped; settling them first"
+        ));
+    }
+    let mut settled = settle::settle_all(&stage).await?;
+    let imports_done = watch::channel(false);
+    let poller = tokio::spawn(readiness::poll_until_done(stage.clone(), imports_done.1));
+    loop {
+        if stage.stop.is_stopped() {
+            break;
+        }
+        let sent = import::import_pass(&stage).await? + upload::upload_pass(&stage).await?;
+        let doubts = settle::settle_all(&stage).await?;
+        settled += doubts;
+        if sent == 0 && doubts == 0 {
+            break;
+        }
+    }
+    let _ = imports_done.0.send(true);
+    let wait_timed_out = poller
+        .await
+        .map_err(|e| PipelineError::Task(e.to_string()))??;
+    Ok(RunResult {
+        run,
+        ingest,
+        settled,
+        interrupted: stage.stop.is_stopped(),
+        wait_timed_out,
+    })
+}
+
+async fn ingest(
+    config: &RunConfig,
+    journal: &SharedJournal,
+    run: i64,
+) -> Result<IngestCounts, PipelineError> {
+    let path = config.manifest.clone();
+    let options = config.manifest_options.clone();
+    let reader = manifest::open(&path, &options)?;
+    journal.with(move |j| j.ingest(run, reader)).await
+}
+
+/// Rows per final state, for the exit code: (done, failed, not finished).
+pub async fn tally(journal: &SharedJournal, run: i64) -> Result<(u64, u64, u64), PipelineError> {
+    let counts = journal.with(move |j| j.state_counts(run)).await?;
+    let get = |s| counts.get(&s).copied().unwrap_or(0);
+    let unfinished = get(RowState::Queued)
+        + get(RowState::Sending)
+        + get(RowState::InDoubt)
+        + get(RowState::Accepted);
+    Ok((get(RowState::Ready), get(RowState::Failed), unfinished))
+}

@@ -1,0 +1,178 @@
+//! The settle stage: rows whose call may or may not have been performed (a lost answer, a
+//! timeout, a 502/504, or `sending` rows of a dead run) are resolved by looking at the target
+//! before anything is resent. A URL row is found by `sourceUrl` and name in its folder, an
+//! upload by name and size; each file is claimed by one row at most. Found → accepted;
+//! not found → certainly not done → queued again.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use super::import::facts;
+use super::{PipelineError, Stage};
+use crate::api::client::MediaClient;
+use crate::api::types::{FileDescriptor, MEDIA_ROOT, State};
+use crate::journal::{JournalRow, Outcome};
+
+/// Settles every in-doubt row; returns how many there were.
+pub(crate) async fn settle_all(stage: &Arc<Stage>) -> Result<u64, PipelineError> {
+    let rows = stage.journal.with(|j| j.in_doubt()).await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let total = rows.len() as u64;
+    let mut by_folder: BTreeMap<String, Vec<JournalRow>> = BTreeMap::new();
+    for row in rows {
+        by_folder
+            .entry(row.folder_path.clone())
+            .or_default()
+            .push(row);
+    }
+    for (path, rows) in by_folder {
+        settle_folder(stage, &path, rows).await?;
+    }
+    Ok(total)
+}
+
+async fn settle_folder(
+    stage: &Arc<Stage>,
+    path: &str,
+    rows: Vec<JournalRow>,
+) -> Result<(), PipelineError> {
+    let known = {
+        let p = path.to_string();
+        stage.journal.with(move |j| j.folder_id(&p)).await?
+    };
+    let learn = known.is_none() && !path.is_empty();
+    let folder = match known {
+        Some(id) => Some(id),
+        None if path.is_empty() => Some(MEDIA_ROOT.to_string()),
+        None => find_folder(&stage.client, path)
+            .await
+            .map_err(PipelineError::Target)?,
+    };
+    let files = match &folder {
+        Some(id) => list_all_files(&stage.client, id)
+            .await
+            .map_err(PipelineError::Target)?,
+        None => Vec::new(),
+    };
+    let mut claimed_now = HashSet::new();
+    let mut outcomes = Vec::with_capacity(rows.len());
+    for row in rows {
+        let size = local_size(&row);
+        let candidates: Vec<&FileDescriptor> =
+            files.iter().filter(|f| matches(f, &row, size)).collect();
+        let mut found = None;
+        for f in candidates {
+            let Some(id) = f.id.clone() else { continue };
+            if claimed_now.contains(&id) {
+                continue;
+            }
+            let check = id.clone();
+            if !stage.journal.with(move |j| j.file_claimed(&check)).await? {
+                found = Some((id, f.clone()));
+                break;
+            }
+        }
+        outcomes.push(match found {
+            Some((id, f)) => {
+                claimed_now.insert(id.clone());
+                Outcome::Accepted {
+                    key: row.key.clone(),
+                    file: facts(&f, &id),
+                }
+            }
+            None => Outcome::Retry {
+                key: row.key.clone(),
+                code: "NOT_FOUND_AFTER_DOUBT".to_string(),
+                message:
+                    "an earlier attempt's outcome was unknown and the target does not hold the file"
+                        .to_string(),
+            },
+        });
+    }
+    let max_attempts = stage.config.max_attempts;
+    let learned = folder.filter(|_| learn).map(|id| (path.to_string(), id));
+    stage
+        .journal
+        .with(move |j| {
+            if let Some((p, id)) = &learned {
+                if j.folder_id(p)?.is_none() {
+                    j.set_folder_id(p, id)?;
+                }
+            }
+            j.apply(&outcomes, max_attempts)
+        })
+        .await
+}
+
+/// Does the target's file stand for this row?
+fn matches(f: &FileDescriptor, row: &JournalRow, local_size: Option<u64>) -> bool {
+    if f.state == Some(State::Deleted)
+        || f.display_name.as_deref() != Some(row.display_name.as_str())
+    {
+        return false;
+    }
+    if row.is_file {
+        f.source_url.is_none()
+            && local_size.is_some()
+            && f.size_in_bytes.is_none_or(|s| Some(s) == local_size)
+    } else {
+        f.source_url.as_deref() == Some(row.source.as_str())
+    }
+}
+
+fn local_size(row: &JournalRow) -> Option<u64> {
+    row.is_file
+        .then(|| std::fs::metadata(&row.source).ok().map(|m| m.len()))
+        .flatten()
+}
+
+/// Every file directly in a folder, all pages.
+pub(crate) async fn list_all_files(
+    client: &MediaClient,
+    folder: &str,
+) -> Result<Vec<FileDescriptor>, crate::api::client::CallError> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = client.list_files(folder, cursor.as_deref()).await?;
+        out.extend(page.files);
+        match page.next_cursor.next_cursor() {
+            // A cursor that doesn't move would loop forever: treat it as the end.
+            Some(next) if cursor.as_deref() != Some(next) => cursor = Some(next.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// The id of the folder at `path` (`/a/b`), looking only (nothing is created); the oldest
+/// folder wins where names repeat.
+pub(crate) async fn find_folder(
+    client: &MediaClient,
+    path: &str,
+) -> Result<Option<String>, crate::api::client::CallError> {
+    let mut parent = MEDIA_ROOT.to_string();
+    for segment in path.split('/').filter(|s| !s.is_empty()) {
+        let mut cursor: Option<String> = None;
+        let mut best: Option<(String, String)> = None;
+        loop {
+            let page = client.list_folders(&parent, cursor.as_deref()).await?;
+            for f in page.folders.iter().filter(|f| f.display_name == segment) {
+                let created = f.created_date.clone().unwrap_or_default();
+                if best.as_ref().is_none_or(|(c, _)| created < *c) {
+                    best = Some((created, f.id.clone()));
+                }
+            }
+            match page.next_cursor.next_cursor() {
+                Some(next) if cursor.as_deref() != Some(next) => cursor = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        match best {
+            Some((_, id)) => parent = id,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(parent))
+}

@@ -1,0 +1,146 @@
+//! The upload stage: queued local-file rows through Generate File Upload URL and a `PUT` (or a
+//! resumable tus upload for large files), several at once. As with imports, a row goes to
+//! `sending` before its upload starts; an upload whose answer was lost is in doubt and is
+//! settled by name and size before it is sent again.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use super::import::{call_failure, facts, folder_target};
+use super::{PipelineError, Stage};
+use crate::api::client::CallError;
+use crate::api::media::mime_of_name;
+use crate::api::types::{ExternalInfo, FileResponse, GenerateFileUploadUrlRequest, UploadProtocol};
+use crate::api::upload;
+use crate::journal::{JournalRow, Outcome};
+
+/// Uploads every queued local-file row once; returns how many were sent.
+pub(crate) async fn upload_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError> {
+    let mut known = stage.journal.with(|j| j.folders()).await?;
+    let mut after_line = 0u64;
+    let mut sent = 0u64;
+    let mut in_flight: JoinSet<(JournalRow, Result<FileResponse, CallError>)> = JoinSet::new();
+    let concurrency = stage.config.import_concurrency.max(1);
+    // Uploads to one unknown folder wait for the first to reveal its id (no racing creates).
+    let mut pioneering: Option<String> = None;
+    loop {
+        while in_flight.len() < concurrency && !stage.stop.is_stopped() {
+            let next = stage
+                .journal
+                .with(move |j| j.queued(true, after_line, 1))
+                .await?;
+            let Some(row) = next.into_iter().next() else {
+                break;
+            };
+            let unknown = !row.folder_path.is_empty() && !known.contains_key(&row.folder_path);
+            if unknown && pioneering.is_some() {
+                break;
+            }
+            after_line = row.line;
+            if unknown {
+                pioneering = Some(row.folder_path.clone());
+            }
+            let key = row.key.clone();
+            stage
+                .journal
+                .with(move |j| {
+                    let id = j.next_batch_id()?;
+                    j.mark_sending(&[key], id)
+                })
+                .await?;
+            let stage2 = stage.clone();
+            let known2 = known.clone();
+            sent += 1;
+            in_flight.spawn(async move {
+                let result = upload_one(&stage2, &row, &known2).await;
+                (row, result)
+            });
+        }
+        let Some(done) = in_flight.join_next().await else {
+            return Ok(sent);
+        };
+        let (row, result) = done.map_err(|e| PipelineError::Task(e.to_string()))?;
+        if pioneering.as_deref() == Some(row.folder_path.as_str()) {
+            pioneering = None;
+        }
+        let (outcome, learned) = match result {
+            Ok(answer) => {
+                let id = answer.file.id.clone().unwrap_or_default();
+                let learned = answer
+                    .file
+                    .parent_folder_id
+                    .clone()
+                    .filter(|_| !row.folder_path.is_empty());
+                (
+                    Outcome::Accepted {
+                        key: row.key.clone(),
+                        file: facts(&answer.file, &id),
+                    },
+                    learned,
+                )
+            }
+            Err(e) => (call_failure(&row.key, &e), None),
+        };
+        if let Some(id) = &learned {
+            known.insert(row.folder_path.clone(), id.clone());
+        }
+        let path = row.folder_path.clone();
+        let max_attempts = stage.config.max_attempts;
+        stage
+            .journal
+            .with(move |j| {
+                if let Some(id) = &learned {
+                    j.set_folder_id(&path, id)?;
+                }
+                j.apply(&[outcome], max_attempts)
+            })
+            .await?;
+    }
+}
+
+async fn upload_one(
+    stage: &Stage,
+    row: &JournalRow,
+    known: &HashMap<String, String>,
+) -> Result<FileResponse, CallError> {
+    let path = PathBuf::from(&row.source);
+    let size = tokio::fs::metadata(&path)
+        .await
+        .map_err(|e| CallError::Refused {
+            endpoint: "uploadPut",
+            message: format!("reading {}: {e}", path.display()),
+        })?
+        .len();
+    let mime = row
+        .mime_type
+        .clone()
+        .or_else(|| mime_of_name(&row.display_name))
+        .unwrap_or_else(|| "application/octet-stream".to_string());
+    let (parent, file_path) = folder_target(&row.folder_path, known);
+    let mut request = GenerateFileUploadUrlRequest {
+        mime_type: mime.clone(),
+        file_name: Some(row.display_name.clone()),
+        size_in_bytes: Some(size),
+        parent_folder_id: Some(parent),
+        file_path,
+        private: Some(row.private),
+        labels: (!row.labels.is_empty()).then(|| row.labels.clone()),
+        external_info: Some(ExternalInfo {
+            origin: "media-migrate".to_string(),
+            external_ids: vec![row.external_id.clone().unwrap_or_else(|| row.key.clone())],
+        }),
+        upload_protocol: None,
+    };
+    let http = stage.client.http();
+    if size >= stage.config.resumable_threshold {
+        request.upload_protocol = Some(UploadProtocol::Tus);
+        let session = stage.client.generate_resumable_upload_url(&request).await?;
+        upload::tus_upload(http, &session, &row.display_name, &mime, &path).await
+    } else {
+        let url = stage.client.generate_upload_url(&request).await?;
+        upload::put_file(http, &url, &row.display_name, &mime, &path).await
+    }
+}
