@@ -24,6 +24,8 @@ pub struct CsvRecords {
     columns: [Option<usize>; FIELDS.len()],
     header_len: usize,
     record: ByteRecord,
+    /// The line where `record` starts.
+    record_line: u64,
     done: bool,
 }
 
@@ -41,6 +43,7 @@ impl CsvRecords {
             columns: [None; FIELDS.len()],
             header_len: 0,
             record: ByteRecord::new(),
+            record_line: 1,
             done: false,
         };
         if !records.read_non_blank()? {
@@ -110,10 +113,16 @@ impl CsvRecords {
         loop {
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(false) => return Ok(false),
-                Ok(true) if is_blank(&self.record) => continue,
-                Ok(true) => return Ok(true),
+                Ok(true) => {
+                    let parsed_at = self.record.position().map_or(1, |p| p.line());
+                    let start = self.reader.get_mut().take_record_line();
+                    self.record_line = start.unwrap_or(parsed_at);
+                    if !is_blank(&self.record) {
+                        return Ok(true);
+                    }
+                }
                 Err(err) => {
-                    let line = err.position().map_or_else(|| self.line(), |p| p.line());
+                    let line = err.position().map_or(self.record_line, |p| p.line());
                     let source = match err.into_kind() {
                         ::csv::ErrorKind::Io(source) => source,
                         other => std::io::Error::other(format!("{other:?}")),
@@ -129,7 +138,7 @@ impl CsvRecords {
     }
 
     fn line(&self) -> u64 {
-        self.record.position().map_or(1, |p| p.line())
+        self.record_line
     }
 
     /// The current byte record as a [`Record`], with a defect when it is unusable.

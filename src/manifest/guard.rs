@@ -2,8 +2,11 @@
 //! hostile cell or line can't make the parser buffer without bound. It follows csv-core's
 //! quoting rules to find record ends; past the cap it drops the rest of the record, closes
 //! it with a marker field the CSV reader turns into an invalid row, and re-emits the dropped
-//! newlines as blank lines so the parser's line numbers stay those of the file.
+//! newlines as blank lines so the parser's line count stays that of the file. It also notes
+//! the line where each record starts: the `csv` crate's positions mark where the previous
+//! record ended, which is before any blank lines and the rest of a CRLF.
 
+use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
 
 /// The most bytes one record (a line, or several lines of quoted text) may hold.
@@ -50,6 +53,12 @@ struct Scanner {
     /// Newlines dropped while skipping, owed to the parser once the record ends.
     owed_newlines: u64,
     pending: Vec<u8>,
+    /// The 1-based line of the next byte.
+    line: u64,
+    /// Before the first byte of a record (where csv-core skips line ends).
+    at_start: bool,
+    /// Start lines of records the parser has yet to return; bounded by its read-ahead.
+    starts: VecDeque<u64>,
 }
 
 impl Scanner {
@@ -64,6 +73,12 @@ impl Scanner {
             let before = self.quoting;
             let (after, ends) = before.step(byte);
             self.quoting = after;
+            if self.at_start && !matches!(byte, b'\r' | b'\n') {
+                self.starts.push_back(self.line);
+                self.at_start = false;
+            }
+            self.at_start |= ends;
+            self.line += u64::from(byte == b'\n');
             if self.skipping {
                 if ends {
                     self.skipping = false;
@@ -117,9 +132,17 @@ impl<R: BufRead> RecordGuard<R> {
                 skipping: false,
                 owed_newlines: 0,
                 pending: Vec::new(),
+                line: 1,
+                at_start: true,
+                starts: VecDeque::new(),
             },
             bom_checked: false,
         }
+    }
+
+    /// The line where the next record the parser returns starts. Call once per record.
+    pub fn take_record_line(&mut self) -> Option<u64> {
+        self.scanner.starts.pop_front()
     }
 
     /// Sends queued marker bytes, then owed newlines; returns how many were written.

@@ -156,6 +156,10 @@ pub fn parse_record(text: &[u8], line: u64, columns: &ColumnMap) -> Result<Recor
             Defect::record(format!("record longer than {MAX_RECORD_BYTES} bytes")),
         ));
     }
+    if std::str::from_utf8(text).is_err() {
+        let reason = "not valid UTF-8 (save the file as UTF-8)";
+        return Ok(Record::defective(line, Defect::record(reason)));
+    }
     if depth_of(text) > MAX_DEPTH {
         return Ok(Record::defective(
             line,

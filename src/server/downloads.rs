@@ -13,19 +13,15 @@ pub mod signing;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use self::serve::Served;
-use self::signing::{Disposition, DownloadGrant, Refusal};
+use self::signing::{Disposition, DownloadGrant};
 use super::SharedState;
 use super::error::{WixError, WixResult};
-use super::extract::{QueryList, WixJson};
+use super::extract::WixJson;
 use super::files::{resolve_file_id, validate_display_name};
 use super::store::files::{self, FileRow};
 use super::store::{folders, sessions};
-use crate::api::media::extension_of_mime;
 use crate::api::types::{
     ContentDisposition, DownloadUrl, GenerateDownloadUrlResponse, GenerateFileDownloadUrlRequest,
     GenerateFileDownloadUrlResponse, GenerateFilesDownloadUrlRequest,
@@ -108,46 +104,14 @@ async fn ready_file(state: &SharedState, field: &'static str, raw: &str) -> WixR
     Ok(file)
 }
 
-/// The asset keys a file offers.
-fn offered_keys(file: &FileRow) -> Vec<&'static str> {
-    let mut keys = vec![SRC];
+/// The asset keys asked for (default `src`), each one the file offers, without repeats.
+fn requested_keys(file: &FileRow, asked: Option<&[String]>) -> WixResult<Vec<String>> {
+    let mut offered = vec![SRC];
     if file.thumb_blob.is_some() {
-        keys.push(THUMBNAIL);
+        offered.push(THUMBNAIL);
     }
-    keys
-}
-
-/// Validates the options of F6 into grants, one per asset key, without the file id checked.
-fn grants_for(
-    file: &FileRow,
-    req: &GenerateFileDownloadUrlRequest,
-) -> WixResult<Vec<DownloadGrant>> {
-    if let Some(name) = &req.download_file_name {
-        validate_display_name("downloadFileName", name)?;
-    }
-    let minutes = req
-        .expiration_in_minutes
-        .unwrap_or(limits::DOWNLOAD_EXPIRATION_DEFAULT_MIN);
-    if !(1..=limits::DOWNLOAD_EXPIRATION_MAX_MIN).contains(&minutes) {
-        return Err(WixError::invalid(
-            "expirationInMinutes",
-            "must be between 1 and 525600",
-        ));
-    }
-    let redirect = req
-        .expiration_redirect_url
-        .as_deref()
-        .map(|r| match url::Url::parse(r) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(String::from(u)),
-            _ => Err(WixError::invalid(
-                "expirationRedirectUrl",
-                "must be an http or https URL",
-            )),
-        })
-        .transpose()?;
-    let offered = offered_keys(file);
     let mut keys: Vec<String> = Vec::new();
-    for key in req.asset_keys.iter().flatten() {
+    for key in asked.into_iter().flatten() {
         if !offered.contains(&key.as_str()) {
             return Err(WixError::invalid(
                 "assetKeys",
@@ -164,6 +128,40 @@ fn grants_for(
     if keys.is_empty() {
         keys.push(SRC.to_string());
     }
+    Ok(keys)
+}
+
+/// `expirationRedirectUrl`, normalised, so the `Location` it becomes is plain ASCII.
+fn redirect_url(raw: Option<&str>) -> WixResult<Option<String>> {
+    raw.map(|r| match url::Url::parse(r) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(String::from(u)),
+        _ => Err(WixError::invalid(
+            "expirationRedirectUrl",
+            "must be an http or https URL",
+        )),
+    })
+    .transpose()
+}
+
+/// Validates the options of F6 into grants, one per asset key, for a file already checked.
+fn grants_for(
+    file: &FileRow,
+    req: &GenerateFileDownloadUrlRequest,
+) -> WixResult<Vec<DownloadGrant>> {
+    if let Some(name) = &req.download_file_name {
+        validate_display_name("downloadFileName", name)?;
+    }
+    let minutes = req
+        .expiration_in_minutes
+        .unwrap_or(limits::DOWNLOAD_EXPIRATION_DEFAULT_MIN);
+    if !(1..=limits::DOWNLOAD_EXPIRATION_MAX_MIN).contains(&minutes) {
+        return Err(WixError::invalid(
+            "expirationInMinutes",
+            "must be between 1 and 525600",
+        ));
+    }
+    let redirect = redirect_url(req.expiration_redirect_url.as_deref())?;
+    let keys = requested_keys(file, req.asset_keys.as_deref())?;
     let disposition = match req.content_disposition.unwrap_or_default() {
         ContentDisposition::Attachment => Disposition::Attachment,
         ContentDisposition::Inline => Disposition::Inline,

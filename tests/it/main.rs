@@ -7,5 +7,6 @@ mod downloads;
 mod files;
 mod folders;
 mod guard;
+mod pipeline;
 mod processing;
 mod uploads;

@@ -17,6 +17,7 @@ use crate::server::extract::QueryList;
 use crate::server::store::files::{self, FileRow};
 use crate::server::store::sessions;
 
+/// Streams an archive, its contents resolved now: files trashed since it was made are left out.
 pub async fn archive_download(
     State(state): State<SharedState>,
     Path(name): Path<String>,
