@@ -6,6 +6,8 @@
 //! - [`manifest`]: streamed manifest readers (CSV, JSON, JSON Lines) and row validation.
 //! - [`journal`]: the SQLite journal, single source of truth of a migration.
 //! - [`pipeline`]: the stages (import, upload, settle, readiness) and their orchestrator.
+//! - [`plan`]: the dry-run audit of a manifest (validity, duplicates, folders, calls, probes).
+//! - [`reconcile`]: a manifest checked against what the target holds (present, missing, extra).
 //! - [`report`]: reconciliation, failures, URL map and summary writers.
 //! - [`server`]: the local Media Manager — a real implementation of the REST API with SQLite
 //!   metadata, blobs on disk, processing, uploads, downloads, rate limit and fault injection.
@@ -17,6 +19,8 @@ pub mod control;
 pub mod journal;
 pub mod manifest;
 pub mod pipeline;
+pub mod plan;
+pub mod reconcile;
 pub mod report;
 pub mod server;
 

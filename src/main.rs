@@ -38,6 +38,8 @@ fn main() -> ExitCode {
 async fn run(command: Command, quiet: bool) -> anyhow::Result<Outcome> {
     match command {
         Command::Serve(args) => cli::serve::run(args, shutdown_signal()).await,
+        Command::Plan(args) => cli::plan::run(args).await,
+        Command::Reconcile(args) => cli::reconcile::run(args).await,
         Command::Run(args) => {
             let (stop, signal) = StopSignal::new();
             tokio::spawn(async move {

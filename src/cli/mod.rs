@@ -1,7 +1,9 @@
 //! Command-line arguments (clap) and one module per subcommand. Raw arguments are turned
 //! into validated configs here; nothing past `cli/` sees raw strings.
 
+pub mod plan;
 pub mod progress;
+pub mod reconcile;
 pub mod run;
 pub mod serve;
 
@@ -36,6 +38,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run the local Media Manager: the Wix Media Manager REST API with real storage.
     Serve(serve::ServeArgs),
+    /// Audit a manifest without touching any site: rows, duplicates, folders, API calls, time.
+    Plan(plan::PlanArgs),
+    /// Compare a manifest with what the target holds: present, missing, failed, differs, extra.
+    Reconcile(reconcile::ReconcileArgs),
 }
 
 /// How a command ended, mapped to the process exit code by `main`.

@@ -115,28 +115,45 @@ impl RunArgs {
 }
 
 /// The target as the run sees it, and the embedded server when there is one.
-struct Connected {
-    target: Target,
-    identity: String,
-    embedded: Option<LocalServer>,
+pub(crate) struct Connected {
+    pub(crate) target: Target,
+    pub(crate) identity: String,
+    pub(crate) embedded: Option<LocalServer>,
 }
 
-async fn connect(args: &RunArgs) -> anyhow::Result<Connected> {
-    match (&args.api_key, &args.site_id) {
+pub(crate) async fn connect(args: &RunArgs) -> anyhow::Result<Connected> {
+    connect_to(
+        args.api_key.as_deref(),
+        args.site_id.as_deref(),
+        &args.base_url,
+        &args.local_dir,
+    )
+    .await
+}
+
+/// The Wix site the credentials name, or the embedded local Media Manager in `local_dir`
+/// when there are none (shared by `run` and `reconcile`).
+pub(crate) async fn connect_to(
+    api_key: Option<&str>,
+    site_id: Option<&str>,
+    base_url: &str,
+    local_dir: &Path,
+) -> anyhow::Result<Connected> {
+    match (api_key, site_id) {
         (Some(key), Some(site)) => Ok(Connected {
-            identity: format!("{}#{site}", args.base_url.trim_end_matches('/')),
+            identity: format!("{}#{site}", base_url.trim_end_matches('/')),
             target: Target {
-                base_url: args.base_url.trim_end_matches('/').to_string(),
-                api_key: Some(Secret::new(key.clone())),
-                site_id: Some(site.clone()),
+                base_url: base_url.trim_end_matches('/').to_string(),
+                api_key: Some(Secret::new(key)),
+                site_id: Some(site.to_string()),
             },
             embedded: None,
         }),
         (None, None) => {
-            let server = LocalServer::start(ServerConfig::new(&args.local_dir), 0)
+            let server = LocalServer::start(ServerConfig::new(local_dir), 0)
                 .await
-                .with_context(|| format!("starting the embedded local Media Manager in {}", args.local_dir.display()))?;
-            let dir = std::fs::canonicalize(&args.local_dir).unwrap_or_else(|_| args.local_dir.clone());
+                .with_context(|| format!("starting the embedded local Media Manager in {}", local_dir.display()))?;
+            let dir = std::fs::canonicalize(local_dir).unwrap_or_else(|_| local_dir.to_path_buf());
             Ok(Connected {
                 identity: format!("local:{}", dir.display()),
                 target: Target {

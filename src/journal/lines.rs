@@ -9,7 +9,7 @@ use super::{Journal, JournalError};
 /// One manifest line and what became of it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LineItem {
-    Row(JournalRow),
+    Row(Box<JournalRow>),
     Issue(Issue),
 }
 
@@ -88,7 +88,9 @@ impl Journal {
                 (Some(a), Some(b)) if b < a => {
                     LineItem::Issue(issues.next().expect("peeked").map_err(wrap)?)
                 }
-                (Some(_), _) => LineItem::Row(rows.next().expect("peeked").map_err(wrap)?),
+                (Some(_), _) => {
+                    LineItem::Row(Box::new(rows.next().expect("peeked").map_err(wrap)?))
+                }
                 (None, Some(_)) => LineItem::Issue(issues.next().expect("peeked").map_err(wrap)?),
             };
             f(item)?;

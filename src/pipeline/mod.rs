@@ -5,7 +5,7 @@
 
 mod import;
 mod readiness;
-mod settle;
+pub(crate) mod settle;
 mod upload;
 
 use std::path::PathBuf;

@@ -96,10 +96,10 @@ async fn settle_folder(
     stage
         .journal
         .with(move |j| {
-            if let Some((p, id)) = &learned {
-                if j.folder_id(p)?.is_none() {
-                    j.set_folder_id(p, id)?;
-                }
+            if let Some((p, id)) = &learned
+                && j.folder_id(p)?.is_none()
+            {
+                j.set_folder_id(p, id)?;
             }
             j.apply(&outcomes, max_attempts)
         })

@@ -11,7 +11,7 @@ use crate::api::types::{
 #[derive(Debug, Clone, PartialEq)]
 pub struct WixError {
     pub status: StatusCode,
-    pub body: Option<ErrorBody>,
+    pub body: Option<Box<ErrorBody>>,
     pub retry_after_secs: Option<u64>,
 }
 
@@ -22,7 +22,7 @@ impl WixError {
         let message = message.into();
         Self {
             status,
-            body: Some(ErrorBody {
+            body: Some(Box::new(ErrorBody {
                 message: message.clone(),
                 details: ErrorDetails {
                     application_error: Some(ApplicationError {
@@ -32,7 +32,7 @@ impl WixError {
                     }),
                     validation_error: None,
                 },
-            }),
+            })),
             retry_after_secs: None,
         }
     }
@@ -42,7 +42,7 @@ impl WixError {
         let description = description.into();
         Self {
             status: StatusCode::BAD_REQUEST,
-            body: Some(ErrorBody {
+            body: Some(Box::new(ErrorBody {
                 message: format!("{field}: {description}"),
                 details: ErrorDetails {
                     application_error: None,
@@ -54,7 +54,7 @@ impl WixError {
                         }],
                     }),
                 },
-            }),
+            })),
             retry_after_secs: None,
         }
     }
@@ -163,7 +163,7 @@ impl From<std::io::Error> for WixError {
 impl IntoResponse for WixError {
     fn into_response(self) -> Response {
         let mut response = match &self.body {
-            Some(body) => (self.status, axum::Json(body)).into_response(),
+            Some(body) => (self.status, axum::Json(body.as_ref())).into_response(),
             None => self.status.into_response(),
         };
         if let Some(secs) = self.retry_after_secs {

@@ -122,21 +122,21 @@ fn prepare_import(
     if !matches!(url.scheme(), "http" | "https") {
         return Err(WixError::invalid("url", "must be an http or https URL"));
     }
-    if let Some(t) = req.media_type {
-        if matches!(t, MediaType::Unknown | MediaType::Other) {
-            return Err(WixError::invalid(
-                "mediaType",
-                "must be IMAGE, VIDEO, AUDIO, DOCUMENT, VECTOR, ARCHIVE or MODEL3D",
-            ));
-        }
+    if let Some(t) = req.media_type
+        && matches!(t, MediaType::Unknown | MediaType::Other)
+    {
+        return Err(WixError::invalid(
+            "mediaType",
+            "must be IMAGE, VIDEO, AUDIO, DOCUMENT, VECTOR, ARCHIVE or MODEL3D",
+        ));
     }
-    if let Some(m) = &req.mime_type {
-        if !is_valid_mime(m) {
-            return Err(WixError::invalid(
-                "mimeType",
-                "must be a MIME type such as image/jpeg",
-            ));
-        }
+    if let Some(m) = &req.mime_type
+        && !is_valid_mime(m)
+    {
+        return Err(WixError::invalid(
+            "mimeType",
+            "must be a MIME type such as image/jpeg",
+        ));
     }
     let display_name = match &req.display_name {
         Some(n) => {
@@ -200,7 +200,7 @@ fn default_display_name(url: &url::Url) -> String {
         .path_segments()
         .and_then(|mut s| s.next_back())
         .filter(|s| !s.is_empty())
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .unwrap_or_else(|| "file".to_string());
     last.chars().take(limits::DISPLAY_NAME_MAX_LEN).collect()
 }

@@ -174,13 +174,13 @@ async fn update_folder(
     Path(id): Path<String>,
     WixJson(req): WixJson<UpdateFolderRequest>,
 ) -> WixResult<Json<FolderResponse>> {
-    if let Some(body_id) = req.folder.id.as_deref().filter(|b| !b.is_empty()) {
-        if body_id != id {
-            return Err(WixError::invalid(
-                "folder.id",
-                "must match the folder id in the path",
-            ));
-        }
+    if let Some(body_id) = req.folder.id.as_deref().filter(|b| !b.is_empty())
+        && body_id != id
+    {
+        return Err(WixError::invalid(
+            "folder.id",
+            "must match the folder id in the path",
+        ));
     }
     let patch = req.folder;
     let row = state

@@ -65,13 +65,13 @@ pub fn authenticate(config: &ServerConfig, headers: &HeaderMap) -> WixResult<()>
             return Err(WixError::unauthenticated("Invalid API key or access token"));
         }
     }
-    if let Some(site) = headers.get("wix-site-id") {
-        if site.as_bytes() != config.site_id.as_bytes() {
-            return Err(WixError::forbidden(
-                "SITE_MISMATCH",
-                "The credentials do not grant access to the site named in wix-site-id",
-            ));
-        }
+    if let Some(site) = headers.get("wix-site-id")
+        && site.as_bytes() != config.site_id.as_bytes()
+    {
+        return Err(WixError::forbidden(
+            "SITE_MISMATCH",
+            "The credentials do not grant access to the site named in wix-site-id",
+        ));
     }
     Ok(())
 }

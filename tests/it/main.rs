@@ -8,5 +8,7 @@ mod files;
 mod folders;
 mod guard;
 mod pipeline;
+mod plan;
 mod processing;
+mod reconcile;
 mod uploads;

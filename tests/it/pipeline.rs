@@ -19,11 +19,19 @@ fn bin() -> PathBuf {
 }
 
 /// A manifest of `rows` URL rows spread over nested folders, each with its own source.
-fn write_manifest(dir: &Path, name: &str, src: &SourceServer, rows: std::ops::Range<usize>) -> PathBuf {
+fn write_manifest(
+    dir: &Path,
+    name: &str,
+    src: &SourceServer,
+    rows: std::ops::Range<usize>,
+) -> PathBuf {
     let image = png(8, 6);
     let mut csv = String::from("source,folder_path,display_name\n");
     for i in rows {
-        let url = src.add(&format!("/img/{i}.png"), Source::bytes("image/png", image.clone()));
+        let url = src.add(
+            &format!("/img/{i}.png"),
+            Source::bytes("image/png", image.clone()),
+        );
         let folder = format!("/catalog/dept-{}/shelf-{}", i % 4, i % 3);
         csv.push_str(&format!("{url},{folder},item-{i}.png\n"));
     }
@@ -45,7 +53,13 @@ fn run_cmd(s: &TestServer, work: &Path, manifest: &Path, extra: &[&str]) -> Comm
     run_cmd_for(s, SITE, work, manifest, extra)
 }
 
-fn run_cmd_for(s: &TestServer, site: &str, work: &Path, manifest: &Path, extra: &[&str]) -> Command {
+fn run_cmd_for(
+    s: &TestServer,
+    site: &str,
+    work: &Path,
+    manifest: &Path,
+    extra: &[&str],
+) -> Command {
     let mut cmd = Command::new(bin());
     cmd.current_dir(work)
         .arg("--quiet")
@@ -60,8 +74,14 @@ fn run_cmd_for(s: &TestServer, site: &str, work: &Path, manifest: &Path, extra: 
 
 /// Runs the CLI to completion off the async runtime; returns exit code and stdout+stderr.
 async fn run_to_end(mut cmd: Command) -> (i32, String) {
-    let out = tokio::task::spawn_blocking(move || cmd.output().expect("binary runs")).await.unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("binary runs"))
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.code().unwrap_or(-1), text)
 }
 
@@ -70,11 +90,25 @@ async fn server_files(s: &TestServer) -> Vec<(String, Value)> {
     let mut folders: HashMap<String, (String, String)> = HashMap::new();
     let mut cursor = String::new();
     loop {
-        let v = s.ok_post("/v1/folders/search", json!({"paging": {"limit": 100, "cursor": cursor}})).await;
+        let v = s
+            .ok_post(
+                "/v1/folders/search",
+                json!({"paging": {"limit": 100, "cursor": cursor}}),
+            )
+            .await;
         for f in v["folders"].as_array().unwrap() {
-            folders.insert(f["id"].as_str().unwrap().into(), (f["displayName"].as_str().unwrap().into(), f["parentFolderId"].as_str().unwrap().into()));
+            folders.insert(
+                f["id"].as_str().unwrap().into(),
+                (
+                    f["displayName"].as_str().unwrap().into(),
+                    f["parentFolderId"].as_str().unwrap().into(),
+                ),
+            );
         }
-        cursor = v["nextCursor"]["cursors"]["next"].as_str().unwrap_or("").to_string();
+        cursor = v["nextCursor"]["cursors"]["next"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         if cursor.is_empty() {
             break;
         }
@@ -86,16 +120,31 @@ async fn server_files(s: &TestServer) -> Vec<(String, Value)> {
             id = parent.clone();
         }
         parts.reverse();
-        if parts.is_empty() { String::new() } else { format!("/{}", parts.join("/")) }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("/{}", parts.join("/"))
+        }
     };
     let mut out = Vec::new();
     let mut cursor = String::new();
     loop {
-        let v = s.ok_post("/v1/files/search", json!({"paging": {"limit": 100, "cursor": cursor}})).await;
+        let v = s
+            .ok_post(
+                "/v1/files/search",
+                json!({"paging": {"limit": 100, "cursor": cursor}}),
+            )
+            .await;
         for f in v["files"].as_array().unwrap() {
-            out.push((path_of(f["parentFolderId"].as_str().unwrap().to_string()), f.clone()));
+            out.push((
+                path_of(f["parentFolderId"].as_str().unwrap().to_string()),
+                f.clone(),
+            ));
         }
-        cursor = v["nextCursor"]["cursors"]["next"].as_str().unwrap_or("").to_string();
+        cursor = v["nextCursor"]["cursors"]["next"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         if cursor.is_empty() {
             return out;
         }
@@ -106,7 +155,13 @@ fn read_report(work: &Path) -> Vec<HashMap<String, String>> {
     let mut rdr = csv::Reader::from_path(work.join("reports/reconciliation.csv")).unwrap();
     let headers = rdr.headers().unwrap().clone();
     rdr.records()
-        .map(|r| headers.iter().zip(r.unwrap().iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect())
+        .map(|r| {
+            headers
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
         .collect()
 }
 
@@ -118,8 +173,18 @@ async fn assert_exactly_once(s: &TestServer, expected: usize) {
     for (path, f) in &files {
         let src = f["sourceUrl"].as_str().unwrap();
         assert!(sources.insert(src.to_string()), "two files for {src}");
-        let i: usize = src.rsplit('/').next().unwrap().trim_end_matches(".png").parse().unwrap();
-        assert_eq!(path, &format!("/catalog/dept-{}/shelf-{}", i % 4, i % 3), "{src}");
+        let i: usize = src
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".png")
+            .parse()
+            .unwrap();
+        assert_eq!(
+            path,
+            &format!("/catalog/dept-{}/shelf-{}", i % 4, i % 3),
+            "{src}"
+        );
         assert_eq!(f["displayName"], format!("item-{i}.png"));
         assert_eq!(f["operationStatus"], "READY", "{f}");
     }
@@ -139,11 +204,21 @@ async fn thousand_rows_within_thirty_calls() {
     assert!(calls <= 30, "spent {calls} API calls: {}", s.stats().await);
     let report = read_report(work.path());
     assert_eq!(report.len(), 1000);
-    assert!(report.iter().all(|r| r["status"] == "ready" && !r["file_id"].is_empty()));
-    let summary: Value = serde_json::from_slice(&std::fs::read(work.path().join("reports/summary.json")).unwrap()).unwrap();
+    assert!(
+        report
+            .iter()
+            .all(|r| r["status"] == "ready" && !r["file_id"].is_empty())
+    );
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(work.path().join("reports/summary.json")).unwrap())
+            .unwrap();
     assert_eq!(summary["counts"]["ready"], 1000);
     assert_eq!(summary["manifest"]["rows"], 1000);
-    assert_eq!(summary["apiCallsTotal"].as_u64().unwrap(), calls, "the client's count matches the server's");
+    assert_eq!(
+        summary["apiCallsTotal"].as_u64().unwrap(),
+        calls,
+        "the client's count matches the server's"
+    );
     assert!(!out.contains(KEY), "the API key leaked into the output");
     assert_exactly_once(&s, 1000).await;
 }
@@ -154,7 +229,7 @@ async fn thousand_rows_within_thirty_calls() {
 async fn faults_lose_nothing_and_duplicate_nothing() {
     let src = SourceServer::start().await;
     let s = start_target(|c| {
-        c.rate_limit_per_minute = Some(600);
+        c.rate_limit_per_minute = Some(1200);
         c.rate_limit_burst = 3;
         c.faults.seed = 7;
         c.faults.error_rate = 0.05;
@@ -166,16 +241,28 @@ async fn faults_lose_nothing_and_duplicate_nothing() {
     .await;
     let work = tempfile::tempdir().unwrap();
     let manifest = write_manifest(work.path(), "m.csv", &src, 0..1000);
-    let (code, out) = run_to_end(run_cmd(&s, work.path(), &manifest, &["--rate", "3000", "--batch-size", "50"])).await;
+    let (code, out) = run_to_end(run_cmd(
+        &s,
+        work.path(),
+        &manifest,
+        &["--rate", "6000", "--batch-size", "10"],
+    ))
+    .await;
     assert_eq!(code, 0, "{out}");
     let stats = s.stats().await;
     for fault in ["error503", "lostResponse", "itemFailure"] {
-        assert!(stats["faults"][fault].as_u64().unwrap_or(0) > 0, "no {fault} injected: {stats}");
+        assert!(
+            stats["faults"][fault].as_u64().unwrap_or(0) > 0,
+            "no {fault} injected: {stats}"
+        );
     }
     assert!(stats["throttled"].as_u64().unwrap() > 0, "no 429s: {stats}");
     let report = read_report(work.path());
     assert_eq!(report.len(), 1000);
-    assert!(report.iter().all(|r| r["status"] == "ready"), "not all ready");
+    assert!(
+        report.iter().all(|r| r["status"] == "ready"),
+        "not all ready"
+    );
     // Look at the result without faults in the way.
     let s = s
         .restart(|c| {
@@ -193,20 +280,31 @@ async fn sigkill_then_resume_completes_exactly_once() {
     let s = start_target(|c| c.faults.latency = Some("30..60".parse().unwrap())).await;
     let work = tempfile::tempdir().unwrap();
     let manifest = write_manifest(work.path(), "m.csv", &src, 0..600);
-    let mut child = run_cmd(&s, work.path(), &manifest, &["--batch-size", "20"]).spawn().unwrap();
+    let mut child = run_cmd(&s, work.path(), &manifest, &["--batch-size", "20"])
+        .spawn()
+        .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let imports = s.stats().await["calls"]["POST /site-media/v1/bulk/files/import-v2"].as_u64().unwrap_or(0);
+        let imports = s.stats().await["calls"]["POST /site-media/v1/bulk/files/import-v2"]
+            .as_u64()
+            .unwrap_or(0);
         if imports >= 8 {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the run never got going");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run never got going"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    let (code, out) = run_to_end(run_cmd(&s, work.path(), &manifest, &["--batch-size", "20"])).await;
+    let (code, out) =
+        run_to_end(run_cmd(&s, work.path(), &manifest, &["--batch-size", "20"])).await;
     assert_eq!(code, 0, "{out}");
     let report = read_report(work.path());
     assert_eq!(report.len(), 600);
@@ -223,13 +321,19 @@ async fn grown_manifest_imports_only_new_rows() {
     let manifest = write_manifest(work.path(), "m.csv", &src, 0..300);
     let (code, out) = run_to_end(run_cmd(&s, work.path(), &manifest, &[])).await;
     assert_eq!(code, 0, "{out}");
-    let before = s.stats().await["calls"]["POST /site-media/v1/bulk/files/import-v2"].as_u64().unwrap();
+    let before = s.stats().await["calls"]["POST /site-media/v1/bulk/files/import-v2"]
+        .as_u64()
+        .unwrap();
     write_manifest(work.path(), "m.csv", &src, 0..400);
     let (code, out) = run_to_end(run_cmd(&s, work.path(), &manifest, &[])).await;
     assert_eq!(code, 0, "{out}");
-    let after = s.stats().await["calls"]["POST /site-media/v1/bulk/files/import-v2"].as_u64().unwrap();
+    let after = s.stats().await["calls"]["POST /site-media/v1/bulk/files/import-v2"]
+        .as_u64()
+        .unwrap();
     assert_eq!(after - before, 1, "100 new rows fit one bulk call");
-    let summary: Value = serde_json::from_slice(&std::fs::read(work.path().join("reports/summary.json")).unwrap()).unwrap();
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(work.path().join("reports/summary.json")).unwrap())
+            .unwrap();
     assert_eq!(summary["ingest"]["new"], 100);
     assert_eq!(summary["ingest"]["known"], 300);
     assert_eq!(read_report(work.path()).len(), 400);
@@ -252,14 +356,39 @@ async fn invalid_rows_reported_and_other_site_refused() {
     let (code, out) = run_to_end(run_cmd(&s, work.path(), &manifest, &[])).await;
     assert_eq!(code, 3, "{out}");
     let report = read_report(work.path());
-    let statuses: Vec<(&str, &str)> = report.iter().map(|r| (r["line"].as_str(), r["status"].as_str())).collect();
-    assert_eq!(statuses, vec![("2", "ready"), ("3", "invalid"), ("4", "invalid"), ("5", "duplicate"), ("6", "invalid")]);
-    assert!(report[1]["error_code"].contains("SOURCE"), "{:?}", report[1]);
-    assert!(report[2]["error_code"].contains("FOLDER_PATH"), "{:?}", report[2]);
+    let statuses: Vec<(&str, &str)> = report
+        .iter()
+        .map(|r| (r["line"].as_str(), r["status"].as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("2", "ready"),
+            ("3", "invalid"),
+            ("4", "invalid"),
+            ("5", "duplicate"),
+            ("6", "invalid")
+        ]
+    );
+    assert!(
+        report[1]["error_code"].contains("SOURCE"),
+        "{:?}",
+        report[1]
+    );
+    assert!(
+        report[2]["error_code"].contains("FOLDER_PATH"),
+        "{:?}",
+        report[2]
+    );
     assert!(!report[2]["error_message"].is_empty());
     let failed = std::fs::read_to_string(work.path().join("reports/failed.csv")).unwrap();
-    assert_eq!(failed.lines().count(), 4, "header + 3 invalid rows:\n{failed}");
-    let (code, out) = run_to_end(run_cmd_for(&s, "another-site", work.path(), &manifest, &[])).await;
+    assert_eq!(
+        failed.lines().count(),
+        4,
+        "header + 3 invalid rows:\n{failed}"
+    );
+    let (code, out) =
+        run_to_end(run_cmd_for(&s, "another-site", work.path(), &manifest, &[])).await;
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("belongs to target"), "{out}");
 }

@@ -259,10 +259,10 @@ async fn serve_source(
     if let Some(to) = &src.redirect_to {
         return (StatusCode::FOUND, [(header::LOCATION, to.clone())]).into_response();
     }
-    if let Some((name, value)) = &src.require_header {
-        if headers.get(name.as_str()).and_then(|v| v.to_str().ok()) != Some(value.as_str()) {
-            return StatusCode::FORBIDDEN.into_response();
-        }
+    if let Some((name, value)) = &src.require_header
+        && headers.get(name.as_str()).and_then(|v| v.to_str().ok()) != Some(value.as_str())
+    {
+        return StatusCode::FORBIDDEN.into_response();
     }
     let mut resp = (StatusCode::from_u16(src.status).unwrap(), src.body.clone()).into_response();
     if let Some(ct) = &src.content_type {

@@ -1,0 +1,126 @@
+//! `media-migrate plan MANIFEST`: the dry-run audit. Turns the arguments into a
+//! [`PlanConfig`], runs [`crate::plan::plan`] and prints one line naming the reports. No
+//! Media Manager is contacted and no journal is written.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::run::FormatArg;
+use super::{Outcome, UsageError};
+use crate::manifest::{ColumnMap, Format, ManifestOptions};
+use crate::plan::{self, PlanConfig, ProbeConfig};
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The manifest: CSV, JSON array or JSON Lines (see manifests/README.md).
+    pub manifest: PathBuf,
+    /// Manifest format, when the extension doesn't tell.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Map a manifest field to another column name: FIELD=HEADER (repeatable).
+    #[arg(long = "column", value_name = "FIELD=HEADER")]
+    pub columns: Vec<String>,
+    /// Where plan.csv and plan.json are written.
+    #[arg(long, default_value = "plan")]
+    pub report_dir: PathBuf,
+    /// Requests per minute `run` will spend, for the time estimate.
+    #[arg(long, default_value_t = 180)]
+    pub rate: u32,
+    /// Files per Bulk Import call `run` will use (at most 100 on Wix).
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: u64,
+    /// Also ask every URL source (HEAD, or a one-byte GET) whether it answers, its type and size.
+    #[arg(long)]
+    pub probe: bool,
+    /// With --probe: requests in flight to one host.
+    #[arg(long, default_value_t = 2)]
+    pub probe_per_host: usize,
+    /// With --probe: requests in flight in all.
+    #[arg(long, default_value_t = 16)]
+    pub probe_concurrency: usize,
+    /// With --probe: time limit of one probe, in seconds.
+    #[arg(long, default_value_t = 15)]
+    pub probe_timeout_secs: u64,
+}
+
+impl PlanArgs {
+    fn to_config(&self) -> Result<PlanConfig, UsageError> {
+        if self.batch_size == 0 || self.batch_size > 1000 {
+            return Err(UsageError(
+                "--batch-size must be between 1 and 1000".to_string(),
+            ));
+        }
+        if self.rate == 0
+            || self.probe_per_host == 0
+            || self.probe_concurrency == 0
+            || self.probe_timeout_secs == 0
+        {
+            return Err(UsageError(
+                "--rate, --probe-per-host, --probe-concurrency and --probe-timeout-secs must be at least 1".to_string(),
+            ));
+        }
+        if !self.manifest.is_file() {
+            return Err(UsageError(format!(
+                "manifest {} does not exist or is not a file",
+                self.manifest.display()
+            )));
+        }
+        let columns = ColumnMap::parse_all(&self.columns).map_err(|e| UsageError(e.to_string()))?;
+        Ok(PlanConfig {
+            manifest: self.manifest.clone(),
+            manifest_options: ManifestOptions {
+                format: self.format.map(Format::from),
+                columns,
+            },
+            report_dir: self.report_dir.clone(),
+            batch_size: self.batch_size,
+            rate_per_minute: self.rate,
+            probe: self.probe.then(|| ProbeConfig {
+                per_host: self.probe_per_host,
+                concurrency: self.probe_concurrency,
+                timeout: Duration::from_secs(self.probe_timeout_secs),
+            }),
+        })
+    }
+}
+
+pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
+    let config = args.to_config()?;
+    let report = plan::plan(config).await?;
+    let s = &report.summary;
+    let probed = s
+        .probe
+        .as_ref()
+        .map(|p| format!(", {} of {} probed sources failed", p.failed(), p.probed))
+        .unwrap_or_default();
+    println!(
+        "plan: {} rows — {} valid, {} invalid, {} duplicate{probed}; {} folders, {} API calls, about {} at {}/min; reports {} and {}",
+        s.counts.rows,
+        s.counts.valid,
+        s.counts.invalid,
+        s.counts.duplicate,
+        s.folders.len(),
+        s.api_calls.total,
+        s.estimated_time,
+        s.rate_per_minute,
+        report.csv.display(),
+        report.json.display()
+    );
+    Ok(if s.clean() {
+        Outcome::Done
+    } else {
+        Outcome::Partial
+    })
+}
+
+impl From<FormatArg> for Format {
+    fn from(arg: FormatArg) -> Format {
+        match arg {
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Json => Format::Json,
+            FormatArg::Jsonl => Format::JsonLines,
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! The API calls a manifest will cost and the time they take at the request budget. It
+//! follows how `run` works: URL rows go through Bulk Import in batches, each local file takes
+//! one upload-URL call, readiness is polled 100 ids per call, and folders cost nothing because
+//! imports create them through `filePath`.
+
+use serde::Serialize;
+
+/// Ids per Get File Descriptors call (the API's maximum).
+pub const IDS_PER_POLL: u64 = 100;
+
+/// Calls by kind, as `plan.json` shows them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallEstimate {
+    pub bulk_import: u64,
+    pub upload_url: u64,
+    pub readiness_polls: u64,
+    pub folders: u64,
+    pub total: u64,
+}
+
+/// The calls for `url_rows` imports in batches of `batch_size` and `file_rows` uploads, each
+/// file polled once for readiness.
+pub fn estimate_calls(url_rows: u64, file_rows: u64, batch_size: u64) -> CallEstimate {
+    let bulk_import = url_rows.div_ceil(batch_size.max(1));
+    let upload_url = file_rows;
+    let readiness_polls = (url_rows + file_rows).div_ceil(IDS_PER_POLL);
+    CallEstimate {
+        bulk_import,
+        upload_url,
+        readiness_polls,
+        folders: 0,
+        total: bulk_import + upload_url + readiness_polls,
+    }
+}
+
+/// Whole seconds `calls` take at `per_minute` requests a minute, rounded up.
+pub fn duration_secs(calls: u64, per_minute: u32) -> u64 {
+    (calls * 60).div_ceil(u64::from(per_minute.max(1)))
+}
+
+/// `3725` → `"1h 2m 5s"`; zero units are left out, `0` is `"0s"`.
+pub fn human_duration(secs: u64) -> String {
+    let parts = [
+        (secs / 86_400, "d"),
+        (secs / 3600 % 24, "h"),
+        (secs / 60 % 60, "m"),
+        (secs % 60, "s"),
+    ];
+    let text: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n}{unit}"))
+        .collect();
+    if text.is_empty() {
+        "0s".to_string()
+    } else {
+        text.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 250 URL rows and 3 files: 3 bulk imports, 3 upload URLs, 3 polls.
+    #[test]
+    fn counts_calls_by_kind() {
+        let e = estimate_calls(250, 3, 100);
+        assert_eq!(
+            e,
+            CallEstimate {
+                bulk_import: 3,
+                upload_url: 3,
+                readiness_polls: 3,
+                folders: 0,
+                total: 9
+            }
+        );
+        assert_eq!(estimate_calls(0, 0, 100).total, 0);
+        assert_eq!(estimate_calls(100, 0, 100).total, 2);
+    }
+
+    /// Durations round up and read naturally.
+    #[test]
+    fn times_at_the_rate() {
+        assert_eq!(duration_secs(9, 180), 3);
+        assert_eq!(duration_secs(10, 180), 4);
+        assert_eq!(human_duration(0), "0s");
+        assert_eq!(human_duration(60), "1m");
+        assert_eq!(human_duration(3725), "1h 2m 5s");
+        assert_eq!(human_duration(90_061), "1d 1h 1m 1s");
+    }
+}

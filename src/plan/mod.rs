@@ -1,0 +1,307 @@
+//! The dry-run audit behind `media-migrate plan`: reads a manifest once, streamed, and says
+//! which rows are valid, invalid or duplicates (with lines and reasons), which folders imports
+//! will create, how many API calls the migration will take and how long at the rate limit —
+//! optionally probing each URL source. It touches no Media Manager and no journal; duplicates
+//! are found through a scratch SQLite set ([`keys`]), so memory doesn't grow with the manifest.
+
+pub mod csv_out;
+pub mod estimate;
+pub mod keys;
+pub mod probe;
+pub mod rows;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use self::csv_out::{CsvOut, OutputError};
+use self::estimate::CallEstimate;
+use self::probe::{ProbeResult, ProbeStatus, Prober};
+use self::rows::{FolderTree, PlanCounts, PlannedRow};
+use crate::manifest::{Format, ManifestError, ManifestOptions, Source};
+
+pub const PLAN_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("building the HTTP client for --probe")]
+    Http(#[source] reqwest::Error),
+    #[error("the manifest reader stopped unexpectedly")]
+    Reader(#[source] tokio::task::JoinError),
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanConfig {
+    pub manifest: PathBuf,
+    pub manifest_options: ManifestOptions,
+    pub report_dir: PathBuf,
+    /// Files per Bulk Import call `run` will use.
+    pub batch_size: u64,
+    /// Requests per minute `run` will spend.
+    pub rate_per_minute: u32,
+    pub probe: Option<ProbeConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProbeConfig {
+    /// Requests in flight to one host.
+    pub per_host: usize,
+    /// Requests in flight in all.
+    pub concurrency: usize,
+    pub timeout: Duration,
+}
+
+/// `plan.json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanSummary {
+    pub schema_version: u32,
+    pub manifest: String,
+    pub format: &'static str,
+    pub counts: PlanCounts,
+    /// Every folder path imports will create (ancestors included), sorted.
+    pub folders: Vec<String>,
+    pub api_calls: CallEstimate,
+    pub rate_per_minute: u32,
+    pub batch_size: u64,
+    pub estimated_secs: u64,
+    pub estimated_time: String,
+    /// Present with `--probe`.
+    pub probe: Option<ProbeCounts>,
+}
+
+impl PlanSummary {
+    /// True when every row is valid and every probed source answered with a known type.
+    pub fn clean(&self) -> bool {
+        self.counts.invalid == 0
+            && self.counts.duplicate == 0
+            && self.probe.as_ref().is_none_or(|p| p.failed() == 0)
+    }
+}
+
+/// Probe results by verdict.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeCounts {
+    pub probed: u64,
+    pub ok: u64,
+    pub untyped: u64,
+    pub http_error: u64,
+    pub unreachable: u64,
+    /// Sources whose size was reported, and their total.
+    pub sized: u64,
+    pub bytes: u64,
+}
+
+impl ProbeCounts {
+    pub fn failed(&self) -> u64 {
+        self.untyped + self.http_error + self.unreachable
+    }
+
+    fn add(&mut self, result: &ProbeResult) {
+        self.probed += 1;
+        match result.status {
+            ProbeStatus::Ok => self.ok += 1,
+            ProbeStatus::Untyped => self.untyped += 1,
+            ProbeStatus::Http(_) => self.http_error += 1,
+            ProbeStatus::Unreachable => self.unreachable += 1,
+        }
+        if let Some(size) = result.size {
+            self.sized += 1;
+            self.bytes += size;
+        }
+    }
+}
+
+/// What the plan wrote.
+#[derive(Debug, Clone)]
+pub struct PlanReport {
+    pub summary: PlanSummary,
+    pub csv: PathBuf,
+    pub json: PathBuf,
+}
+
+const HEADER: [&str; 8] = [
+    "line",
+    "key",
+    "source",
+    "folder_path",
+    "display_name",
+    "status",
+    "field",
+    "reason",
+];
+const PROBE_HEADER: [&str; 3] = ["probe_status", "probe_type", "probe_size"];
+
+/// Plans `config.manifest`: writes `plan.csv` and `plan.json` into the report folder.
+pub async fn plan(config: PlanConfig) -> Result<PlanReport, PlanError> {
+    csv_out::create_dir(&config.report_dir)?;
+    let prober = match &config.probe {
+        Some(p) => Some(Arc::new(
+            Prober::new(p.per_host, p.timeout).map_err(PlanError::Http)?,
+        )),
+        None => None,
+    };
+    let mut header = HEADER.to_vec();
+    if prober.is_some() {
+        header.extend(PROBE_HEADER);
+    }
+    let mut csv = CsvOut::create(config.report_dir.join("plan.csv"), &header)?;
+    // Rows come off a blocking reader thread in manifest order; a bounded channel keeps it
+    // from running ahead of the probes.
+    let (tx, rx) = mpsc::channel::<PlannedRow>(1024);
+    let reader = {
+        let (path, options) = (config.manifest.clone(), config.manifest_options.clone());
+        tokio::task::spawn_blocking(move || rows::read_manifest(&path, &options, &tx))
+    };
+    let in_flight = config.probe.as_ref().map_or(1, |p| p.concurrency.max(1));
+    let mut judged = std::pin::pin!(probed(rx, prober.clone(), in_flight));
+    let mut counts = PlanCounts::default();
+    let mut folders = FolderTree::default();
+    let mut probes = prober.as_ref().map(|_| ProbeCounts::default());
+    while let Some((row, probe)) = judged.next().await {
+        counts.add(&row);
+        if row.valid_source.is_some() {
+            folders.add(&row.folder_path);
+        }
+        if let (Some(tally), Some(RowProbe::Remote(result))) = (&mut probes, &probe) {
+            tally.add(result);
+        }
+        csv.write(&cells(row, probe))?;
+    }
+    reader.await.map_err(PlanError::Reader)??;
+    let csv = csv.finish()?;
+    let summary = summarize(&config, counts, folders, probes);
+    let json = config.report_dir.join("plan.json");
+    csv_out::write_json(&json, &summary)?;
+    Ok(PlanReport { summary, csv, json })
+}
+
+/// The rows from `rx`, each with its probe when probing, in manifest order: `buffered` runs
+/// up to `in_flight` probes side by side but yields in the order it was given.
+fn probed(
+    rx: mpsc::Receiver<PlannedRow>,
+    prober: Option<Arc<Prober>>,
+    in_flight: usize,
+) -> impl futures_util::Stream<Item = (PlannedRow, Option<RowProbe>)> {
+    futures_util::stream::unfold(
+        rx,
+        |mut rx| async move { rx.recv().await.map(|row| (row, rx)) },
+    )
+    .map(move |row| {
+        let prober = prober.clone();
+        async move {
+            let probe = match &prober {
+                Some(p) => Some(probe_row(p, &row).await),
+                None => None,
+            };
+            (row, probe)
+        }
+    })
+    .buffered(in_flight)
+}
+
+fn summarize(
+    config: &PlanConfig,
+    counts: PlanCounts,
+    folders: FolderTree,
+    probe: Option<ProbeCounts>,
+) -> PlanSummary {
+    let api_calls = estimate::estimate_calls(counts.url_rows, counts.file_rows, config.batch_size);
+    let estimated_secs = estimate::duration_secs(api_calls.total, config.rate_per_minute);
+    PlanSummary {
+        schema_version: PLAN_SCHEMA_VERSION,
+        manifest: config.manifest.display().to_string(),
+        format: format_name(&config.manifest, &config.manifest_options),
+        counts,
+        folders: folders.into_paths(),
+        api_calls,
+        rate_per_minute: config.rate_per_minute,
+        batch_size: config.batch_size,
+        estimated_secs,
+        estimated_time: estimate::human_duration(estimated_secs),
+        probe,
+    }
+}
+
+fn format_name(path: &Path, options: &ManifestOptions) -> &'static str {
+    match options.format.or_else(|| Format::of_path(path)) {
+        Some(Format::Csv) => "csv",
+        Some(Format::Json) => "json",
+        Some(Format::JsonLines) => "jsonl",
+        None => "unknown",
+    }
+}
+
+/// What `--probe` found for one row.
+enum RowProbe {
+    /// A URL source, asked over HTTP.
+    Remote(ProbeResult),
+    /// A local file: its size on disk.
+    Local(Option<u64>),
+    /// Invalid or duplicate: not probed.
+    Skipped,
+}
+
+async fn probe_row(prober: &Prober, row: &PlannedRow) -> RowProbe {
+    match &row.valid_source {
+        Some(Source::Url(url)) => RowProbe::Remote(prober.probe(url, row.typed).await),
+        Some(Source::File(path)) => RowProbe::Local(std::fs::metadata(path).ok().map(|m| m.len())),
+        None => RowProbe::Skipped,
+    }
+}
+
+/// The `plan.csv` cells of a row (with the probe columns when probing).
+fn cells(row: PlannedRow, probe: Option<RowProbe>) -> Vec<String> {
+    let mut reason = row.reason;
+    let probe_cells = probe.map(|p| match p {
+        RowProbe::Remote(result) => {
+            // Once the source has answered, its verdict on the type replaces the warning
+            // drawn from the manifest alone.
+            if matches!(result.status, ProbeStatus::Ok | ProbeStatus::Untyped)
+                && reason == rows::UNTYPED_WARNING
+            {
+                reason.clear();
+            }
+            if !result.detail.is_empty() {
+                if !reason.is_empty() {
+                    reason.push_str("; ");
+                }
+                reason.push_str(&result.detail);
+            }
+            [
+                result.status.label(),
+                result.content_type.unwrap_or_default(),
+                opt(result.size),
+            ]
+        }
+        RowProbe::Local(size) => ["local".to_string(), String::new(), opt(size)],
+        RowProbe::Skipped => Default::default(),
+    });
+    let mut out = vec![
+        row.line.to_string(),
+        row.key,
+        row.source,
+        row.folder_path,
+        row.display_name,
+        row.status.as_str().to_string(),
+        row.field,
+        reason,
+    ];
+    out.extend(probe_cells.into_iter().flatten());
+    out
+}
+
+fn opt(v: Option<u64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}

@@ -1,0 +1,255 @@
+//! The check behind `media-migrate reconcile`, rclone-check style: what the manifest asks
+//! for against what the target actually holds. It reads the manifest twice, streamed — once
+//! for its folder paths, once to judge each row — and between the two lists those folders and
+//! their files (read-only: no write to the target, no journal). Each row is `present`,
+//! `missing`, `failed`, `pending` or `differs` (or `invalid` / `duplicate`); files in those
+//! folders that no row claims are `extra`.
+
+pub mod target;
+pub mod verdict;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use self::target::{FolderResolver, TargetIndex};
+use self::verdict::{ReconcileCounts, Status};
+use crate::api::client::{CallError, MediaClient};
+use crate::api::types::FileDescriptor;
+use crate::manifest::{self, Entry, ManifestError, ManifestOptions};
+use crate::plan::csv_out::{self, CsvOut, OutputError};
+use crate::plan::keys::{KeyError, KeySet};
+use crate::plan::rows::source_text;
+use crate::report::TargetSummary;
+
+pub const RECONCILE_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    #[error("reading the target")]
+    Target(#[source] Box<CallError>),
+    #[error("the manifest reader stopped unexpectedly")]
+    Reader(#[source] tokio::task::JoinError),
+}
+
+impl From<CallError> for ReconcileError {
+    fn from(e: CallError) -> Self {
+        ReconcileError::Target(Box::new(e))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ReconcileConfig {
+    pub manifest: PathBuf,
+    pub manifest_options: ManifestOptions,
+    pub report_dir: PathBuf,
+    /// The target as the report names it (no secrets).
+    pub target: TargetSummary,
+}
+
+/// `reconcile.json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconcileSummary {
+    pub schema_version: u32,
+    pub manifest: String,
+    pub target: TargetSummary,
+    pub counts: ReconcileCounts,
+    /// Manifest folders found on the target and listed.
+    pub folders_listed: u64,
+    /// Manifest folders the target doesn't have (their rows are missing).
+    pub folders_missing: Vec<String>,
+    pub files_listed: u64,
+    pub api_calls: BTreeMap<String, u64>,
+    pub api_calls_total: u64,
+}
+
+impl ReconcileSummary {
+    /// True when every valid row's file is present as expected (extras, invalid rows and
+    /// duplicates don't count against it).
+    pub fn complete(&self) -> bool {
+        self.counts.not_present() == 0
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ReconcileReport {
+    pub summary: ReconcileSummary,
+    pub csv: PathBuf,
+    pub json: PathBuf,
+}
+
+const HEADER: [&str; 9] = [
+    "line",
+    "source",
+    "folder_path",
+    "display_name",
+    "status",
+    "file_id",
+    "size",
+    "hash",
+    "detail",
+];
+
+/// Compares `config.manifest` with the target behind `client`; writes `reconcile.csv` and
+/// `reconcile.json` into the report folder.
+pub async fn reconcile(
+    config: ReconcileConfig,
+    client: &MediaClient,
+) -> Result<ReconcileReport, ReconcileError> {
+    csv_out::create_dir(&config.report_dir)?;
+    let folders = {
+        let (path, options) = (config.manifest.clone(), config.manifest_options.clone());
+        tokio::task::spawn_blocking(move || folder_paths(&path, &options))
+            .await
+            .map_err(ReconcileError::Reader)??
+    };
+    let mut resolver = FolderResolver::new(client);
+    let mut index = TargetIndex::default();
+    let mut folders_missing = Vec::new();
+    for path in &folders {
+        match resolver.resolve(path).await? {
+            Some(id) => index.add_folder(client, path, &id).await?,
+            None => folders_missing.push(path.clone()),
+        }
+    }
+    let files_listed = index.len() as u64;
+    let (counts, csv) = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || write_rows(&config, index))
+            .await
+            .map_err(ReconcileError::Reader)??
+    };
+    let calls = client.counters().snapshot();
+    let summary = ReconcileSummary {
+        schema_version: RECONCILE_SCHEMA_VERSION,
+        manifest: config.manifest.display().to_string(),
+        target: config.target.clone(),
+        counts,
+        folders_listed: (folders.len() - folders_missing.len()) as u64,
+        folders_missing,
+        files_listed,
+        api_calls_total: calls.calls.values().sum(),
+        api_calls: calls
+            .calls
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+    };
+    let json = config.report_dir.join("reconcile.json");
+    csv_out::write_json(&json, &summary)?;
+    Ok(ReconcileReport { summary, csv, json })
+}
+
+/// The distinct folder paths of the manifest's valid rows (`""` is the root).
+fn folder_paths(
+    path: &Path,
+    options: &ManifestOptions,
+) -> Result<BTreeSet<String>, ReconcileError> {
+    let mut folders = BTreeSet::new();
+    for entry in manifest::open(path, options)? {
+        if let Entry::Valid(row) = entry? {
+            folders.insert(row.folder_path);
+        }
+    }
+    Ok(folders)
+}
+
+/// The second pass: one CSV line per manifest row, then one per unclaimed file.
+fn write_rows(
+    config: &ReconcileConfig,
+    mut index: TargetIndex,
+) -> Result<(ReconcileCounts, PathBuf), ReconcileError> {
+    let mut csv = CsvOut::create(config.report_dir.join("reconcile.csv"), &HEADER)?;
+    let mut counts = ReconcileCounts::default();
+    let mut keys = KeySet::create()?;
+    for entry in manifest::open(&config.manifest, &config.manifest_options)? {
+        let (status, cells) = judge_entry(entry?, &mut keys, &mut index)?;
+        counts.add(status);
+        csv.write(&cells)?;
+    }
+    for extra in index.unclaimed() {
+        counts.add(Status::Extra);
+        let f = &extra.file;
+        let state = f.operation_status.map_or("PENDING", |s| s.as_str());
+        let first = [
+            String::new(),
+            f.source_url.clone().unwrap_or_default(),
+            extra.folder_path.clone(),
+            f.display_name.clone().unwrap_or_default(),
+        ];
+        let detail = format!("not in the manifest ({state})");
+        csv.write(&line_cells(first, Status::Extra, Some(f), detail))?;
+    }
+    Ok((counts, csv.finish()?))
+}
+
+/// One manifest entry's status and `reconcile.csv` line; a valid row claims its file.
+fn judge_entry(
+    entry: Entry,
+    keys: &mut KeySet,
+    index: &mut TargetIndex,
+) -> Result<(Status, Vec<String>), ReconcileError> {
+    let row = match entry {
+        Entry::Invalid(bad) => {
+            let raw = |f| bad.raw.get(f).unwrap_or_default().to_string();
+            let first = [
+                bad.line.to_string(),
+                raw("source"),
+                raw("folder_path"),
+                raw("display_name"),
+            ];
+            let detail = format!("{}: {}", bad.field, bad.reason);
+            return Ok((
+                Status::Invalid,
+                line_cells(first, Status::Invalid, None, detail),
+            ));
+        }
+        Entry::Valid(row) => row,
+    };
+    let first = [
+        row.line.to_string(),
+        source_text(&row.source),
+        row.folder_path.clone(),
+        row.display_name.clone(),
+    ];
+    if let Some(line) = keys.first_line(row.key.as_str(), row.line)? {
+        let detail = format!("duplicate of line {line}");
+        return Ok((
+            Status::Duplicate,
+            line_cells(first, Status::Duplicate, None, detail),
+        ));
+    }
+    let v = verdict::judge(&row, index);
+    Ok((
+        v.status,
+        line_cells(first, v.status, v.file.as_ref(), v.detail),
+    ))
+}
+
+/// line, source, folder_path, display_name, then status, file_id, size, hash, detail.
+fn line_cells(
+    first: [String; 4],
+    status: Status,
+    file: Option<&FileDescriptor>,
+    detail: String,
+) -> Vec<String> {
+    let mut out = first.to_vec();
+    out.push(status.as_str().to_string());
+    out.push(file.and_then(|f| f.id.clone()).unwrap_or_default());
+    out.push(
+        file.and_then(|f| f.size_in_bytes)
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    );
+    out.push(file.and_then(|f| f.hash.clone()).unwrap_or_default());
+    out.push(detail);
+    out
+}

@@ -1,0 +1,158 @@
+//! The verdict on one manifest row against the target: the file that stands for it (a URL
+//! row's by `sourceUrl` and name, a local file's by name and size, in the row's folder) and
+//! whether that file is present and as expected, failed, still pending, or differs.
+
+use serde::Serialize;
+
+use super::target::TargetIndex;
+use crate::api::types::{FileDescriptor, OperationStatus};
+use crate::manifest::{ManifestRow, Source};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// READY and as expected.
+    Present,
+    Missing,
+    /// Processing FAILED.
+    Failed,
+    /// Still PENDING.
+    Pending,
+    /// READY, but its size or hash isn't what the manifest or the local file says.
+    Differs,
+    /// A file in a manifest folder that no row claims.
+    Extra,
+    Invalid,
+    Duplicate,
+}
+
+impl Status {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Present => "present",
+            Status::Missing => "missing",
+            Status::Failed => "failed",
+            Status::Pending => "pending",
+            Status::Differs => "differs",
+            Status::Extra => "extra",
+            Status::Invalid => "invalid",
+            Status::Duplicate => "duplicate",
+        }
+    }
+}
+
+/// Lines of `reconcile.csv` by status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReconcileCounts {
+    pub rows: u64,
+    pub present: u64,
+    pub missing: u64,
+    pub failed: u64,
+    pub pending: u64,
+    pub differs: u64,
+    pub extra: u64,
+    pub invalid: u64,
+    pub duplicate: u64,
+}
+
+impl ReconcileCounts {
+    pub fn add(&mut self, status: Status) {
+        if status != Status::Extra {
+            self.rows += 1;
+        }
+        *match status {
+            Status::Present => &mut self.present,
+            Status::Missing => &mut self.missing,
+            Status::Failed => &mut self.failed,
+            Status::Pending => &mut self.pending,
+            Status::Differs => &mut self.differs,
+            Status::Extra => &mut self.extra,
+            Status::Invalid => &mut self.invalid,
+            Status::Duplicate => &mut self.duplicate,
+        } += 1;
+    }
+
+    /// Valid rows the target doesn't hold as expected.
+    pub fn not_present(&self) -> u64 {
+        self.missing + self.failed + self.pending + self.differs
+    }
+}
+
+/// A row's verdict, and the file behind it when one was found.
+pub struct Verdict {
+    pub status: Status,
+    pub file: Option<FileDescriptor>,
+    pub detail: String,
+}
+
+/// Finds and claims the file of `row` in `index` and judges it.
+pub fn judge(row: &ManifestRow, index: &mut TargetIndex) -> Verdict {
+    let folder = row.folder_path.as_str();
+    let name = row.display_name.as_str();
+    let (found, local_size) = match &row.source {
+        Source::Url(url) => {
+            let source = url.to_string();
+            let found = index.claim(folder, name, |f| {
+                f.source_url.as_deref() == Some(source.as_str())
+            });
+            (found.cloned(), None)
+        }
+        Source::File(path) => {
+            let local = std::fs::metadata(path).ok().map(|m| m.len());
+            let upload = |f: &FileDescriptor| f.source_url.is_none();
+            // The same size first; failing that, the same name, which then shows as differs.
+            let found = match index.claim(folder, name, |f| {
+                upload(f) && f.size_in_bytes.is_none_or(|s| Some(s) == local)
+            }) {
+                Some(f) => Some(f.clone()),
+                None => index.claim(folder, name, upload).cloned(),
+            };
+            (found, local)
+        }
+    };
+    let Some(file) = found else {
+        return Verdict {
+            status: Status::Missing,
+            file: None,
+            detail: "no matching file in the target folder".to_string(),
+        };
+    };
+    let (status, detail) = match file.operation_status {
+        Some(OperationStatus::Failed) => (Status::Failed, "processing FAILED".to_string()),
+        Some(OperationStatus::Pending) | None => (Status::Pending, "still PENDING".to_string()),
+        Some(OperationStatus::Ready) => {
+            let differences = differences(row, &file, local_size);
+            if differences.is_empty() {
+                (Status::Present, String::new())
+            } else {
+                (Status::Differs, differences.join("; "))
+            }
+        }
+    };
+    Verdict {
+        status,
+        file: Some(file),
+        detail,
+    }
+}
+
+/// How a READY file departs from what the row expects; empty when it doesn't. What the
+/// target doesn't report can't differ.
+fn differences(row: &ManifestRow, file: &FileDescriptor, local_size: Option<u64>) -> Vec<String> {
+    let mut out = Vec::new();
+    if let (Some(expected), Some(size)) = (row.expected_size, file.size_in_bytes)
+        && expected != size
+    {
+        out.push(format!("size {size}, expected_size {expected}"));
+    }
+    if let (Some(local), Some(size)) = (local_size, file.size_in_bytes)
+        && local != size
+    {
+        out.push(format!("size {size}, local file {local}"));
+    }
+    if let (Some(expected), Some(hash)) = (&row.expected_md5, &file.hash)
+        && !expected.eq_ignore_ascii_case(hash)
+    {
+        out.push(format!("hash {hash}, expected_md5 {expected}"));
+    }
+    out
+}
