@@ -1,23 +1,54 @@
-//! Progress of a run on stderr: a line every few seconds with rows by state and the request
-//! rate against the budget. Silent with `--quiet`.
+//! Progress of a run on stderr. On a terminal: a bar of rows done (READY or FAILED) with rows
+//! by state, the request rate against the budget and an ETA from the rolling rate. Elsewhere
+//! (a scheduler's log): a plain line every few seconds. Silent with `--quiet`.
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use tokio::task::JoinHandle;
 
 use crate::api::client::MediaClient;
 use crate::journal::RowState;
 use crate::pipeline::SharedJournal;
 
-const EVERY: Duration = Duration::from_secs(5);
+/// A running progress display; `finish` clears the bar.
+pub struct Progress {
+    task: JoinHandle<()>,
+    bar: Option<ProgressBar>,
+}
 
-pub fn spawn(journal: SharedJournal, client: MediaClient, quiet: bool) -> JoinHandle<()> {
-    tokio::spawn(async move {
+impl Progress {
+    pub fn finish(self) {
+        self.task.abort();
+        if let Some(bar) = self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+pub fn spawn(journal: SharedJournal, client: MediaClient, quiet: bool) -> Progress {
+    let terminal = !quiet && std::io::stderr().is_terminal();
+    let bar = terminal.then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} done, ETA {eta} | {msg}")
+                .expect("the template is valid"),
+        );
+        bar
+    });
+    let every = if terminal {
+        Duration::from_millis(500)
+    } else {
+        Duration::from_secs(5)
+    };
+    let shown = bar.clone();
+    let task = tokio::spawn(async move {
         if quiet {
             return;
         }
         let mut last_calls = 0u64;
-        let mut tick = tokio::time::interval(EVERY);
+        let mut tick = tokio::time::interval(every);
         tick.tick().await;
         loop {
             tick.tick().await;
@@ -26,10 +57,10 @@ pub fn spawn(journal: SharedJournal, client: MediaClient, quiet: bool) -> JoinHa
             };
             let get = |s: RowState| counts.get(&s).copied().unwrap_or(0);
             let calls: u64 = client.counters().snapshot().calls.values().sum();
-            let per_minute = (calls - last_calls) as f64 * 60.0 / EVERY.as_secs_f64();
+            let per_minute = (calls - last_calls) as f64 * 60.0 / every.as_secs_f64();
             last_calls = calls;
-            eprintln!(
-                "media-migrate: {} ready, {} processing, {} failed, {} to send, {} in doubt | {calls} calls, {per_minute:.0}/min (budget {:.0}/min)",
+            let line = format!(
+                "{} ready, {} processing, {} failed, {} to send, {} in doubt | {calls} calls, {per_minute:.0}/min of {:.0}/min",
                 get(RowState::Ready),
                 get(RowState::Accepted),
                 get(RowState::Failed),
@@ -37,6 +68,15 @@ pub fn spawn(journal: SharedJournal, client: MediaClient, quiet: bool) -> JoinHa
                 get(RowState::InDoubt),
                 client.budget().current_rate(),
             );
+            match &shown {
+                Some(bar) => {
+                    bar.set_length(counts.values().sum());
+                    bar.set_position(get(RowState::Ready) + get(RowState::Failed));
+                    bar.set_message(line);
+                }
+                None => eprintln!("media-migrate: {line}"),
+            }
         }
-    })
+    });
+    Progress { task, bar }
 }

@@ -231,7 +231,7 @@ pub async fn run(args: RunArgs, stop: StopSignal, quiet: bool) -> anyhow::Result
     };
     let ticker = super::progress::spawn(shared.clone(), client.clone(), quiet);
     let result = pipeline::run(config, client.clone(), shared.clone(), stop, &progress).await;
-    ticker.abort();
+    ticker.finish();
     let result = result?;
     let elapsed = clock.elapsed();
     let report_dir = args.report_dir.clone();

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod cli;
 mod downloads;
 mod files;
 mod folders;

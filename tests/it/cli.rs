@@ -1,0 +1,224 @@
+//! The binary's edges: `serve` refusing unsafe or unusable settings with clear messages and
+//! shutting down cleanly on a signal; `run` stopping on Ctrl-C with the journal consistent and
+//! resuming afterwards; usage errors.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::{Source, SourceServer, TestServer, png};
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_media-migrate"))
+}
+
+async fn output(mut cmd: Command) -> (i32, String, String) {
+    let out = tokio::task::spawn_blocking(move || {
+        cmd.stdin(Stdio::null()).output().expect("binary runs")
+    })
+    .await
+    .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig}");
+}
+
+/// `serve` refuses a non-loopback address without an API key (usage error, exit 2).
+#[tokio::test]
+async fn serve_refuses_open_non_loopback() {
+    let mut cmd = Command::new(bin());
+    cmd.args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(tempfile::tempdir().unwrap().path());
+    let (code, _, err) = output(cmd).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("without an API key"), "{err}");
+}
+
+/// `serve` names the data dir it can't use, and the address it can't listen on (exit 1).
+#[tokio::test]
+async fn serve_reports_unusable_dir_and_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "x").unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&file);
+    let (code, _, err) = output(cmd).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("can't use data directory") && err.contains("not-a-dir"),
+        "{err}"
+    );
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let mut cmd = Command::new(bin());
+    cmd.args(["serve", "--listen", &addr, "--data-dir"])
+        .arg(dir.path().join("d"));
+    let (code, _, err) = output(cmd).await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("can't listen on {addr}")), "{err}");
+}
+
+/// `serve` answers requests and exits 0 on SIGTERM, keeping what it stored.
+#[tokio::test]
+async fn serve_shuts_down_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(bin())
+        .args([
+            "--quiet",
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/site-media/v1/folders");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let created = loop {
+        match http
+            .post(&url)
+            .json(&serde_json::json!({"displayName": "kept"}))
+            .send()
+            .await
+        {
+            Ok(r) => break r,
+            Err(_) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "serve never answered"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    assert_eq!(created.status(), 200);
+    signal(&child, "-TERM");
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(dir.path().join("media-manager.sqlite").exists());
+}
+
+/// Ctrl-C stops a run: it exits 130 with reports written and the journal consistent, and the
+/// same command then finishes the job without duplicating a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_cleanly_and_rerun_finishes() {
+    let src = SourceServer::start().await;
+    let s = TestServer::start_with(|c| {
+        c.api_keys = vec!["k".into()];
+        c.site_id = "s".into();
+        c.faults.latency = Some("40..80".parse().unwrap());
+    })
+    .await;
+    let work = tempfile::tempdir().unwrap();
+    let image = png(4, 4);
+    let mut csv = String::from("source,folder_path\n");
+    for i in 0..300 {
+        csv.push_str(&format!(
+            "{},/stop\n",
+            src.add(
+                &format!("/s/{i}.png"),
+                Source::bytes("image/png", image.clone())
+            )
+        ));
+    }
+    let manifest = work.path().join("m.csv");
+    std::fs::write(&manifest, csv).unwrap();
+    let command = || {
+        let mut cmd = Command::new(bin());
+        cmd.current_dir(work.path())
+            .args(["--quiet", "run"])
+            .arg(&manifest)
+            .args([
+                "--base-url",
+                &s.url,
+                "--api-key",
+                "k",
+                "--site-id",
+                "s",
+                "--batch-size",
+                "10",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    };
+    let mut child = command().spawn().unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while s.stats().await["calls"]["POST /site-media/v1/bulk/files/import-v2"]
+        .as_u64()
+        .unwrap_or(0)
+        < 3
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the run never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    signal(&child, "-INT");
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    let report = std::fs::read_to_string(work.path().join("reports/reconciliation.csv")).unwrap();
+    assert_eq!(
+        report.lines().count(),
+        301,
+        "one line per row even when stopped"
+    );
+    assert!(
+        report.contains(",pending,"),
+        "some rows were left for the next run"
+    );
+    let (code, _, err) = output(command()).await;
+    assert_eq!(code, 0, "{err}");
+    let files = s.stats().await["files"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(files, 300, "exactly one file per row");
+}
+
+/// Giving only one of --api-key and --site-id is a usage error (exit 2) that never echoes the key.
+#[tokio::test]
+async fn half_credentials_are_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("m.csv");
+    std::fs::write(&manifest, "source\nhttp://127.0.0.1:9/a.png\n").unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(dir.path())
+        .arg("run")
+        .arg(&manifest)
+        .args(["--api-key", "very-secret-key"]);
+    cmd.env_remove("WIX_SITE_ID").env_remove("WIX_API_KEY");
+    let (code, out, err) = output(cmd).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--site-id"), "{err}");
+    assert!(!out.contains("very-secret-key") && !err.contains("very-secret-key"));
+}
