@@ -1,6 +1,7 @@
 //! Command-line arguments (clap) and one module per subcommand. Raw arguments are turned
 //! into validated configs here; nothing past `cli/` sees raw strings.
 
+pub mod args;
 pub mod plan;
 pub mod progress;
 pub mod reconcile;

@@ -7,21 +7,14 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::run::FormatArg;
+use super::args::ManifestArgs;
 use super::{Outcome, UsageError};
-use crate::manifest::{ColumnMap, Format, ManifestOptions};
 use crate::plan::{self, PlanConfig, ProbeConfig};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// The manifest: CSV, JSON array or JSON Lines (see manifests/README.md).
-    pub manifest: PathBuf,
-    /// Manifest format, when the extension doesn't tell.
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
-    /// Map a manifest field to another column name: FIELD=HEADER (repeatable).
-    #[arg(long = "column", value_name = "FIELD=HEADER")]
-    pub columns: Vec<String>,
+    #[command(flatten)]
+    pub input: ManifestArgs,
     /// Where plan.csv and plan.json are written.
     #[arg(long, default_value = "plan")]
     pub report_dir: PathBuf,
@@ -61,19 +54,9 @@ impl PlanArgs {
                 "--rate, --probe-per-host, --probe-concurrency and --probe-timeout-secs must be at least 1".to_string(),
             ));
         }
-        if !self.manifest.is_file() {
-            return Err(UsageError(format!(
-                "manifest {} does not exist or is not a file",
-                self.manifest.display()
-            )));
-        }
-        let columns = ColumnMap::parse_all(&self.columns).map_err(|e| UsageError(e.to_string()))?;
         Ok(PlanConfig {
-            manifest: self.manifest.clone(),
-            manifest_options: ManifestOptions {
-                format: self.format.map(Format::from),
-                columns,
-            },
+            manifest: self.input.manifest.clone(),
+            manifest_options: self.input.options()?,
             report_dir: self.report_dir.clone(),
             batch_size: self.batch_size,
             rate_per_minute: self.rate,
@@ -113,14 +96,4 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Partial
     })
-}
-
-impl From<FormatArg> for Format {
-    fn from(arg: FormatArg) -> Format {
-        match arg {
-            FormatArg::Csv => Format::Csv,
-            FormatArg::Json => Format::Json,
-            FormatArg::Jsonl => Format::JsonLines,
-        }
-    }
 }

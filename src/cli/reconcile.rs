@@ -11,36 +11,20 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use super::run::{FormatArg, connect_to};
+use super::args::{ManifestArgs, TargetArgs};
 use super::{Outcome, UsageError};
 use crate::api::client::MediaClient;
 use crate::control::budget::{Budget, BudgetConfig};
-use crate::manifest::{ColumnMap, ManifestOptions};
+use crate::manifest::ManifestOptions;
 use crate::reconcile::{self, ReconcileConfig};
 use crate::report::TargetSummary;
 
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
-    /// The manifest: CSV, JSON array or JSON Lines (see manifests/README.md).
-    pub manifest: PathBuf,
-    /// Manifest format, when the extension doesn't tell.
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
-    /// Map a manifest field to another column name: FIELD=HEADER (repeatable).
-    #[arg(long = "column", value_name = "FIELD=HEADER")]
-    pub columns: Vec<String>,
-    /// Wix API key (with --site-id). Without both, the embedded local Media Manager is used.
-    #[arg(long, env = "WIX_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
-    /// Wix site id (with --api-key).
-    #[arg(long, env = "WIX_SITE_ID")]
-    pub site_id: Option<String>,
-    /// Base URL of the Wix API (or of a `media-migrate serve` instance).
-    #[arg(long, default_value = "https://www.wixapis.com")]
-    pub base_url: String,
-    /// Data folder of the embedded local Media Manager (it must exist).
-    #[arg(long, default_value = ".media-manager")]
-    pub local_dir: PathBuf,
+    #[command(flatten)]
+    pub input: ManifestArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Where reconcile.csv and reconcile.json are written.
     #[arg(long, default_value = "reconcile")]
     pub report_dir: PathBuf,
@@ -59,37 +43,21 @@ impl ReconcileArgs {
                 "--rate and --request-timeout-secs must be at least 1".to_string(),
             ));
         }
-        if !self.manifest.is_file() {
-            return Err(UsageError(format!(
-                "manifest {} does not exist or is not a file",
-                self.manifest.display()
-            )));
-        }
         // Starting the embedded server on a folder that isn't there would create an empty
         // Media Manager just to report everything missing: almost surely a wrong folder.
-        if self.api_key.is_none() && self.site_id.is_none() && !self.local_dir.is_dir() {
+        if self.target.is_embedded() && !self.target.local_dir.is_dir() {
             return Err(UsageError(format!(
                 "no local Media Manager in {}: give --local-dir, or --api-key and --site-id",
-                self.local_dir.display()
+                self.target.local_dir.display()
             )));
         }
-        let columns = ColumnMap::parse_all(&self.columns).map_err(|e| UsageError(e.to_string()))?;
-        Ok(ManifestOptions {
-            format: self.format.map(Into::into),
-            columns,
-        })
+        self.input.options()
     }
 }
 
 pub async fn run(args: ReconcileArgs) -> anyhow::Result<Outcome> {
     let manifest_options = args.check()?;
-    let connected = connect_to(
-        args.api_key.as_deref(),
-        args.site_id.as_deref(),
-        &args.base_url,
-        &args.local_dir,
-    )
-    .await?;
+    let connected = args.target.connect().await?;
     let budget = Arc::new(Budget::new(BudgetConfig {
         per_minute: args.rate,
         ..BudgetConfig::default()
@@ -101,7 +69,7 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<Outcome> {
     )
     .context("building the HTTP client")?;
     let config = ReconcileConfig {
-        manifest: args.manifest.clone(),
+        manifest: args.input.manifest.clone(),
         manifest_options,
         report_dir: args.report_dir.clone(),
         target: TargetSummary {

@@ -11,37 +11,20 @@ use anyhow::Context;
 use clap::Args;
 use sha2::Digest;
 
+use super::args::{ManifestArgs, TargetArgs};
 use super::{Outcome, UsageError};
-use crate::api::client::{MediaClient, Secret, Target};
+use crate::api::client::MediaClient;
 use crate::control::budget::{Budget, BudgetConfig};
 use crate::journal::{Journal, RunLock};
-use crate::manifest::{ColumnMap, Format, ManifestOptions};
 use crate::pipeline::{self, RunConfig, SharedJournal, StopSignal};
 use crate::report::{self, ManifestSummary, Summary, TargetSummary};
-use crate::server::{LocalServer, ServerConfig};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The manifest: CSV, JSON array or JSON Lines (see manifests/README.md).
-    pub manifest: PathBuf,
-    /// Manifest format, when the extension doesn't tell.
-    #[arg(long, value_enum)]
-    pub format: Option<FormatArg>,
-    /// Map a manifest field to another column name: FIELD=HEADER (repeatable).
-    #[arg(long = "column", value_name = "FIELD=HEADER")]
-    pub columns: Vec<String>,
-    /// Wix API key (with --site-id). Without both, the embedded local Media Manager is used.
-    #[arg(long, env = "WIX_API_KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
-    /// Wix site id (with --api-key).
-    #[arg(long, env = "WIX_SITE_ID")]
-    pub site_id: Option<String>,
-    /// Base URL of the Wix API (or of a `media-migrate serve` instance).
-    #[arg(long, default_value = "https://www.wixapis.com")]
-    pub base_url: String,
-    /// Data folder of the embedded local Media Manager.
-    #[arg(long, default_value = ".media-manager")]
-    pub local_dir: PathBuf,
+    #[command(flatten)]
+    pub input: ManifestArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Where the reports are written.
     #[arg(long, default_value = "reports")]
     pub report_dir: PathBuf,
@@ -74,13 +57,6 @@ pub struct RunArgs {
     pub resumable_threshold_mib: u64,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum FormatArg {
-    Csv,
-    Json,
-    Jsonl,
-}
-
 impl RunArgs {
     fn to_config(&self) -> Result<RunConfig, UsageError> {
         if self.batch_size == 0 || self.batch_size > 1000 {
@@ -93,17 +69,9 @@ impl RunArgs {
                 "--rate, --concurrency and --max-attempts must be at least 1".to_string(),
             ));
         }
-        let columns = ColumnMap::parse_all(&self.columns).map_err(|e| UsageError(e.to_string()))?;
         Ok(RunConfig {
-            manifest: self.manifest.clone(),
-            manifest_options: ManifestOptions {
-                format: self.format.map(|f| match f {
-                    FormatArg::Csv => Format::Csv,
-                    FormatArg::Json => Format::Json,
-                    FormatArg::Jsonl => Format::JsonLines,
-                }),
-                columns,
-            },
+            manifest: self.input.manifest.clone(),
+            manifest_options: self.input.options()?,
             batch_size: self.batch_size,
             max_attempts: self.max_attempts,
             wait: !self.no_wait,
@@ -111,60 +79,6 @@ impl RunArgs {
             resumable_threshold: self.resumable_threshold_mib.saturating_mul(1024 * 1024),
             import_concurrency: self.concurrency.div_ceil(2).max(1),
         })
-    }
-}
-
-/// The target as the run sees it, and the embedded server when there is one.
-pub(crate) struct Connected {
-    pub(crate) target: Target,
-    pub(crate) identity: String,
-    pub(crate) embedded: Option<LocalServer>,
-}
-
-pub(crate) async fn connect(args: &RunArgs) -> anyhow::Result<Connected> {
-    connect_to(
-        args.api_key.as_deref(),
-        args.site_id.as_deref(),
-        &args.base_url,
-        &args.local_dir,
-    )
-    .await
-}
-
-/// The Wix site the credentials name, or the embedded local Media Manager in `local_dir`
-/// when there are none (shared by `run` and `reconcile`).
-pub(crate) async fn connect_to(
-    api_key: Option<&str>,
-    site_id: Option<&str>,
-    base_url: &str,
-    local_dir: &Path,
-) -> anyhow::Result<Connected> {
-    match (api_key, site_id) {
-        (Some(key), Some(site)) => Ok(Connected {
-            identity: format!("{}#{site}", base_url.trim_end_matches('/')),
-            target: Target {
-                base_url: base_url.trim_end_matches('/').to_string(),
-                api_key: Some(Secret::new(key)),
-                site_id: Some(site.to_string()),
-            },
-            embedded: None,
-        }),
-        (None, None) => {
-            let server = LocalServer::start(ServerConfig::new(local_dir), 0)
-                .await
-                .with_context(|| format!("starting the embedded local Media Manager in {}", local_dir.display()))?;
-            let dir = std::fs::canonicalize(local_dir).unwrap_or_else(|_| local_dir.to_path_buf());
-            Ok(Connected {
-                identity: format!("local:{}", dir.display()),
-                target: Target {
-                    base_url: server.url.clone(),
-                    api_key: None,
-                    site_id: None,
-                },
-                embedded: Some(server),
-            })
-        }
-        _ => Err(UsageError("give both --api-key and --site-id (or WIX_API_KEY and WIX_SITE_ID), or neither for the embedded local Media Manager".to_string()).into()),
     }
 }
 
@@ -183,19 +97,12 @@ pub fn default_journal(manifest: &Path, target_identity: &str) -> PathBuf {
 
 pub async fn run(args: RunArgs, stop: StopSignal, quiet: bool) -> anyhow::Result<Outcome> {
     let config = args.to_config()?;
-    if !args.manifest.is_file() {
-        return Err(UsageError(format!(
-            "manifest {} does not exist or is not a file",
-            args.manifest.display()
-        ))
-        .into());
-    }
-    let connected = connect(&args).await?;
+    let connected = args.target.connect().await?;
     match &connected.embedded {
         Some(server) => println!(
             "target: embedded local Media Manager at {} (data in {})",
             server.url,
-            args.local_dir.display()
+            args.target.local_dir.display()
         ),
         None => println!(
             "target: {} site {}",
@@ -206,7 +113,7 @@ pub async fn run(args: RunArgs, stop: StopSignal, quiet: bool) -> anyhow::Result
     let journal_path = args
         .journal
         .clone()
-        .unwrap_or_else(|| default_journal(&args.manifest, &connected.identity));
+        .unwrap_or_else(|| default_journal(&args.input.manifest, &connected.identity));
     let _lock = RunLock::acquire(&journal_path)?;
     let journal = Journal::open(&journal_path)?;
     journal.bind_target(&connected.identity)?;
@@ -248,9 +155,9 @@ pub async fn run(args: RunArgs, stop: StopSignal, quiet: bool) -> anyhow::Result
     let summary = Summary {
         schema_version: report::SUMMARY_SCHEMA_VERSION,
         manifest: ManifestSummary {
-            path: args.manifest.display().to_string(),
-            sha256: report::sha256_file(&args.manifest)
-                .with_context(|| format!("hashing {}", args.manifest.display()))?,
+            path: args.input.manifest.display().to_string(),
+            sha256: report::sha256_file(&args.input.manifest)
+                .with_context(|| format!("hashing {}", args.input.manifest.display()))?,
             rows: result.ingest.rows,
         },
         target: TargetSummary {

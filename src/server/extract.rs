@@ -7,7 +7,8 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::WixError;
-use crate::api::types::{CursorPaging, SortOrder, Sorting};
+use super::store::{PageRequest, SortKey};
+use crate::api::types::{CursorPaging, MEDIA_ROOT, SortOrder, Sorting, TRASH_ROOT};
 
 /// A JSON body; an empty body counts as `{}`.
 pub struct WixJson<T>(pub T);
@@ -113,5 +114,23 @@ impl QueryList {
             cursor: self.get("paging.cursor").map(str::to_string),
         };
         Ok((sort, paging))
+    }
+
+    /// What a listing of one folder reads: `parentFolderId` (the media or trash root when
+    /// absent or empty) and the page asked for, sorted by one of `sorts`.
+    pub fn listing(
+        &self,
+        deleted: bool,
+        sorts: &[SortKey],
+    ) -> Result<(String, PageRequest), WixError> {
+        let default_parent = if deleted { TRASH_ROOT } else { MEDIA_ROOT };
+        let parent = self
+            .get("parentFolderId")
+            .filter(|p| !p.is_empty())
+            .unwrap_or(default_parent)
+            .to_string();
+        let (sort, paging) = self.sort_and_paging()?;
+        let page = PageRequest::from_wire(sort.as_ref(), Some(&paging), sorts)?;
+        Ok((parent, page))
     }
 }

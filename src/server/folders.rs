@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use super::SharedState;
 use super::error::{WixError, WixResult};
 use super::extract::{QueryList, WixJson};
+use super::query::{FOLDER_FIELDS, plan_query};
 use super::store::folders::{self, FolderRow};
 use super::store::{PageRequest, SortKey};
 use crate::api::types::*;
@@ -52,11 +53,7 @@ async fn get_folder(
 ) -> WixResult<Json<FolderResponse>> {
     let row = state
         .store
-        .call(move |conn| {
-            folders::get_folder(conn, &id)?.ok_or_else(|| {
-                WixError::not_found("FOLDER_NOT_FOUND", format!("Folder `{id}` not found"))
-            })
-        })
+        .call(move |conn| folders::require_folder(conn, &id))
         .await?;
     Ok(Json(FolderResponse {
         folder: row.to_wire(),
@@ -68,23 +65,11 @@ async fn list_in(
     q: QueryList,
     deleted: bool,
 ) -> WixResult<Json<ListFoldersResponse>> {
-    let default_parent = if deleted { TRASH_ROOT } else { MEDIA_ROOT };
-    let parent = q
-        .get("parentFolderId")
-        .filter(|p| !p.is_empty())
-        .unwrap_or(default_parent)
-        .to_string();
-    let (sort, paging) = q.sort_and_paging()?;
-    let page = PageRequest::from_wire(sort.as_ref(), Some(&paging), FOLDER_SORTS)?;
+    let (parent, page) = q.listing(deleted, FOLDER_SORTS)?;
     let page = state
         .store
         .call(move |conn| {
-            if folders::get_folder(conn, &parent)?.is_none() {
-                return Err(WixError::not_found(
-                    "FOLDER_NOT_FOUND",
-                    format!("Folder `{parent}` not found"),
-                ));
-            }
+            folders::require_folder(conn, &parent)?;
             folders::list_folders(conn, &parent, deleted, &page)
         })
         .await?;
@@ -138,27 +123,8 @@ async fn query_folders(
     State(state): State<SharedState>,
     WixJson(req): WixJson<QueryRequest>,
 ) -> WixResult<Json<QueryFoldersResponse>> {
-    let query = req.query;
-    let mut conditions = vec!["system = 0".to_string()];
-    let mut params = Vec::new();
-    let mut state_filtered = false;
-    if let Some(filter) = &query.filter {
-        super::query::translate(
-            filter,
-            &super::query::FOLDER_FIELDS,
-            &mut conditions,
-            &mut params,
-            &mut state_filtered,
-        )?;
-    }
-    if !state_filtered {
-        conditions.push("trashed = 0".to_string());
-    }
-    let page = PageRequest::from_wire(
-        query.sort.as_ref().and_then(|s| s.first()),
-        query.cursor_paging.as_ref(),
-        FOLDER_SORTS,
-    )?;
+    let (conditions, params, page) =
+        plan_query(&req.query, &FOLDER_FIELDS, &["system = 0"], FOLDER_SORTS)?;
     let page = state
         .store
         .call(move |conn| folders::query_page(conn, conditions, params, &page))

@@ -7,6 +7,8 @@ use serde_json::Value as Json;
 
 use super::error::{WixError, WixResult};
 use super::store::folders::like_pattern;
+use super::store::{PageRequest, SortKey};
+use crate::api::types::Query;
 
 /// A queryable field: its wire name, its column, and how to read a filter value.
 pub struct Field {
@@ -88,6 +90,38 @@ pub const FOLDER_FIELDS: [Field; 4] = [
         kind: Kind::State,
     },
 ];
+
+/// Turns a query request into what the store pages over: the WHERE conditions (after `base`),
+/// their parameters, and the page (first sort, cursor paging). Rows are live only unless the
+/// filter chose between live and trashed itself.
+pub fn plan_query(
+    query: &Query,
+    fields: &[Field],
+    base: &[&str],
+    sorts: &[SortKey],
+) -> WixResult<(Vec<String>, Vec<Value>, PageRequest)> {
+    let mut conditions: Vec<String> = base.iter().map(|c| c.to_string()).collect();
+    let mut params = Vec::new();
+    let mut state_filtered = false;
+    if let Some(filter) = &query.filter {
+        translate(
+            filter,
+            fields,
+            &mut conditions,
+            &mut params,
+            &mut state_filtered,
+        )?;
+    }
+    if !state_filtered {
+        conditions.push("trashed = 0".to_string());
+    }
+    let page = PageRequest::from_wire(
+        query.sort.as_ref().and_then(|s| s.first()),
+        query.cursor_paging.as_ref(),
+        sorts,
+    )?;
+    Ok((conditions, params, page))
+}
 
 /// Adds the SQL conditions of `filter`; `state_filtered` tells whether the filter chose
 /// between live and trashed rows itself.

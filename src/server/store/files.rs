@@ -5,10 +5,10 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::folders::{like_pattern, root_condition};
-use super::paging::{Page, PageRequest, SortKey};
+use super::paging::{self, Page, PageRequest, SortKey, Table};
 use super::{now_ms, rfc3339};
 use crate::api::types::{
-    AssetMedia, AudioMedia, FileDescriptor, FileMedia, Image, ImageMedia, MEDIA_ROOT, MediaType,
+    AssetMedia, AudioMedia, FileDescriptor, FileMedia, Image, ImageMedia, MediaType,
     OperationStatus, RootFolder, State, TRASH_ROOT, VideoMedia, VideoResolution,
 };
 use crate::server::error::{WixError, WixResult};
@@ -43,6 +43,13 @@ pub struct FileRow {
 const COLUMNS: &str = "id, display_name, parent_id, trashed, root, private, labels, mime_type,
     media_type, status, source_url, import_request, size, md5, blob, width, height, thumb_blob,
     error_code, error_description, ready_not_before_ms, created_ms, updated_ms";
+
+const TABLE: Table<FileRow> = Table {
+    name: "files",
+    columns: COLUMNS,
+    from_row: FileRow::from_row,
+    sort_value: FileRow::sort_value,
+};
 
 impl FileRow {
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
@@ -360,22 +367,14 @@ pub fn search_files(
     query_page(conn, conditions, params, page)
 }
 
+/// One page of files matching `conditions` (see [`paging::query_page`]).
 pub fn query_page(
     conn: &Connection,
-    mut conditions: Vec<String>,
-    mut params: Vec<Value>,
+    conditions: Vec<String>,
+    params: Vec<Value>,
     page: &PageRequest,
 ) -> WixResult<Page<FileRow>> {
-    let tail = page.apply(&mut conditions, &mut params);
-    let sql = format!(
-        "SELECT {COLUMNS} FROM files WHERE {} {tail}",
-        conditions.join(" AND ")
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(params), FileRow::from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(page.finish(rows, |f| f.sort_value(page.key)))
+    paging::query_page(conn, &TABLE, conditions, params, page)
 }
 
 /// Writes the writable fields; a new parent moves the file.
@@ -441,20 +440,7 @@ pub fn restore_files(conn: &Connection, ids: &[String]) -> WixResult<()> {
         if file.trashed != 1 {
             continue;
         }
-        let original: Option<String> = conn.query_row(
-            "SELECT original_parent_id FROM files WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )?;
-        let parent = match original
-            .as_deref()
-            .map(|p| super::folders::get_folder(conn, p))
-            .transpose()?
-            .flatten()
-        {
-            Some(p) if p.is_live() && p.id != TRASH_ROOT => p,
-            _ => super::folders::get_folder(conn, MEDIA_ROOT)?.expect("media-root always exists"),
-        };
+        let parent = super::folders::restore_parent(conn, "files", id)?;
         conn.execute(
             "UPDATE files SET parent_id = ?2, root = ?3, original_parent_id = NULL, trashed = 0,
              updated_ms = ?4 WHERE id = ?1",

@@ -4,7 +4,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::paging::{Page, PageRequest};
+use super::paging::{self, Page, PageRequest, Table};
 use super::{now_ms, rfc3339};
 use crate::api::types::{
     Folder, MEDIA_ROOT, RootFolder, State, TRASH_ROOT, VIRTUAL_FOLDERS, VISITOR_UPLOADS, limits,
@@ -24,6 +24,13 @@ pub struct FolderRow {
 }
 
 const COLUMNS: &str = "id, display_name, parent_id, trashed, root, system, created_ms, updated_ms";
+
+const TABLE: Table<FolderRow> = Table {
+    name: "folders",
+    columns: COLUMNS,
+    from_row: FolderRow::from_row,
+    sort_value: FolderRow::sort_value,
+};
 
 impl FolderRow {
     fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
@@ -93,6 +100,12 @@ pub fn get_folder(conn: &Connection, id: &str) -> WixResult<Option<FolderRow>> {
             FolderRow::from_row,
         )
         .optional()?)
+}
+
+/// A folder by id, live or trashed; FOLDER_NOT_FOUND when there is none.
+pub fn require_folder(conn: &Connection, id: &str) -> WixResult<FolderRow> {
+    get_folder(conn, id)?
+        .ok_or_else(|| WixError::not_found("FOLDER_NOT_FOUND", format!("Folder `{id}` not found")))
 }
 
 /// A folder that can hold new content: it exists, is not in the trash and is not the trash.
@@ -236,22 +249,14 @@ pub fn like_pattern(s: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// One page of folders matching `conditions` (see [`paging::query_page`]).
 pub fn query_page(
     conn: &Connection,
-    mut conditions: Vec<String>,
-    mut params: Vec<Value>,
+    conditions: Vec<String>,
+    params: Vec<Value>,
     page: &PageRequest,
 ) -> WixResult<Page<FolderRow>> {
-    let tail = page.apply(&mut conditions, &mut params);
-    let sql = format!(
-        "SELECT {COLUMNS} FROM folders WHERE {} {tail}",
-        conditions.join(" AND ")
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(params), FolderRow::from_row)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(page.finish(rows, |f| f.sort_value(page.key)))
+    paging::query_page(conn, &TABLE, conditions, params, page)
 }
 
 /// Ids of `id` and every folder below it, `id` first.
@@ -384,20 +389,7 @@ pub fn restore_folders(conn: &Connection, ids: &[String]) -> WixResult<()> {
         if folder.trashed != 1 {
             continue;
         }
-        let original: Option<String> = conn.query_row(
-            "SELECT original_parent_id FROM folders WHERE id = ?1",
-            [id],
-            |r| r.get(0),
-        )?;
-        let parent = match original
-            .as_deref()
-            .map(|p| get_folder(conn, p))
-            .transpose()?
-            .flatten()
-        {
-            Some(p) if p.is_live() && p.id != TRASH_ROOT => p,
-            _ => get_folder(conn, MEDIA_ROOT)?.expect("media-root always exists"),
-        };
+        let parent = restore_parent(conn, "folders", id)?;
         conn.execute(
             "UPDATE folders SET parent_id = ?2, original_parent_id = NULL, trashed = 0, root = ?3,
              updated_ms = ?4 WHERE id = ?1",
@@ -417,6 +409,30 @@ pub fn restore_folders(conn: &Connection, ids: &[String]) -> WixResult<()> {
         set_subtree_root(conn, &below, &parent.root)?;
     }
     Ok(())
+}
+
+/// Where a trashed row of `table` (`files` or `folders`) goes back to: the folder it was trashed
+/// from while that is live, else `media-root`.
+pub(super) fn restore_parent(
+    conn: &Connection,
+    table: &'static str,
+    id: &str,
+) -> WixResult<FolderRow> {
+    let original: Option<String> = conn.query_row(
+        &format!("SELECT original_parent_id FROM {table} WHERE id = ?1"),
+        [id],
+        |r| r.get(0),
+    )?;
+    let parent = match original
+        .as_deref()
+        .map(|p| get_folder(conn, p))
+        .transpose()?
+        .flatten()
+    {
+        Some(p) if p.is_live() && p.id != TRASH_ROOT => p,
+        _ => get_folder(conn, MEDIA_ROOT)?.expect("media-root always exists"),
+    };
+    Ok(parent)
 }
 
 /// Removes folders and their subtrees for good; returns the blobs of the files removed, for the

@@ -4,6 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rusqlite::types::Value;
+use rusqlite::{Connection, Row};
 use serde::{Deserialize, Serialize};
 
 use crate::api::types::{CursorPaging, PagingMetadata, SortOrder, Sorting, limits};
@@ -174,6 +175,38 @@ impl<T> Page<T> {
             has_next: self.next.is_some(),
         }
     }
+}
+
+/// What paging needs to know of a table: its name, the columns a row is read from, and how a
+/// row names its place in a sort.
+pub struct Table<T> {
+    pub name: &'static str,
+    pub columns: &'static str,
+    pub from_row: fn(&Row<'_>) -> rusqlite::Result<T>,
+    pub sort_value: fn(&T, SortKey) -> (Value, String),
+}
+
+/// One page of `table`'s rows matching all `conditions`, in the page's order: the keyset
+/// condition added, the extra look-ahead row cut off and the next cursor made.
+pub fn query_page<T>(
+    conn: &Connection,
+    table: &Table<T>,
+    mut conditions: Vec<String>,
+    mut params: Vec<Value>,
+    page: &PageRequest,
+) -> WixResult<Page<T>> {
+    let tail = page.apply(&mut conditions, &mut params);
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} {tail}",
+        table.columns,
+        table.name,
+        conditions.join(" AND ")
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params), table.from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page.finish(rows, |row| (table.sort_value)(row, page.key)))
 }
 
 fn encode_cursor(c: &Cursor) -> String {
