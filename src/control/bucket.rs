@@ -47,10 +47,6 @@ impl TokenBucket {
         self.refill(now);
         self.per_sec = per_minute.max(1.0) / 60.0;
     }
-
-    pub fn per_minute_rate(&self) -> f64 {
-        self.per_sec * 60.0
-    }
 }
 
 #[cfg(test)]

@@ -245,10 +245,6 @@ impl Journal {
         )
     }
 
-    pub fn row(&self, key: &str) -> Result<Option<JournalRow>, JournalError> {
-        Ok(self.select("WHERE key = ?1", [key])?.into_iter().next())
-    }
-
     fn select(
         &self,
         tail: &str,

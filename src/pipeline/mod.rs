@@ -15,7 +15,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::api::client::{CallError, MediaClient};
-use crate::journal::{IngestCounts, Journal, JournalError, RowState};
+use crate::journal::{IngestCounts, Journal, JournalError};
 use crate::manifest::{self, ManifestError, ManifestOptions};
 
 /// What a run needs, validated by the CLI.
@@ -92,13 +92,6 @@ impl StopSignal {
     pub fn new() -> (watch::Sender<bool>, Self) {
         let (tx, rx) = watch::channel(false);
         (tx, Self(rx))
-    }
-
-    /// A signal that never fires.
-    pub fn never() -> Self {
-        let (tx, rx) = watch::channel(false);
-        std::mem::forget(tx);
-        Self(rx)
     }
 
     pub fn is_stopped(&self) -> bool {
@@ -180,15 +173,4 @@ async fn ingest(
     let options = config.manifest_options.clone();
     let reader = manifest::open(&path, &options)?;
     journal.with(move |j| j.ingest(run, reader)).await
-}
-
-/// Rows per final state, for the exit code: (done, failed, not finished).
-pub async fn tally(journal: &SharedJournal, run: i64) -> Result<(u64, u64, u64), PipelineError> {
-    let counts = journal.with(move |j| j.state_counts(run)).await?;
-    let get = |s| counts.get(&s).copied().unwrap_or(0);
-    let unfinished = get(RowState::Queued)
-        + get(RowState::Sending)
-        + get(RowState::InDoubt)
-        + get(RowState::Accepted);
-    Ok((get(RowState::Ready), get(RowState::Failed), unfinished))
 }

@@ -34,11 +34,6 @@ impl Stats {
         let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
         *faults.entry(kind).or_default() += 1;
     }
-
-    pub fn fault_count(&self, kind: FaultKind) -> u64 {
-        let faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
-        faults.get(&kind).copied().unwrap_or_default()
-    }
 }
 
 /// The JSON of `/_local/stats`.

@@ -92,6 +92,7 @@ async fn serve_shuts_down_on_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    media_migrate::install_crypto_provider();
     let http = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/site-media/v1/folders");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);

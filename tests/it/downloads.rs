@@ -17,6 +17,7 @@ use crate::support::{Source, SourceServer, TestServer};
 
 /// A client that shows redirects instead of following them.
 fn client() -> reqwest::Client {
+    media_migrate::install_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
