@@ -2,11 +2,13 @@
 //! by state, the request rate against the budget and an ETA from the rolling rate. Elsewhere
 //! (a scheduler's log): a plain line every few seconds. Silent with `--quiet`.
 
+use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::api::client::MediaClient;
 use crate::journal::RowState;
@@ -26,6 +28,9 @@ impl Progress {
         }
     }
 }
+
+/// The window of the request rate shown.
+const RATE_WINDOW: Duration = Duration::from_secs(30);
 
 pub fn spawn(journal: SharedJournal, client: MediaClient, quiet: bool) -> Progress {
     let terminal = !quiet && std::io::stderr().is_terminal();
@@ -47,7 +52,8 @@ pub fn spawn(journal: SharedJournal, client: MediaClient, quiet: bool) -> Progre
         if quiet {
             return;
         }
-        let mut last_calls = 0u64;
+        // Calls seen at recent ticks: the rate is taken over a rolling window, not one tick.
+        let mut samples: VecDeque<(Instant, u64)> = VecDeque::new();
         let mut tick = tokio::time::interval(every);
         tick.tick().await;
         loop {
@@ -57,8 +63,16 @@ pub fn spawn(journal: SharedJournal, client: MediaClient, quiet: bool) -> Progre
             };
             let get = |s: RowState| counts.get(&s).copied().unwrap_or(0);
             let calls: u64 = client.counters().snapshot().calls.values().sum();
-            let per_minute = (calls - last_calls) as f64 * 60.0 / every.as_secs_f64();
-            last_calls = calls;
+            let now = Instant::now();
+            samples.push_back((now, calls));
+            while samples.len() > 2 && samples.front().is_some_and(|(t, _)| now - *t > RATE_WINDOW)
+            {
+                samples.pop_front();
+            }
+            let per_minute = match samples.front() {
+                Some((t, c)) if now > *t => (calls - c) as f64 * 60.0 / (now - *t).as_secs_f64(),
+                _ => 0.0,
+            };
             let line = format!(
                 "{} ready, {} processing, {} failed, {} to send, {} in doubt | {calls} calls, {per_minute:.0}/min of {:.0}/min",
                 get(RowState::Ready),
