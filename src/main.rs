@@ -36,19 +36,22 @@ fn main() -> ExitCode {
 }
 
 async fn run(command: Command, quiet: bool) -> anyhow::Result<Outcome> {
+    // Registered before any work starts, so an early signal is never taken by the default
+    // action (which would end the process without flushing anything).
+    let mut signals = Signals::register()?;
     match command {
-        Command::Serve(args) => cli::serve::run(args, shutdown_signal()).await,
+        Command::Serve(args) => cli::serve::run(args, async move { signals.next().await }).await,
         Command::Plan(args) => cli::plan::run(args).await,
         Command::Reconcile(args) => cli::reconcile::run(args).await,
         Command::Run(args) => {
             let (stop, signal) = StopSignal::new();
             tokio::spawn(async move {
-                shutdown_signal().await;
+                signals.next().await;
                 eprintln!(
                     "media-migrate: stopping: finishing calls in flight, then writing the reports (Ctrl-C again to quit at once)"
                 );
                 let _ = stop.send(true);
-                shutdown_signal().await;
+                signals.next().await;
                 // Every journal transition is its own transaction: quitting here loses nothing.
                 std::process::exit(130);
             });
@@ -57,27 +60,40 @@ async fn run(command: Command, quiet: bool) -> anyhow::Result<Outcome> {
     }
 }
 
-/// Resolves on the first SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT and SIGTERM, listened to from the moment they are registered.
+struct Signals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn register() -> anyhow::Result<Self> {
+        #[cfg(unix)]
+        {
+            use anyhow::Context;
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt()).context("listening for SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("listening for SIGTERM")?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    tracing::info!("shutting down");
+
+    /// Resolves on the next SIGINT or SIGTERM.
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    }
 }
 
 fn init_logging(cli: &Cli) {

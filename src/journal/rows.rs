@@ -163,6 +163,12 @@ pub enum Outcome {
 /// Rows committed per transaction while ingesting.
 const INGEST_CHUNK: usize = 5_000;
 
+/// Error code and message of a row whose file the target could not process.
+pub const PROCESSING_FAILED: (&str, &str) = (
+    "PROCESSING_FAILED",
+    "the Media Manager could not process the file",
+);
+
 impl Journal {
     /// Reads a manifest into the journal for run `run`, in chunked transactions. A fatal
     /// manifest error stops the read, keeping what was committed before it.
@@ -496,11 +502,18 @@ fn apply_one(
                 "FAILED" => "failed",
                 _ => "accepted",
             };
+            // A file already FAILED when accepted (found by settle) never reaches the
+            // readiness poll, which is what records the reason otherwise.
+            let (code, message) = if state == "failed" {
+                (Some(PROCESSING_FAILED.0), Some(PROCESSING_FAILED.1))
+            } else {
+                (None, None)
+            };
             tx.execute(
                 "UPDATE rows SET state = ?2, file_id = ?3, file_url = ?4, operation_status = ?5, size = ?6, hash = ?7,
-                     error_code = NULL, error_message = NULL, accepted_ms = ?8, updated_ms = ?8
+                     error_code = ?9, error_message = ?10, accepted_ms = ?8, updated_ms = ?8
                  WHERE key = ?1",
-                params![key, state, file.file_id, file.url, file.operation_status, file.size.map(|s| s as i64), file.hash, now],
+                params![key, state, file.file_id, file.url, file.operation_status, file.size.map(|s| s as i64), file.hash, now, code, message],
             )?;
         }
         Outcome::Retry { key, code, message } => {

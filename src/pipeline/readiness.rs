@@ -14,6 +14,7 @@ use super::import::facts;
 use super::{PipelineError, Stage};
 use crate::api::types::limits::GET_FILES_MAX_IDS;
 use crate::journal::Outcome;
+use crate::journal::rows::PROCESSING_FAILED;
 
 const FIRST_INTERVAL: Duration = Duration::from_millis(500);
 const MAX_INTERVAL: Duration = Duration::from_secs(15);
@@ -90,13 +91,8 @@ async fn poll_once(stage: &Arc<Stage>, ids: Vec<String>) -> Result<usize, Pipeli
             changed += 1;
         }
         if fact.operation_status == "FAILED" {
-            failures.insert(
-                id.clone(),
-                (
-                    "PROCESSING_FAILED".to_string(),
-                    "the Media Manager could not process the file".to_string(),
-                ),
-            );
+            let (code, message) = PROCESSING_FAILED;
+            failures.insert(id.clone(), (code.to_string(), message.to_string()));
         }
         seen.insert(id);
         all.push(fact);

@@ -15,6 +15,7 @@ pub mod faults;
 pub mod files;
 pub mod folders;
 pub mod guard;
+pub mod openapi;
 pub mod processing;
 pub mod query;
 pub mod stats;
@@ -190,6 +191,7 @@ fn router(state: SharedState) -> Router {
         .merge(uploads::upload_routes(&state))
         .merge(downloads::public_routes())
         .route("/_local/stats", get(stats::stats_handler))
+        .route("/openapi.json", get(openapi::openapi_handler))
         .fallback(|| async { error::WixError::not_found("NOT_FOUND", "No such endpoint") })
         .layer(
             tower_http::trace::TraceLayer::new_for_http()

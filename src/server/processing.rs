@@ -396,3 +396,27 @@ async fn conclude(
         thumb_blob,
     })
 }
+
+/// Commits `f` and queues the files it created for processing, in a task of its own: a
+/// client hanging up mid-call drops the handler's future, and were that to happen between
+/// the commit and the queueing, the files would stay PENDING until the server restarts.
+pub async fn commit_then_queue<T, F>(
+    state: &SharedState,
+    f: F,
+    created: fn(&T) -> Vec<String>,
+) -> WixResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut rusqlite::Transaction<'_>) -> WixResult<T> + Send + 'static,
+{
+    let st = state.clone();
+    tokio::spawn(async move {
+        let out = st.store.transaction(f).await?;
+        for id in created(&out) {
+            st.processor.enqueue(id);
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(super::error::WixError::internal)?
+}

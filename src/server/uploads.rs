@@ -18,6 +18,7 @@ use super::blobs::{BlobError, BlobInfo};
 use super::error::{WixError, WixResult};
 use super::extract::{QueryList, WixJson};
 use super::files::{new_file_id, processing_deadline, validate_display_name, validate_labels};
+use super::processing::commit_then_queue;
 use super::store::sessions::{self, UploadSession};
 use super::store::{FileRow, NewFile, files, folders};
 use crate::api::media::{
@@ -250,12 +251,12 @@ async fn create_uploaded_file(
         blob: Some((blob.sha256, blob.size, blob.md5)),
         ready_not_before_ms: processing_deadline(state),
     };
-    let row = state
-        .store
-        .call(move |conn| files::insert_file(conn, new))
-        .await?;
-    state.processor.enqueue(row.id.clone());
-    Ok(row)
+    commit_then_queue(
+        state,
+        move |tx| files::insert_file(tx, new),
+        |row: &FileRow| vec![row.id.clone()],
+    )
+    .await
 }
 
 fn file_response(state: &SharedState, row: &FileRow) -> Json<FileResponse> {

@@ -201,7 +201,10 @@ async fn thousand_rows_within_thirty_calls() {
     let (code, out) = run_to_end(run_cmd(&s, work.path(), &manifest, &[])).await;
     assert_eq!(code, 0, "{out}");
     let calls = s.stats().await["totalCalls"].as_u64().unwrap();
-    eprintln!("1,000 rows took {calls} API calls: {}", s.stats().await["calls"]);
+    eprintln!(
+        "1,000 rows took {calls} API calls: {}",
+        s.stats().await["calls"]
+    );
     assert!(calls <= 30, "spent {calls} API calls: {}", s.stats().await);
     let report = read_report(work.path());
     assert_eq!(report.len(), 1000);

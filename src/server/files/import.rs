@@ -14,6 +14,7 @@ use crate::server::SharedState;
 use crate::server::error::{WixError, WixResult};
 use crate::server::extract::WixJson;
 use crate::server::faults::FaultKind;
+use crate::server::processing::commit_then_queue;
 use crate::server::store::files::{self, FileRow, NewFile};
 use crate::server::store::folders;
 
@@ -127,14 +128,15 @@ pub(super) async fn import_file(
         return Err(WixError::invalid("url", "is required"));
     }
     let st = state.clone();
-    let row = state
-        .store
-        .transaction(move |tx| {
+    let row = commit_then_queue(
+        &state,
+        move |tx| {
             let new = prepare_import(&st, tx, &req)?;
             files::insert_file(tx, new)
-        })
-        .await?;
-    state.processor.enqueue(row.id.clone());
+        },
+        |row: &FileRow| vec![row.id.clone()],
+    )
+    .await?;
     Ok(Json(FileResponse {
         file: import_wire(&state, &row),
     }))
@@ -160,9 +162,9 @@ async fn import_many(
         ));
     }
     let st = state.clone();
-    let outcomes = state
-        .store
-        .transaction(move |tx| {
+    commit_then_queue(
+        state,
+        move |tx| {
             let mut out = Vec::with_capacity(requests.len());
             for (i, req) in requests.iter().enumerate() {
                 if st.faults.roll(st.config.faults.item_failure_rate) {
@@ -189,12 +191,10 @@ async fn import_many(
                 }
             }
             Ok(out)
-        })
-        .await?;
-    for row in outcomes.iter().flatten() {
-        state.processor.enqueue(row.id.clone());
-    }
-    Ok(outcomes)
+        },
+        |outcomes: &Vec<ItemOutcome>| outcomes.iter().flatten().map(|r| r.id.clone()).collect(),
+    )
+    .await
 }
 
 pub(super) async fn bulk_import(
@@ -247,9 +247,9 @@ pub(super) async fn bulk_import_v1(
 ) -> WixResult<Json<FilesResponse>> {
     let requests = req.import_file_requests;
     let st = state.clone();
-    let rows = state
-        .store
-        .transaction(move |tx| {
+    let rows = commit_then_queue(
+        &state,
+        move |tx| {
             if requests.is_empty() || requests.len() > st.config.max_bulk_items {
                 return Err(WixError::invalid(
                     "importFileRequests",
@@ -265,11 +265,10 @@ pub(super) async fn bulk_import_v1(
                     prepare_import(&st, tx, r).and_then(|new| files::insert_file(tx, new))
                 })
                 .collect::<WixResult<Vec<_>>>()
-        })
-        .await?;
-    for row in &rows {
-        state.processor.enqueue(row.id.clone());
-    }
+        },
+        |rows: &Vec<FileRow>| rows.iter().map(|r| r.id.clone()).collect(),
+    )
+    .await?;
     Ok(Json(FilesResponse {
         files: rows.iter().map(|r| import_wire(&state, r)).collect(),
     }))
