@@ -58,7 +58,7 @@ pub fn spawn(journal: SharedJournal, client: MediaClient, quiet: bool) -> Progre
         tick.tick().await;
         loop {
             tick.tick().await;
-            let Ok(counts) = journal.with(|j| j.all_state_counts()).await else {
+            let Ok(counts) = journal.with(|j| j.state_counts(None)).await else {
                 continue;
             };
             let get = |s: RowState| counts.get(&s).copied().unwrap_or(0);

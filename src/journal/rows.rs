@@ -335,11 +335,13 @@ impl Journal {
         tx.commit().map_err(|e| sql_error(&path, e))
     }
 
-    /// Rows per state among the rows of run `run`.
-    pub fn state_counts(&self, run: i64) -> Result<HashMap<RowState, u64>, JournalError> {
+    /// Rows per state: of run `run`, or of the whole journal with `None` (progress lines).
+    pub fn state_counts(&self, run: Option<i64>) -> Result<HashMap<RowState, u64>, JournalError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT state, COUNT(*) FROM rows WHERE seen_run = ?1 GROUP BY state")
+            .prepare_cached(
+                "SELECT state, COUNT(*) FROM rows WHERE ?1 IS NULL OR seen_run = ?1 GROUP BY state",
+            )
             .map_err(self.wrap())?;
         let rows = stmt
             .query_map([run], |r| {
@@ -366,25 +368,6 @@ impl Journal {
             .collect::<Result<HashMap<_, _>, _>>()
             .map_err(self.wrap())?;
         Ok(map)
-    }
-
-    /// Rows per state over the whole journal (for progress lines).
-    pub fn all_state_counts(&self) -> Result<HashMap<RowState, u64>, JournalError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT state, COUNT(*) FROM rows GROUP BY state")
-            .map_err(self.wrap())?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    RowState::parse(&r.get::<_, String>(0)?),
-                    r.get::<_, i64>(1)? as u64,
-                ))
-            })
-            .map_err(self.wrap())?
-            .collect::<Result<HashMap<_, _>, _>>()
-            .map_err(self.wrap())?;
-        Ok(rows)
     }
 
     /// True when `file_id` is already claimed by a row (so settling can't give it to another).

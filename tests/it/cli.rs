@@ -2,15 +2,10 @@
 //! shutting down cleanly on a signal; `run` stopping on Ctrl-C with the journal consistent and
 //! resuming afterwards; usage errors.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{Source, SourceServer, TestServer, png};
-
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_media-migrate"))
-}
+use crate::support::{Source, SourceServer, TestServer, bin, png};
 
 async fn output(mut cmd: Command) -> (i32, String, String) {
     let out = tokio::task::spawn_blocking(move || {

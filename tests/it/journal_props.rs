@@ -121,12 +121,12 @@ fn check(journal: &Journal, run: i64, manifest: &[LineSpec], max_attempts: u32) 
         })
         .collect();
     assert_eq!(rows.len(), keys.len(), "one row per distinct key");
-    let counts = journal.state_counts(run).expect("counts");
+    let counts = journal.state_counts(Some(run)).expect("counts");
     assert_eq!(counts.values().sum::<u64>(), rows.len() as u64);
     for row in &rows {
         assert!(counts.get(&row.state).is_some_and(|n| *n > 0));
     }
-    let all = journal.all_state_counts().expect("counts");
+    let all = journal.state_counts(None).expect("counts");
     assert_eq!(all.values().sum::<u64>(), rows.len() as u64);
     let mut holders = HashMap::new();
     for row in &rows {

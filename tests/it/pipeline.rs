@@ -9,14 +9,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Source, SourceServer, TestServer, png};
+use crate::support::{Source, SourceServer, TestServer, bin, png, read_csv, run_to_end};
 
 const KEY: &str = "pipeline-test-key";
 const SITE: &str = "site-pipeline";
-
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_media-migrate"))
-}
 
 /// A manifest of `rows` URL rows spread over nested folders, each with its own source.
 fn write_manifest(
@@ -70,19 +66,6 @@ fn run_cmd_for(
         .args(extra)
         .stdin(Stdio::null());
     cmd
-}
-
-/// Runs the CLI to completion off the async runtime; returns exit code and stdout+stderr.
-async fn run_to_end(mut cmd: Command) -> (i32, String) {
-    let out = tokio::task::spawn_blocking(move || cmd.output().expect("binary runs"))
-        .await
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
 }
 
 /// Every live file on the server under media-root, with its folder path.
@@ -152,17 +135,7 @@ async fn server_files(s: &TestServer) -> Vec<(String, Value)> {
 }
 
 fn read_report(work: &Path) -> Vec<HashMap<String, String>> {
-    let mut rdr = csv::Reader::from_path(work.join("reports/reconciliation.csv")).unwrap();
-    let headers = rdr.headers().unwrap().clone();
-    rdr.records()
-        .map(|r| {
-            headers
-                .iter()
-                .zip(r.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    read_csv(&work.join("reports/reconciliation.csv"))
 }
 
 /// Exactly one file per source URL, each READY, in the folder its row names.

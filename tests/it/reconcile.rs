@@ -9,14 +9,10 @@ use std::process::{Command, Stdio};
 use md5::Digest;
 use serde_json::{Value, json};
 
-use crate::support::{Source, SourceServer, TestServer, png};
+use crate::support::{Source, SourceServer, TestServer, bin, png, read_csv, run_to_end};
 
 const KEY: &str = "reconcile-test-key";
 const SITE: &str = "site-reconcile";
-
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_media-migrate"))
-}
 
 async fn start_target() -> TestServer {
     TestServer::start_with(|c| {
@@ -40,30 +36,8 @@ fn command(s: &TestServer, command: &str, work: &Path, manifest: &Path) -> Comma
     cmd
 }
 
-async fn run_to_end(mut cmd: Command) -> (i32, String) {
-    let out = tokio::task::spawn_blocking(move || cmd.output().expect("binary runs"))
-        .await
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
-}
-
 fn read_report(work: &Path) -> Vec<HashMap<String, String>> {
-    let mut rdr = csv::Reader::from_path(work.join("reconcile/reconcile.csv")).unwrap();
-    let headers = rdr.headers().unwrap().clone();
-    rdr.records()
-        .map(|r| {
-            headers
-                .iter()
-                .zip(r.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
+    read_csv(&work.join("reconcile/reconcile.csv"))
 }
 
 fn read_summary(work: &Path) -> Value {

@@ -1,19 +1,14 @@
 //! Secrets stay secret: API keys, upload tokens and download signatures never appear in the
 //! logs of `serve` or `run` (at the most verbose level), nor in reports or `Debug` output.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use media_migrate::api::client::{Secret, Target};
 
-use crate::support::{Source, SourceServer, png};
+use crate::support::{Source, SourceServer, bin, png};
 
 const KEY: &str = "sk-live-7f3a9c1e5b2d4f60";
-
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_media-migrate"))
-}
 
 /// Every stretch after a token-bearing path prefix is redacted (`…`), never the token itself.
 fn assert_no_tokens(log: &str) {
