@@ -76,6 +76,15 @@ impl WixError {
         Self::application(StatusCode::FORBIDDEN, code, message)
     }
 
+    /// 405 for a method the path doesn't serve.
+    pub fn method_not_allowed() -> Self {
+        Self::application(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "This endpoint does not accept that HTTP method",
+        )
+    }
+
     pub fn conflict(code: &str, message: impl Into<String>) -> Self {
         Self::application(StatusCode::CONFLICT, code, message)
     }

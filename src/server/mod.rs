@@ -193,6 +193,7 @@ fn router(state: SharedState) -> Router {
         .route("/_local/stats", get(stats::stats_handler))
         .route("/openapi.json", get(openapi::openapi_handler))
         .fallback(|| async { error::WixError::not_found("NOT_FOUND", "No such endpoint") })
+        .method_not_allowed_fallback(|| async { error::WixError::method_not_allowed() })
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(request_span)

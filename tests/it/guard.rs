@@ -181,6 +181,18 @@ async fn faults_repeat_with_the_same_seed() {
     );
 }
 
+/// A method a path doesn't serve answers a Wix-shaped 405, not an empty body.
+#[tokio::test]
+async fn wrong_method_is_a_wix_405() {
+    let s = TestServer::start().await;
+    let (status, v) = send(s.http.put(s.api("/v1/folders"))).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        v["details"]["applicationError"]["code"],
+        "METHOD_NOT_ALLOWED"
+    );
+}
+
 /// Unknown paths answer a Wix-shaped 404, and the stats endpoint needs no key.
 #[tokio::test]
 async fn unknown_paths_are_wix_404s() {
