@@ -396,11 +396,14 @@ pub fn parse_retry_after(v: &str) -> Option<Duration> {
 }
 
 /// reqwest errors name the URL, which may carry tokens: describe the kind and causes only.
-fn without_url(e: &reqwest::Error) -> String {
+/// Every HTTP client of the crate (API, uploads, probes) reports transport failures this way.
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
     let mut msg = if e.is_timeout() {
         "timed out".to_string()
     } else if e.is_connect() {
         "connection failed".to_string()
+    } else if e.is_redirect() {
+        "too many redirects".to_string()
     } else if e.is_body() || e.is_decode() {
         "response body broken off".to_string()
     } else {
@@ -415,7 +418,8 @@ fn without_url(e: &reqwest::Error) -> String {
     msg
 }
 
-fn transport_error(endpoint: &'static str, e: &reqwest::Error) -> CallError {
+/// A transport failure: refused before sending (certainly not done), or no answer (in doubt).
+pub(crate) fn transport_error(endpoint: &'static str, e: &reqwest::Error) -> CallError {
     let message = without_url(e);
     if e.is_connect() {
         CallError::Refused { endpoint, message }

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::client::{ApiError, CallError};
+use super::client::{ApiError, CallError, transport_error};
 use super::types::{FileResponse, GenerateFileResumableUploadUrlResponse};
 
 /// Bytes per tus `PATCH`.
@@ -26,20 +26,6 @@ fn io_refused(endpoint: &'static str, e: std::io::Error) -> CallError {
     }
 }
 
-fn transport(endpoint: &'static str, e: &reqwest::Error) -> CallError {
-    let message = if e.is_timeout() {
-        "timed out"
-    } else {
-        "connection failed or broke off"
-    }
-    .to_string();
-    if e.is_connect() {
-        CallError::Refused { endpoint, message }
-    } else {
-        CallError::NoAnswer { endpoint, message }
-    }
-}
-
 async fn file_answer(
     endpoint: &'static str,
     response: reqwest::Response,
@@ -48,7 +34,7 @@ async fn file_answer(
     let bytes = response
         .bytes()
         .await
-        .map_err(|e| transport(endpoint, &e))?;
+        .map_err(|e| transport_error(endpoint, &e))?;
     if status == StatusCode::OK {
         return serde_json::from_slice(&bytes).map_err(|e| CallError::Decode {
             endpoint,
@@ -99,7 +85,7 @@ pub async fn put_file(
         .body(body)
         .send()
         .await
-        .map_err(|e| transport(EP, &e))?;
+        .map_err(|e| transport_error(EP, &e))?;
     file_answer(EP, response).await
 }
 
@@ -139,7 +125,7 @@ pub async fn tus_upload(
         )
         .send()
         .await
-        .map_err(|e| transport(EP, &e))?;
+        .map_err(|e| transport_error(EP, &e))?;
     if created.status() != StatusCode::CREATED {
         let status = created.status();
         let body = created.bytes().await.unwrap_or_default();
@@ -172,7 +158,7 @@ pub async fn tus_upload(
         .json(&serde_json::json!({}))
         .send()
         .await
-        .map_err(|e| transport("tusFinalize", &e))?;
+        .map_err(|e| transport_error("tusFinalize", &e))?;
     file_answer("tusFinalize", response).await
 }
 
@@ -226,7 +212,7 @@ async fn send_chunks(
                 if failures >= CHUNK_ATTEMPTS {
                     return Err(match other {
                         Ok(r) => status_error(EP, r.status(), &r.bytes().await.unwrap_or_default()),
-                        Err(e) => transport(EP, &e),
+                        Err(e) => transport_error(EP, &e),
                     });
                 }
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(failures))).await;
@@ -243,7 +229,7 @@ async fn server_offset(http: &reqwest::Client, location: &str) -> Result<u64, Ca
         .header("Tus-Resumable", "1.0.0")
         .send()
         .await
-        .map_err(|e| transport("tusHead", &e))?;
+        .map_err(|e| transport_error("tusHead", &e))?;
     if r.status() != StatusCode::OK {
         return Err(status_error("tusHead", r.status(), &[]));
     }

@@ -4,7 +4,6 @@
 //! optionally probing each URL source. It touches no Media Manager and no journal; duplicates
 //! are found through a scratch SQLite set ([`keys`]), so memory doesn't grow with the manifest.
 
-pub mod csv_out;
 pub mod estimate;
 pub mod keys;
 pub mod probe;
@@ -18,11 +17,11 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use self::csv_out::{CsvOut, OutputError};
 use self::estimate::CallEstimate;
 use self::probe::{ProbeResult, ProbeStatus, Prober};
 use self::rows::{FolderTree, PlanCounts, PlannedRow};
 use crate::manifest::{Format, ManifestError, ManifestOptions, Source};
+use crate::report::csv_out::{self, CsvOut, OutputError};
 
 pub const PLAN_SCHEMA_VERSION: u32 = 1;
 

@@ -183,22 +183,7 @@ fn range_total(value: &str) -> Option<u64> {
 
 /// An error without its URL (which may carry tokens), with its causes.
 fn describe(e: &reqwest::Error) -> String {
-    let mut msg = if e.is_timeout() {
-        "unreachable: timed out".to_string()
-    } else if e.is_connect() {
-        "unreachable: connection failed".to_string()
-    } else if e.is_redirect() {
-        "unreachable: too many redirects".to_string()
-    } else {
-        "unreachable: request failed".to_string()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
+    format!("unreachable: {}", crate::api::client::without_url(e))
 }
 
 #[cfg(test)]

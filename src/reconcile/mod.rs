@@ -18,10 +18,10 @@ use self::verdict::{ReconcileCounts, Status};
 use crate::api::client::{CallError, MediaClient};
 use crate::api::types::FileDescriptor;
 use crate::manifest::{self, Entry, ManifestError, ManifestOptions};
-use crate::plan::csv_out::{self, CsvOut, OutputError};
 use crate::plan::keys::{KeyError, KeySet};
 use crate::plan::rows::source_text;
 use crate::report::TargetSummary;
+use crate::report::csv_out::{self, CsvOut, OutputError};
 
 pub const RECONCILE_SCHEMA_VERSION: u32 = 1;
 

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -17,15 +17,14 @@ use crate::manifest::FIELDS;
 
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
 
+pub mod csv_out;
+
+use self::csv_out::{CsvOut, OutputError};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("writing report {}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("writing report {}", path.display())]
-    Csv { path: PathBuf, source: csv::Error },
+    #[error(transparent)]
+    Output(#[from] OutputError),
     #[error(transparent)]
     Journal(#[from] JournalError),
 }
@@ -54,44 +53,6 @@ pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-struct CsvOut {
-    path: PathBuf,
-    writer: csv::Writer<BufWriter<File>>,
-}
-
-impl CsvOut {
-    fn create(dir: &Path, name: &str, header: &[&str]) -> Result<Self, ReportError> {
-        let path = dir.join(name);
-        let file = File::create(&path).map_err(|source| ReportError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let mut out = Self {
-            writer: csv::Writer::from_writer(BufWriter::new(file)),
-            path,
-        };
-        out.write(header.iter().copied())?;
-        Ok(out)
-    }
-
-    fn write<'a>(&mut self, cells: impl IntoIterator<Item = &'a str>) -> Result<(), ReportError> {
-        let record: Vec<std::borrow::Cow<'_, str>> = cells.into_iter().map(safe_cell).collect();
-        self.writer
-            .write_record(record.iter().map(|c| c.as_ref()))
-            .map_err(|source| ReportError::Csv {
-                path: self.path.clone(),
-                source,
-            })
-    }
-
-    fn finish(mut self) -> Result<(), ReportError> {
-        self.writer.flush().map_err(|source| ReportError::Io {
-            path: self.path.clone(),
-            source,
-        })
-    }
-}
-
 const RECONCILIATION_HEADER: [&str; 14] = [
     "line",
     "key",
@@ -115,15 +76,12 @@ pub fn write_csv_reports(
     run: i64,
     dir: &Path,
 ) -> Result<StatusCounts, ReportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut reconciliation = CsvOut::create(dir, "reconciliation.csv", &RECONCILIATION_HEADER)?;
-    let mut failed = CsvOut::create(dir, "failed.csv", &FIELDS)?;
+    csv_out::create_dir(dir)?;
+    let mut reconciliation =
+        CsvOut::create(dir.join("reconciliation.csv"), &RECONCILIATION_HEADER)?;
+    let mut failed = CsvOut::create(dir.join("failed.csv"), &FIELDS)?;
     let mut url_map = CsvOut::create(
-        dir,
-        "url-map.csv",
+        dir.join("url-map.csv"),
         &["source", "file_id", "file_url", "status"],
     )?;
     let mut counts = StatusCounts::default();
@@ -136,12 +94,12 @@ pub fn write_csv_reports(
                     "failed" => counts.failed += 1,
                     _ => counts.pending += 1,
                 }
-                reconciliation.write(row_cells(row, status).iter().map(String::as_str))?;
+                reconciliation.write(&row_cells(row, status))?;
                 if status == "failed" {
-                    failed.write(manifest_cells(row).iter().map(String::as_str))?;
+                    failed.write(&manifest_cells(row))?;
                 }
                 if let Some(id) = &row.file_id {
-                    url_map.write([
+                    url_map.write(&[
                         row.source.as_str(),
                         id,
                         row.file_url.as_deref().unwrap_or(""),
@@ -154,9 +112,9 @@ pub fn write_csv_reports(
                     counts.duplicate += 1;
                 } else {
                     counts.invalid += 1;
-                    failed.write(FIELDS.iter().map(|f| issue.get(f)))?;
+                    failed.write(&FIELDS.map(|f| issue.get(f)))?;
                 }
-                reconciliation.write(issue_cells(issue).iter().map(String::as_str))?;
+                reconciliation.write(&issue_cells(issue))?;
             }
         }
         Ok(())
@@ -281,11 +239,7 @@ pub struct TargetSummary {
 
 pub fn write_summary(dir: &Path, summary: &Summary) -> Result<PathBuf, ReportError> {
     let path = dir.join("summary.json");
-    let body = serde_json::to_vec_pretty(summary).expect("the summary serialises");
-    std::fs::write(&path, body).map_err(|source| ReportError::Io {
-        path: path.clone(),
-        source,
-    })?;
+    csv_out::write_json(&path, summary)?;
     Ok(path)
 }
 

@@ -1,11 +1,11 @@
 //! A CSV report file written row by row, every cell escaped against formula injection with
-//! [`safe_cell`]. Shared by the plan and reconcile reports.
+//! [`safe_cell`]. Shared by the run, plan and reconcile reports.
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use crate::report::safe_cell;
+use super::safe_cell;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
