@@ -52,6 +52,7 @@ impl Journal {
         mut f: impl FnMut(LineItem) -> Result<(), E>,
     ) -> Result<(), E> {
         let wrap = |e| E::from((self.wrap())(e));
+        let run = self.rows_run(run)?;
         let mut rows_stmt = self
             .conn
             .prepare(&format!(

@@ -4,6 +4,7 @@
 //! leaves a journal the next run continues from. It owns the schema, the target binding and
 //! the run lock; row transitions live in [`rows`].
 
+mod ingest;
 pub mod lines;
 pub mod rows;
 
@@ -12,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use rows::{FileFacts, IngestCounts, JournalRow, Outcome, RowState};
+pub use ingest::IngestCounts;
+pub use rows::{FileFacts, JournalRow, Outcome, RowState};
 
 const SCHEMA_VERSION: i64 = 1;
 
@@ -62,6 +64,8 @@ CREATE TABLE IF NOT EXISTS issues (
     PRIMARY KEY (run, line)
 );
 CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, folder_id TEXT NOT NULL);
+-- a run whose manifest was unchanged since run rows_run's read takes that read's rows
+CREATE TABLE IF NOT EXISTS runs (run INTEGER PRIMARY KEY, rows_run INTEGER NOT NULL);
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -151,6 +155,8 @@ impl Journal {
             .map_err(wrap)?;
         // FULL: the `sending` commit must survive a power cut, or a resend could duplicate.
         conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(wrap)?;
+        conn.pragma_update(None, "cache_size", -65536)
             .map_err(wrap)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(wrap)?;
@@ -247,6 +253,13 @@ impl Journal {
             )
             .map_err(self.wrap())?;
         Ok(())
+    }
+}
+
+fn sql_error(path: &Path, source: rusqlite::Error) -> JournalError {
+    JournalError::Sqlite {
+        path: path.to_path_buf(),
+        source,
     }
 }
 

@@ -11,8 +11,7 @@ use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{Journal, JournalError, now_ms};
-use crate::manifest::{Entry, ManifestError, ManifestRow, Source};
+use super::{Journal, JournalError, now_ms, sql_error};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RowState {
@@ -112,20 +111,6 @@ impl JournalRow {
     }
 }
 
-/// What reading a manifest into the journal found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct IngestCounts {
-    /// Manifest rows read (valid, duplicate and invalid).
-    pub rows: u64,
-    /// Valid rows the journal had not seen before.
-    pub new: u64,
-    /// Valid rows known from an earlier run.
-    pub known: u64,
-    pub duplicate: u64,
-    pub invalid: u64,
-}
-
 /// The facts of a file as the target reports them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FileFacts {
@@ -160,9 +145,6 @@ pub enum Outcome {
     FileMissing { file_id: String },
 }
 
-/// Rows committed per transaction while ingesting.
-const INGEST_CHUNK: usize = 5_000;
-
 /// Error code and message of a row whose file the target could not process.
 pub const PROCESSING_FAILED: (&str, &str) = (
     "PROCESSING_FAILED",
@@ -170,50 +152,6 @@ pub const PROCESSING_FAILED: (&str, &str) = (
 );
 
 impl Journal {
-    /// Reads a manifest into the journal for run `run`, in chunked transactions. A fatal
-    /// manifest error stops the read, keeping what was committed before it.
-    pub fn ingest(
-        &mut self,
-        run: i64,
-        entries: impl Iterator<Item = Result<Entry, ManifestError>>,
-    ) -> Result<IngestCounts, JournalError> {
-        let mut counts = IngestCounts::default();
-        let mut entries = entries.peekable();
-        let path = self.path.clone();
-        while entries.peek().is_some() {
-            let tx = self.conn.transaction().map_err(|e| sql_error(&path, e))?;
-            let mut fatal = None;
-            for _ in 0..INGEST_CHUNK {
-                match entries.next() {
-                    None => break,
-                    Some(Err(e)) => {
-                        fatal = Some(e);
-                        break;
-                    }
-                    Some(Ok(entry)) => ingest_entry(&tx, run, entry, &mut counts)
-                        .map_err(|e| sql_error(&path, e))?,
-                }
-            }
-            tx.commit().map_err(|e| sql_error(&path, e))?;
-            if let Some(e) = fatal {
-                return Err(JournalError::Manifest(e));
-            }
-        }
-        // Rows the target never took that failed in an earlier run get another chance.
-        self.conn
-            .execute(
-                "UPDATE rows SET state = 'queued', attempts = 0, error_code = NULL, error_message = NULL
-                 WHERE state = 'failed' AND file_id IS NULL AND seen_run = ?1",
-                [run],
-            )
-            .map_err(|e| self.sql(e))?;
-        Ok(counts)
-    }
-
-    fn sql(&self, e: rusqlite::Error) -> JournalError {
-        sql_error(&self.path, e)
-    }
-
     /// Rows left `sending` by a run that died are in doubt: settle them before resending.
     pub fn doubt_dead_sends(&self) -> Result<u64, JournalError> {
         let n = self
@@ -337,6 +275,7 @@ impl Journal {
 
     /// Rows per state: of run `run`, or of the whole journal with `None` (progress lines).
     pub fn state_counts(&self, run: Option<i64>) -> Result<HashMap<RowState, u64>, JournalError> {
+        let run = run.map(|r| self.rows_run(r)).transpose()?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -381,95 +320,6 @@ impl Journal {
             .map_err(self.wrap())?
             .is_some())
     }
-}
-
-fn sql_error(path: &std::path::Path, source: rusqlite::Error) -> JournalError {
-    JournalError::Sqlite {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-fn ingest_entry(
-    tx: &rusqlite::Transaction<'_>,
-    run: i64,
-    entry: Entry,
-    counts: &mut IngestCounts,
-) -> rusqlite::Result<()> {
-    counts.rows += 1;
-    match entry {
-        Entry::Invalid(bad) => {
-            counts.invalid += 1;
-            tx.execute(
-                "INSERT OR REPLACE INTO issues (run, line, kind, field, reason, raw) VALUES (?1, ?2, 'invalid', ?3, ?4, ?5)",
-                params![run, bad.line as i64, bad.field, bad.reason, raw_json(&bad.raw.0)],
-            )?;
-        }
-        Entry::Valid(row) => {
-            let seen: Option<(i64, i64)> = tx
-                .query_row(
-                    "SELECT seen_run, line FROM rows WHERE key = ?1",
-                    [&row.key.0],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            match seen {
-                Some((seen_run, first_line)) if seen_run == run => {
-                    counts.duplicate += 1;
-                    tx.execute(
-                        "INSERT OR REPLACE INTO issues (run, line, kind, key, reason, raw) VALUES (?1, ?2, 'duplicate', ?3, ?4, ?5)",
-                        params![run, row.line as i64, row.key.0, format!("duplicate of line {first_line}"), raw_json(&row.to_raw().0)],
-                    )?;
-                }
-                Some(_) => {
-                    counts.known += 1;
-                    tx.execute(
-                        "UPDATE rows SET seen_run = ?2, line = ?3 WHERE key = ?1",
-                        params![row.key.0, run, row.line as i64],
-                    )?;
-                }
-                None => {
-                    counts.new += 1;
-                    insert_row(tx, run, &row)?;
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn insert_row(tx: &rusqlite::Transaction<'_>, run: i64, row: &ManifestRow) -> rusqlite::Result<()> {
-    let (source, is_file) = match &row.source {
-        Source::Url(u) => (u.to_string(), false),
-        Source::File(p) => (p.to_string_lossy().into_owned(), true),
-    };
-    tx.prepare_cached(
-        "INSERT INTO rows (key, line, source, is_file, folder_path, display_name, mime_type, media_type, labels,
-             private, external_id, expected_size, expected_md5, state, seen_run, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'queued', ?14, ?15)",
-    )?
-    .execute(params![
-        row.key.0,
-        row.line as i64,
-        source,
-        is_file,
-        row.folder_path,
-        row.display_name,
-        row.mime_type,
-        row.media_type.map(|t| t.as_str()),
-        serde_json::to_string(&row.labels).expect("labels serialise"),
-        row.private,
-        row.external_id,
-        row.expected_size.map(|s| s as i64),
-        row.expected_md5,
-        run,
-        now_ms(),
-    ])?;
-    Ok(())
-}
-
-fn raw_json(raw: &[(String, String)]) -> String {
-    serde_json::to_string(raw).expect("strings serialise")
 }
 
 fn apply_one(

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use crate::api::client::{CallError, MediaClient};
 use crate::journal::{IngestCounts, Journal, JournalError};
-use crate::manifest::{self, ManifestError, ManifestOptions};
+use crate::manifest::{ManifestError, ManifestOptions};
 
 /// What a run needs, validated by the CLI.
 #[derive(Debug, Clone)]
@@ -171,6 +171,7 @@ async fn ingest(
 ) -> Result<IngestCounts, PipelineError> {
     let path = config.manifest.clone();
     let options = config.manifest_options.clone();
-    let reader = manifest::open(&path, &options)?;
-    journal.with(move |j| j.ingest(run, reader)).await
+    journal
+        .with(move |j| j.ingest_manifest(run, &path, &options))
+        .await
 }
