@@ -1,7 +1,8 @@
 //! The Media Manager client: every call spends the shared [`Budget`], reports throttling to
 //! it, is counted per endpoint, and fails with a [`CallError`] that says what the failure means
-//! for the work (not done, in doubt, permanent). Reads are retried here; writes are not —
-//! whether to resend an import is the pipeline's decision.
+//! for the work (not done, in doubt, permanent). Reads are retried here; writes only when the
+//! connection was refused (nothing was sent) — whether to resend an import the target may
+//! have seen is the pipeline's decision.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -272,7 +273,34 @@ impl MediaClient {
         }
     }
 
-    /// Bulk Import File (v2), sent once: the caller decides what a failure means.
+    /// A write: resent only while no connection can be made, with the reads' backoff. A
+    /// refused connection carried nothing, so resending can't duplicate; and a target that is
+    /// restarting would otherwise see each row's attempts spent in a burst of refusals.
+    async fn write<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        path: &str,
+        body: &B,
+    ) -> Result<T, CallError> {
+        let mut rng = fastrand::Rng::new();
+        let mut attempt = 0;
+        loop {
+            match self
+                .call_once(endpoint, Method::POST, path, Some(body))
+                .await
+            {
+                Err(CallError::Refused { .. }) if attempt < self.read_retries => {
+                    self.counters.bump(|c| c.retries += 1);
+                    tokio::time::sleep(self.backoff.delay(attempt, &mut rng)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Bulk Import File (v2), sent until it reaches the target, then once: the caller decides
+    /// what a failure means.
     pub async fn bulk_import(
         &self,
         items: &[ImportFileRequest],
@@ -281,13 +309,8 @@ impl MediaClient {
             import_file_requests: items.to_vec(),
             return_entity: Some(true),
         };
-        self.call_once(
-            "bulkImportFile",
-            Method::POST,
-            "/v1/bulk/files/import-v2",
-            Some(&body),
-        )
-        .await
+        self.write("bulkImportFile", "/v1/bulk/files/import-v2", &body)
+            .await
     }
 
     pub async fn get_files(&self, ids: &[String]) -> Result<Vec<FileDescriptor>, CallError> {
@@ -332,15 +355,14 @@ impl MediaClient {
         .await
     }
 
-    /// Create Folder, sent once (creating is not idempotent).
+    /// Create Folder, sent until it reaches the target, then once (creating is not
+    /// idempotent).
     pub async fn create_folder(&self, name: &str, parent: &str) -> Result<Folder, CallError> {
         let body = CreateFolderRequest {
             display_name: name.to_string(),
             parent_folder_id: Some(parent.to_string()),
         };
-        let r: FolderResponse = self
-            .call_once("createFolder", Method::POST, "/v1/folders", Some(&body))
-            .await?;
+        let r: FolderResponse = self.write("createFolder", "/v1/folders", &body).await?;
         Ok(r.folder)
     }
 

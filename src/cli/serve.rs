@@ -36,7 +36,7 @@ pub struct ServeArgs {
     /// Items accepted per Bulk Import call.
     #[arg(long, default_value_t = 100)]
     pub max_bulk_items: usize,
-    /// API requests per minute per site; beyond it, 429 with Retry-After.
+    /// API requests per minute per site; beyond it, 429 with Retry-After (see --no-retry-after).
     #[arg(long, value_name = "RPM")]
     pub rate_limit: Option<u32>,
     /// Requests allowed in a burst above the rate limit.
@@ -54,6 +54,16 @@ pub struct ServeArgs {
     /// Share of API calls performed, then answered by dropping the connection.
     #[arg(long, value_parser = parse_rate, default_value = "0")]
     pub lost_response_rate: f64,
+    /// Share of API calls performed, then answered only after --slow-response (past a
+    /// client's timeout, the client can't know the call was done).
+    #[arg(long, value_parser = parse_rate, default_value = "0", requires = "slow_response")]
+    pub slow_response_rate: f64,
+    /// How long a slow answer is held: MS or MS..MS.
+    #[arg(long, value_name = "MS[..MS]")]
+    pub slow_response: Option<MsRange>,
+    /// Answer 429 without a Retry-After header: clients must fall back to their own backoff.
+    #[arg(long)]
+    pub no_retry_after: bool,
     /// Share of bulk-import items failed with a retryable code.
     #[arg(long, value_parser = parse_rate, default_value = "0")]
     pub item_failure_rate: f64,
@@ -114,6 +124,9 @@ impl ServeArgs {
             latency: self.latency,
             error_rate: self.error_rate,
             lost_response_rate: self.lost_response_rate,
+            slow_response_rate: self.slow_response_rate,
+            slow_response: self.slow_response,
+            omit_retry_after: self.no_retry_after,
             item_failure_rate: self.item_failure_rate,
             processing_time: self.processing_time,
             processing_failure_rate: self.processing_failure_rate,

@@ -11,10 +11,24 @@ use std::sync::mpsc::SyncSender;
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use super::rows::{COLUMNS, JournalRow};
 use super::{Journal, JournalError, now_ms, sql_error};
 use crate::manifest::{
-    self, Entry, ManifestError, ManifestOptions, ManifestReader, ManifestRow, Source,
+    self, Entry, FIELDS, ManifestError, ManifestOptions, ManifestReader, ManifestRow, Source,
 };
+
+/// The insert of a new row, with `$tail` (a conflict clause or nothing) appended.
+macro_rules! insert_row_sql {
+    ($tail:literal) => {
+        concat!(
+            "INSERT INTO rows (key, line, source, is_file, folder_path, display_name, mime_type,
+                 media_type, labels, private, external_id, expected_size, expected_md5, state,
+                 seen_run, updated_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'queued', ?14, ?15)",
+            $tail
+        )
+    };
+}
 
 /// What reading a manifest into the journal found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -177,6 +191,11 @@ impl Journal {
         run: i64,
         entries: impl Iterator<Item = Result<Entry, ManifestError>>,
     ) -> Result<IngestCounts, JournalError> {
+        if self.bulk_loadable()? {
+            let counts = self.bulk_load(run, entries)?;
+            self.requeue_unsent_failures(run)?;
+            return Ok(counts);
+        }
         let mut counts = IngestCounts::default();
         let mut entries = entries.peekable();
         let path = self.path.clone();
@@ -202,6 +221,94 @@ impl Journal {
         self.requeue_unsent_failures(run)?;
         Ok(counts)
     }
+
+    /// True when the journal holds no row yet and its key index can be dropped and rebuilt
+    /// (journals of schema 1 keep their keys in the table's primary key instead).
+    fn bulk_loadable(&self) -> Result<bool, JournalError> {
+        self.conn
+            .query_row(
+                "SELECT NOT EXISTS (SELECT 1 FROM rows)
+                    AND EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'rows_key')
+                    AND NOT EXISTS (SELECT 1 FROM sqlite_master
+                                    WHERE tbl_name = 'rows' AND name LIKE 'sqlite_autoindex_%')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(self.wrap())
+    }
+
+    /// The first read into an empty journal. Rows are appended without the key index, which is
+    /// then built once by sorting: several times cheaper than inserting a million random keys
+    /// one by one into a tree far larger than the cache. Keys the build finds twice become
+    /// `duplicate` issues. All of it is one transaction, so a crash leaves the journal empty
+    /// and whole, and the next run reads again; a fatal manifest error keeps what came before.
+    fn bulk_load(
+        &mut self,
+        run: i64,
+        entries: impl Iterator<Item = Result<Entry, ManifestError>>,
+    ) -> Result<IngestCounts, JournalError> {
+        let path = self.path.clone();
+        let sql = |e| sql_error(&path, e);
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute_batch("DROP INDEX rows_key").map_err(sql)?;
+        let mut counts = IngestCounts::default();
+        let mut fatal = None;
+        for entry in entries {
+            match entry {
+                Err(e) => {
+                    fatal = Some(e);
+                    break;
+                }
+                Ok(Entry::Invalid(bad)) => {
+                    counts.rows += 1;
+                    counts.invalid += 1;
+                    insert_invalid(&tx, run, &bad).map_err(sql)?;
+                }
+                Ok(Entry::Valid(row)) => {
+                    counts.rows += 1;
+                    counts.new += 1;
+                    insert_row(&tx, INSERT_ROW, run, &row).map_err(sql)?;
+                }
+            }
+        }
+        let duplicates = build_key_index(&tx, run).map_err(sql)?;
+        counts.new -= duplicates;
+        counts.duplicate += duplicates;
+        tx.commit().map_err(sql)?;
+        match fatal {
+            Some(e) => Err(JournalError::Manifest(e)),
+            None => Ok(counts),
+        }
+    }
+}
+
+/// Builds the unique key index after a bulk load. When keys repeat, every line after a key's
+/// first is moved from `rows` to a `duplicate` issue first; returns how many were moved.
+fn build_key_index(tx: &rusqlite::Transaction<'_>, run: i64) -> rusqlite::Result<u64> {
+    match tx.execute_batch(super::CREATE_KEY_INDEX) {
+        Ok(()) => return Ok(0),
+        Err(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::ConstraintViolation => {}
+        Err(e) => return Err(e),
+    }
+    let repeats: Vec<(JournalRow, i64, i64)> = tx
+        .prepare(&format!(
+            "SELECT {COLUMNS}, rows.rowid, first FROM rows
+             JOIN (SELECT key AS repeated, MIN(line) AS first FROM rows
+                   GROUP BY key HAVING COUNT(*) > 1) ON key = repeated
+             WHERE line > first ORDER BY line"
+        ))?
+        .query_map([], |r| {
+            Ok((JournalRow::from_row(r)?, r.get(23)?, r.get(24)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    for (row, rowid, first) in &repeats {
+        insert_duplicate(tx, run, row.line, &row.key, *first, &row.manifest_cells())?;
+        tx.prepare_cached("DELETE FROM rows WHERE rowid = ?1")?
+            .execute([rowid])?;
+    }
+    tx.execute_batch(super::CREATE_KEY_INDEX)?;
+    Ok(repeats.len() as u64)
 }
 
 /// What decides the rows a manifest yields: its bytes, how they are read, the folder its
@@ -246,15 +353,11 @@ fn ingest_entry(
     match entry {
         Entry::Invalid(bad) => {
             counts.invalid += 1;
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO issues (run, line, kind, field, reason, raw) VALUES (?1, ?2, 'invalid', ?3, ?4, ?5)",
-            )?
-            .execute(params![run, bad.line as i64, bad.field, bad.reason, raw_json(&bad.raw.0)],
-            )?;
+            insert_invalid(tx, run, &bad)?;
         }
         Entry::Valid(row) => {
             // Most rows are new: one insert finds that out; only a conflict needs a look.
-            if insert_row(tx, run, &row)? == 1 {
+            if insert_row(tx, INSERT_NEW_ROW, run, &row)? == 1 {
                 counts.new += 1;
                 return Ok(());
             }
@@ -263,10 +366,13 @@ fn ingest_entry(
                 .query_row([&row.key.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
             if seen_run == run {
                 counts.duplicate += 1;
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO issues (run, line, kind, key, reason, raw) VALUES (?1, ?2, 'duplicate', ?3, ?4, ?5)",
-                )?
-                .execute(params![run, row.line as i64, row.key.0, format!("duplicate of line {first_line}"), raw_json(&row.to_raw().0)])?;
+                let cells = row
+                    .to_raw()
+                    .0
+                    .into_iter()
+                    .map(|(_, v)| v)
+                    .collect::<Vec<_>>();
+                insert_duplicate(tx, run, row.line, &row.key.0, first_line, &cells)?;
             } else {
                 counts.known += 1;
                 tx.prepare_cached("UPDATE rows SET seen_run = ?2, line = ?3 WHERE key = ?1")?
@@ -277,9 +383,15 @@ fn ingest_entry(
     Ok(())
 }
 
-/// Inserts `row` unless its key is known; returns the number of rows inserted (0 or 1).
+/// Appends a row; only for a bulk load, whose key index is built afterwards.
+const INSERT_ROW: &str = insert_row_sql!("");
+/// Inserts a row unless its key is known.
+const INSERT_NEW_ROW: &str = insert_row_sql!(" ON CONFLICT (key) DO NOTHING");
+
+/// Inserts `row` with `sql` ([`INSERT_ROW`] or [`INSERT_NEW_ROW`]); returns the rows inserted.
 fn insert_row(
     tx: &rusqlite::Transaction<'_>,
+    sql: &str,
     run: i64,
     row: &ManifestRow,
 ) -> rusqlite::Result<usize> {
@@ -287,13 +399,7 @@ fn insert_row(
         Source::Url(u) => (u.to_string(), false),
         Source::File(p) => (p.to_string_lossy().into_owned(), true),
     };
-    tx.prepare_cached(
-        "INSERT INTO rows (key, line, source, is_file, folder_path, display_name, mime_type, media_type, labels,
-             private, external_id, expected_size, expected_md5, state, seen_run, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'queued', ?14, ?15)
-         ON CONFLICT (key) DO NOTHING",
-    )?
-    .execute(params![
+    tx.prepare_cached(sql)?.execute(params![
         row.key.0,
         row.line as i64,
         source,
@@ -310,6 +416,33 @@ fn insert_row(
         run,
         now_ms(),
     ])
+}
+
+fn insert_invalid(
+    tx: &rusqlite::Transaction<'_>,
+    run: i64,
+    bad: &crate::manifest::InvalidRow,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO issues (run, line, kind, field, reason, raw) VALUES (?1, ?2, 'invalid', ?3, ?4, ?5)",
+    )?
+    .execute(params![run, bad.line as i64, bad.field, bad.reason, raw_json(&bad.raw.0)])
+}
+
+/// Records line `line` as a duplicate of line `first`; `cells` are its fields in [`FIELDS`] order.
+fn insert_duplicate(
+    tx: &rusqlite::Transaction<'_>,
+    run: i64,
+    line: u64,
+    key: &str,
+    first: i64,
+    cells: &[String],
+) -> rusqlite::Result<usize> {
+    let raw: Vec<(&str, &String)> = FIELDS.iter().copied().zip(cells).collect();
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO issues (run, line, kind, key, reason, raw) VALUES (?1, ?2, 'duplicate', ?3, ?4, ?5)",
+    )?
+    .execute(params![run, line as i64, key, format!("duplicate of line {first}"), serde_json::to_string(&raw).expect("strings serialise")])
 }
 
 fn raw_json(raw: &[(String, String)]) -> String {
@@ -400,6 +533,77 @@ mod tests {
             !remapped.unchanged,
             "another column mapping must read again"
         );
+    }
+
+    /// Every line as the report sees it: (line, what, detail).
+    fn accounts(journal: &Journal, run: i64) -> Vec<(u64, String, String)> {
+        let mut out = Vec::new();
+        journal
+            .for_each_line(run, |item| -> Result<(), JournalError> {
+                out.push(match item {
+                    crate::journal::lines::LineItem::Row(r) => {
+                        (r.line, r.key.clone(), r.manifest_cells().join(","))
+                    }
+                    crate::journal::lines::LineItem::Issue(i) => (
+                        i.line,
+                        format!("{} {}", i.kind, i.reason),
+                        format!("{:?}", i.raw),
+                    ),
+                });
+                Ok(())
+            })
+            .expect("lines");
+        out
+    }
+
+    #[test]
+    fn a_bulk_load_accounts_for_lines_as_a_row_by_row_read_does() {
+        let text = "source,folder_path,labels\nhttps://a.example/1.jpg,/x,a|b\nhttps://a.example/2.jpg,/x,\n\
+                    https://a.example/1.jpg,/x,c\nftp://nope,/x,\nhttps://a.example/2.jpg,/x,d\nhttps://a.example/1.jpg,/x,e\n";
+        let (dir, manifest, mut bulk) = setup(text, "m.csv");
+        let options = ManifestOptions::default();
+        assert!(bulk.bulk_loadable().expect("query"));
+        let run = bulk.begin_run().expect("run");
+        let bulk_counts = bulk
+            .ingest_manifest(run, &manifest, &options)
+            .expect("bulk");
+        assert_eq!(
+            (bulk_counts.new, bulk_counts.duplicate, bulk_counts.invalid),
+            (2, 3, 1)
+        );
+
+        // The same manifest into a journal that already holds a row is read row by row.
+        let mut rowwise = Journal::open(&dir.path().join("rowwise.sqlite")).expect("journal");
+        let other = dir.path().join("other.csv");
+        std::fs::write(&other, "source\nhttps://b.example/0.jpg\n").expect("write");
+        let first = rowwise.begin_run().expect("run");
+        rowwise
+            .ingest_manifest(first, &other, &options)
+            .expect("seed");
+        assert!(!rowwise.bulk_loadable().expect("query"));
+        let second = rowwise.begin_run().expect("run");
+        let rowwise_counts = rowwise
+            .ingest_manifest(second, &manifest, &options)
+            .expect("rowwise");
+        assert_eq!(rowwise_counts, bulk_counts);
+        let lines = accounts(&bulk, run);
+        assert_eq!(lines.len(), 6);
+        assert_eq!(lines, accounts(&rowwise, second));
+        assert!(
+            lines[2].1.starts_with("duplicate duplicate of line 2"),
+            "{lines:?}"
+        );
+        assert!(
+            lines[2].2.contains("\"c\""),
+            "the duplicate's own fields: {lines:?}"
+        );
+        // The index a bulk load rebuilt guards against a second copy of a key.
+        let again = bulk.conn.execute(
+            "INSERT INTO rows (key, line, source, is_file, folder_path, display_name, labels, private, state, seen_run, updated_ms)
+             SELECT key, 99, source, is_file, folder_path, display_name, labels, private, state, seen_run, updated_ms FROM rows LIMIT 1",
+            [],
+        );
+        assert!(again.is_err(), "a repeated key must be refused");
     }
 
     #[test]

@@ -16,12 +16,17 @@ use rusqlite::{Connection, OptionalExtension, params};
 pub use ingest::IngestCounts;
 pub use rows::{FileFacts, JournalRow, Outcome, RowState};
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: the key and file-id indexes are separate (the key index can be rebuilt by a bulk load;
+/// the file-id index leaves out rows without a file). Schema 1 journals are still read.
+const SCHEMA_VERSION: i64 = 2;
+
+/// The rows' unique key index, also rebuilt by [`Journal::ingest`]'s bulk load.
+pub(crate) const CREATE_KEY_INDEX: &str = "CREATE UNIQUE INDEX rows_key ON rows (key)";
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rows (
-    key TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
     line INTEGER NOT NULL,
     source TEXT NOT NULL,
     is_file INTEGER NOT NULL,
@@ -37,7 +42,7 @@ CREATE TABLE IF NOT EXISTS rows (
     -- queued | sending | in_doubt | accepted | ready | failed
     state TEXT NOT NULL,
     batch_id INTEGER,
-    file_id TEXT UNIQUE,
+    file_id TEXT,
     file_url TEXT,
     operation_status TEXT,
     size INTEGER,
@@ -50,6 +55,8 @@ CREATE TABLE IF NOT EXISTS rows (
     accepted_ms INTEGER,
     updated_ms INTEGER NOT NULL
 );
+CREATE UNIQUE INDEX IF NOT EXISTS rows_key ON rows (key);
+CREATE UNIQUE INDEX IF NOT EXISTS rows_file ON rows (file_id) WHERE file_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS rows_state ON rows (state, line);
 CREATE INDEX IF NOT EXISTS rows_seen ON rows (seen_run, line);
 -- manifest lines that are not rows to import: invalid, or duplicates of an earlier line

@@ -80,6 +80,25 @@ pub(crate) const COLUMNS: &str = "key, line, source, is_file, folder_path, displ
     file_url, operation_status, size, hash, attempts, error_code, error_message";
 
 impl JournalRow {
+    /// The row's manifest fields as text, in [`crate::manifest::FIELDS`] order.
+    pub fn manifest_cells(&self) -> Vec<String> {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        vec![
+            self.source.clone(),
+            self.folder_path.clone(),
+            self.display_name.clone(),
+            opt(&self.mime_type),
+            opt(&self.media_type),
+            self.labels.join("|"),
+            self.private.to_string(),
+            opt(&self.external_id),
+            self.expected_size
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            opt(&self.expected_md5),
+        ]
+    }
+
     pub(crate) fn from_row(r: &Row<'_>) -> rusqlite::Result<Self> {
         let labels: String = r.get(8)?;
         let state: String = r.get(13)?;

@@ -1,7 +1,8 @@
 //! The CSV reader: a header row names the columns, every later record becomes a [`Record`].
 //! Quoting, CRLF and embedded newlines are the `csv` crate's; this module maps columns to
 //! fields and turns broken records (wrong field count, bad UTF-8, oversized) into defects
-//! rather than errors, so one bad line never stops a migration.
+//! rather than errors, so one bad line never stops a migration. A file cut off inside a quoted
+//! field is the exception: its last record is incomplete, so the read stops with an error.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -11,7 +12,7 @@ use ::csv::{ByteRecord, Reader, ReaderBuilder};
 
 use super::columns::{ColumnMap, FIELDS, Field};
 use super::error::ManifestError;
-use super::guard::{MAX_RECORD_BYTES, OVERSIZE_MARKER, RecordGuard};
+use super::guard::{MAX_RECORD_BYTES, OVERSIZE_MARKER, RecordGuard, UnterminatedQuote};
 use super::row::{Defect, Record, Value};
 
 /// The most fields one record may have; more is hostile or not this kind of file.
@@ -23,6 +24,8 @@ pub struct CsvRecords {
     reader: Reader<RecordGuard<BufReader<File>>>,
     columns: [Option<usize>; FIELDS.len()],
     header_len: usize,
+    /// The header's column names, to name a field in errors.
+    header_names: Vec<String>,
     record: ByteRecord,
     /// The line where `record` starts.
     record_line: u64,
@@ -42,6 +45,7 @@ impl CsvRecords {
             reader,
             columns: [None; FIELDS.len()],
             header_len: 0,
+            header_names: Vec::new(),
             record: ByteRecord::new(),
             record_line: 1,
             done: false,
@@ -87,6 +91,7 @@ impl CsvRecords {
             )));
         }
         self.header_len = names.len();
+        self.header_names = names;
         Ok(())
     }
 
@@ -121,19 +126,39 @@ impl CsvRecords {
                         return Ok(true);
                     }
                 }
-                Err(err) => {
-                    let line = err.position().map_or(self.record_line, |p| p.line());
-                    let source = match err.into_kind() {
-                        ::csv::ErrorKind::Io(source) => source,
-                        other => std::io::Error::other(format!("{other:?}")),
-                    };
-                    return Err(ManifestError::Io {
-                        path: self.path.clone(),
-                        line,
-                        source,
-                    });
-                }
+                Err(err) => return Err(self.read_error(err)),
             }
+        }
+    }
+
+    fn read_error(&self, err: ::csv::Error) -> ManifestError {
+        let line = err.position().map_or(self.record_line, |p| p.line());
+        let source = match err.into_kind() {
+            ::csv::ErrorKind::Io(source) => source,
+            other => std::io::Error::other(format!("{other:?}")),
+        };
+        let open = source
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<UnterminatedQuote>());
+        match open {
+            Some(open) => ManifestError::UnterminatedQuote {
+                path: self.path.clone(),
+                line: open.line,
+                field: self.field_name(open.field),
+            },
+            None => ManifestError::Io {
+                path: self.path.clone(),
+                line,
+                source,
+            },
+        }
+    }
+
+    /// The header's name of the field at `index` (or its position, before or past the header).
+    fn field_name(&self, index: usize) -> String {
+        match self.header_names.get(index).map(|n| n.trim()) {
+            Some(name) if !name.is_empty() => format!("field {name:?}"),
+            _ => format!("field {}", index + 1),
         }
     }
 

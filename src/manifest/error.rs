@@ -18,6 +18,16 @@ pub enum ManifestError {
         line: u64,
         source: std::io::Error,
     },
+    /// The file ends inside a quoted field: it was cut off mid-record.
+    #[error(
+        "manifest {}, line {line}, {field}: unterminated quoted field (the file ends inside its quotes: truncated?)",
+        path.display()
+    )]
+    UnterminatedQuote {
+        path: PathBuf,
+        line: u64,
+        field: String,
+    },
     #[error(
         "cannot tell the format of manifest {}: use a .csv, .json, .jsonl or .ndjson name, or give the format",
         path.display()

@@ -4,7 +4,9 @@
 //! it with a marker field the CSV reader turns into an invalid row, and re-emits the dropped
 //! newlines as blank lines so the parser's line count stays that of the file. It also notes
 //! the line where each record starts: the `csv` crate's positions mark where the previous
-//! record ended, which is before any blank lines and the rest of a CRLF.
+//! record ended, which is before any blank lines and the rest of a CRLF. A file that ends
+//! inside a quoted field (a truncated file) is an [`UnterminatedQuote`] error, where the `csv`
+//! crate would close the quote silently and yield a cut-off record.
 
 use std::collections::VecDeque;
 use std::io::{self, BufRead, Read};
@@ -16,6 +18,19 @@ pub const MAX_RECORD_BYTES: usize = 1 << 20;
 pub const OVERSIZE_MARKER: &[u8] = b"\0media-migrate:oversize\0";
 
 const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// The file ended inside a quoted field: it was cut off, and its last record with it.
+/// Travels inside the `io::Error` the guard's reader returns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unterminated quoted field: the file ends inside quotes opened on line {line} (truncated?)"
+)]
+pub struct UnterminatedQuote {
+    /// The line where the quoted field opens.
+    pub line: u64,
+    /// The 0-based position of the field in its record.
+    pub field: usize,
+}
 
 /// Where csv-core's parser is within a record, as far as record ends are concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +74,10 @@ struct Scanner {
     at_start: bool,
     /// Start lines of records the parser has yet to return; bounded by its read-ahead.
     starts: VecDeque<u64>,
+    /// The 0-based position of the current field in its record.
+    field: usize,
+    /// The line where the current quoted field opened.
+    quote_line: u64,
 }
 
 impl Scanner {
@@ -73,6 +92,13 @@ impl Scanner {
             let before = self.quoting;
             let (after, ends) = before.step(byte);
             self.quoting = after;
+            if ends {
+                self.field = 0;
+            } else if after == Quoting::FieldStart {
+                self.field += 1;
+            } else if before == Quoting::FieldStart && after == Quoting::Quoted {
+                self.quote_line = self.line;
+            }
             if self.at_start && !matches!(byte, b'\r' | b'\n') {
                 self.starts.push_back(self.line);
                 self.at_start = false;
@@ -135,6 +161,8 @@ impl<R: BufRead> RecordGuard<R> {
                 line: 1,
                 at_start: true,
                 starts: VecDeque::new(),
+                field: 0,
+                quote_line: 1,
             },
             bom_checked: false,
         }
@@ -166,6 +194,23 @@ impl<R: BufRead> RecordGuard<R> {
     }
 }
 
+impl<R> RecordGuard<R> {
+    /// The end of the file: fine between records and after a closed quote, an error inside
+    /// an open one (reported once; the reader is at its end afterwards).
+    fn end_of_file(&mut self) -> io::Result<usize> {
+        let scanner = &mut self.scanner;
+        if scanner.quoting != Quoting::Quoted {
+            return Ok(0);
+        }
+        scanner.quoting = Quoting::FieldStart;
+        let open = UnterminatedQuote {
+            line: scanner.quote_line,
+            field: scanner.field,
+        };
+        Err(io::Error::new(io::ErrorKind::InvalidData, open))
+    }
+}
+
 impl<R: BufRead> Read for RecordGuard<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
@@ -184,7 +229,7 @@ impl<R: BufRead> Read for RecordGuard<R> {
             }
             let data = self.inner.fill_buf()?;
             if data.is_empty() {
-                return Ok(0);
+                return self.end_of_file();
             }
             let (consumed, written) = self.scanner.scan(data, buf);
             self.inner.consume(consumed);
@@ -213,6 +258,23 @@ mod tests {
     fn passes_small_records() {
         let input = b"\xef\xbb\xbfa,b\r\n\"x\ny\",\"q\"\"\"\n";
         assert_eq!(guarded(input, 100), &input[3..]);
+    }
+
+    /// A file ending inside quotes is an error naming the line the quote opened on and the
+    /// field's position; a quote closed right at the end is fine.
+    #[test]
+    fn reports_a_quote_open_at_the_end() {
+        let mut out = Vec::new();
+        let err = RecordGuard::new(&b"a,b\nx,\"y\n\nz"[..], 100)
+            .read_to_end(&mut out)
+            .expect_err("an open quote at the end");
+        let open = err
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<UnterminatedQuote>())
+            .expect("the error says why");
+        assert_eq!(open, &UnterminatedQuote { line: 2, field: 1 });
+        assert_eq!(guarded(b"a,b\nx,\"y\"\"\"", 100), b"a,b\nx,\"y\"\"\"");
+        assert_eq!(guarded(b"a,\"b\"", 100), b"a,\"b\"");
     }
 
     /// An oversized quoted record is closed, marked, and its dropped newlines come back.

@@ -96,7 +96,7 @@ pub fn write_csv_reports(
                 }
                 reconciliation.write(&row_cells(row, status))?;
                 if status == "failed" {
-                    failed.write(&manifest_cells(row))?;
+                    failed.write(&row.manifest_cells())?;
                 }
                 if let Some(id) = &row.file_id {
                     url_map.write(&[
@@ -181,21 +181,6 @@ fn issue_cells(issue: &Issue) -> Vec<String> {
 }
 
 /// A row written back in manifest format (the columns of [`FIELDS`]).
-fn manifest_cells(row: &JournalRow) -> Vec<String> {
-    vec![
-        row.source.clone(),
-        row.folder_path.clone(),
-        row.display_name.clone(),
-        opt(&row.mime_type),
-        opt(&row.media_type),
-        row.labels.join("|"),
-        row.private.to_string(),
-        opt(&row.external_id),
-        opt(&row.expected_size),
-        opt(&row.expected_md5),
-    ]
-}
-
 /// `summary.json`: the machine-readable account of a run.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -89,13 +89,14 @@ impl WixError {
         Self::application(StatusCode::CONFLICT, code, message)
     }
 
-    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+    /// 429, with `Retry-After` when `retry_after_secs` is given.
+    pub fn too_many_requests(retry_after_secs: Option<u64>) -> Self {
         let mut e = Self::application(
             StatusCode::TOO_MANY_REQUESTS,
             "RESOURCE_EXHAUSTED",
             "Resource exhausted: too many requests",
         );
-        e.retry_after_secs = Some(retry_after_secs);
+        e.retry_after_secs = retry_after_secs;
         e
     }
 

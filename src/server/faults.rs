@@ -1,6 +1,7 @@
-//! Fault injection for the local Media Manager: latency, 503s, lost responses, per-item
-//! failures, slow and failing processing. Decisions come from one seeded generator, so a
-//! sequential client sees the same faults on every run with the same `--seed`.
+//! Fault injection for the local Media Manager: latency, 503s, lost responses, answers held
+//! past the client's patience, 429s without `Retry-After`, per-item failures, slow and failing
+//! processing. Decisions come from seeded generators, one stream per kind, so the same
+//! `--seed` gives the same faults in the same number of calls on every run.
 
 use std::str::FromStr;
 use std::sync::Mutex;
@@ -50,6 +51,12 @@ pub struct FaultConfig {
     pub error_rate: f64,
     /// Share of API calls performed and then answered by dropping the connection.
     pub lost_response_rate: f64,
+    /// Share of API calls performed and then answered only after `slow_response`: longer than
+    /// a client's timeout, this is a lost answer the client had to give up on.
+    pub slow_response_rate: f64,
+    pub slow_response: Option<MsRange>,
+    /// Answer 429 without `Retry-After`, so clients must pick their own pause.
+    pub omit_retry_after: bool,
     /// Share of bulk-import items failed with a retryable code.
     pub item_failure_rate: f64,
     /// How long an import stays PENDING at least.
@@ -63,6 +70,8 @@ impl FaultConfig {
         self.latency.is_none()
             && self.error_rate == 0.0
             && self.lost_response_rate == 0.0
+            && (self.slow_response_rate == 0.0 || self.slow_response.is_none())
+            && !self.omit_retry_after
             && self.item_failure_rate == 0.0
             && self.processing_time.is_none()
             && self.processing_failure_rate == 0.0
@@ -75,6 +84,7 @@ pub enum FaultKind {
     Latency,
     Error503,
     LostResponse,
+    SlowResponse,
     ItemFailure,
     ProcessingFailure,
 }
@@ -85,42 +95,79 @@ impl FaultKind {
             Self::Latency => "latency",
             Self::Error503 => "error503",
             Self::LostResponse => "lostResponse",
+            Self::SlowResponse => "slowResponse",
             Self::ItemFailure => "itemFailure",
             Self::ProcessingFailure => "processingFailure",
         }
     }
 }
 
+/// Where the generator's numbers go: one stream per kind of decision, one per kind of delay.
+const STREAMS: usize = 8;
+const SLOW_RESPONSE_TIME: usize = 6;
+const PROCESSING_TIME: usize = 7;
+
+/// The fault injector. Every kind of decision draws from a stream of its own, seeded from
+/// `seed`: the n-th 503 decision is the same however the calls of concurrent clients
+/// interleave with item and processing decisions, so a run meets the same faults in the same
+/// number of calls.
 pub struct Faults {
     pub config: FaultConfig,
-    rng: Mutex<fastrand::Rng>,
+    streams: Mutex<[fastrand::Rng; STREAMS]>,
 }
 
 impl Faults {
     pub fn new(config: FaultConfig) -> Self {
-        let rng = Mutex::new(fastrand::Rng::with_seed(config.seed));
-        Self { config, rng }
+        let streams = std::array::from_fn(|i| {
+            // Far-apart seeds: wyrand streams from adjacent seeds are unrelated anyway.
+            fastrand::Rng::with_seed(config.seed ^ (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+        });
+        Self {
+            config,
+            streams: Mutex::new(streams),
+        }
     }
 
-    fn with_rng<T>(&self, f: impl FnOnce(&mut fastrand::Rng) -> T) -> T {
-        f(&mut self.rng.lock().unwrap_or_else(|p| p.into_inner()))
+    fn with_stream<T>(&self, stream: usize, f: impl FnOnce(&mut fastrand::Rng) -> T) -> T {
+        f(&mut self.streams.lock().unwrap_or_else(|p| p.into_inner())[stream])
     }
 
-    /// True with probability `p` (never draws when `p` is 0, so quiet runs stay repeatable).
-    pub fn roll(&self, p: f64) -> bool {
-        p > 0.0 && self.with_rng(|r| r.f64()) < p
+    /// Whether the next call (bulk item, file) meets the fault `kind`, at its configured rate.
+    /// Never draws at a rate of 0, so quiet runs stay repeatable. `Latency` always strikes
+    /// when configured: its effect is the drawn delay.
+    pub fn strikes(&self, kind: FaultKind) -> bool {
+        let c = &self.config;
+        let p = match kind {
+            FaultKind::Latency => return c.latency.is_some(),
+            FaultKind::Error503 => c.error_rate,
+            FaultKind::LostResponse => c.lost_response_rate,
+            FaultKind::SlowResponse if c.slow_response.is_none() => 0.0,
+            FaultKind::SlowResponse => c.slow_response_rate,
+            FaultKind::ItemFailure => c.item_failure_rate,
+            FaultKind::ProcessingFailure => c.processing_failure_rate,
+        };
+        p > 0.0 && self.with_stream(kind as usize, |r| r.f64()) < p
     }
 
-    fn draw(&self, range: Option<MsRange>) -> Option<Duration> {
-        range.map(|r| Duration::from_millis(self.with_rng(|rng| rng.u64(r.lo..=r.hi))))
+    fn draw(&self, stream: usize, range: Option<MsRange>) -> Option<Duration> {
+        range.map(|r| Duration::from_millis(self.with_stream(stream, |rng| rng.u64(r.lo..=r.hi))))
     }
 
     pub fn latency(&self) -> Option<Duration> {
-        self.draw(self.config.latency)
+        self.draw(FaultKind::Latency as usize, self.config.latency)
+    }
+
+    /// How long to hold this call's answer, when it is one of the slow ones.
+    pub fn slow_response(&self) -> Option<Duration> {
+        if self.strikes(FaultKind::SlowResponse) {
+            self.draw(SLOW_RESPONSE_TIME, self.config.slow_response)
+        } else {
+            None
+        }
     }
 
     pub fn processing_time(&self) -> Option<Duration> {
-        self.draw(self.config.processing_time)
+        self.draw(PROCESSING_TIME, self.config.processing_time)
     }
 }
 
@@ -147,16 +194,39 @@ mod tests {
             error_rate: 0.5,
             ..FaultConfig::default()
         };
-        let a: Vec<bool> = (0..64)
-            .map(|_| Faults::new(cfg.clone()))
-            .map(|f| f.roll(0.5))
-            .collect();
         let f1 = Faults::new(cfg.clone());
         let f2 = Faults::new(cfg);
-        let s1: Vec<bool> = (0..64).map(|_| f1.roll(0.5)).collect();
-        let s2: Vec<bool> = (0..64).map(|_| f2.roll(0.5)).collect();
+        let s1: Vec<bool> = (0..64).map(|_| f1.strikes(FaultKind::Error503)).collect();
+        let s2: Vec<bool> = (0..64).map(|_| f2.strikes(FaultKind::Error503)).collect();
         assert_eq!(s1, s2);
         assert!(s1.iter().any(|b| *b) && s1.iter().any(|b| !*b));
-        assert!(a.iter().all(|b| *b == a[0]));
+    }
+
+    /// Each kind of decision has its own stream: the 503 decisions are the same whether or not
+    /// item decisions are drawn in between; kinds at rate 0 never strike.
+    #[test]
+    fn each_kind_draws_from_its_own_stream() {
+        let cfg = FaultConfig {
+            seed: 3,
+            error_rate: 0.5,
+            item_failure_rate: 0.5,
+            ..FaultConfig::default()
+        };
+        let alone = Faults::new(cfg.clone());
+        let mixed = Faults::new(cfg);
+        let a: Vec<bool> = (0..64)
+            .map(|_| alone.strikes(FaultKind::Error503))
+            .collect();
+        let b: Vec<bool> = (0..64)
+            .map(|i| {
+                for _ in 0..i % 3 {
+                    mixed.strikes(FaultKind::ItemFailure);
+                }
+                mixed.strikes(FaultKind::Error503)
+            })
+            .collect();
+        assert_eq!(a, b);
+        assert!((0..64).all(|_| !alone.strikes(FaultKind::LostResponse)));
+        assert!(!alone.strikes(FaultKind::Latency) && alone.latency().is_none());
     }
 }

@@ -1,5 +1,6 @@
 //! What every API call passes through before its handler: counting, authentication, the
-//! per-site rate limit, and the injected faults (latency, 503, lost response).
+//! per-site rate limit, and the injected faults (latency, 503, lost response, slow response,
+//! 429 without `Retry-After`).
 
 use std::sync::Mutex;
 
@@ -20,6 +21,7 @@ use crate::control::bucket::TokenBucket;
 /// The rate limit of the one site this server stands for.
 pub struct Guard {
     bucket: Option<Mutex<TokenBucket>>,
+    omit_retry_after: bool,
 }
 
 impl Guard {
@@ -32,18 +34,21 @@ impl Guard {
                     Instant::now(),
                 ))
             }),
+            omit_retry_after: config.faults.omit_retry_after,
         }
     }
 
-    /// Admits a call or answers 429 with the whole seconds until a token is free (at least 1).
+    /// Admits a call or answers 429 with the whole seconds until a token is free (at least 1),
+    /// or with no `Retry-After` at all when that fault is on.
     fn admit(&self) -> WixResult<()> {
         let Some(bucket) = &self.bucket else {
             return Ok(());
         };
         let mut bucket = bucket.lock().unwrap_or_else(|p| p.into_inner());
-        bucket
-            .try_take(Instant::now())
-            .map_err(|wait| WixError::too_many_requests(wait.as_secs_f64().ceil().max(1.0) as u64))
+        bucket.try_take(Instant::now()).map_err(|wait| {
+            let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+            WixError::too_many_requests((!self.omit_retry_after).then_some(secs))
+        })
     }
 }
 
@@ -86,30 +91,39 @@ pub async fn api_guard(
     let route = matched
         .as_ref()
         .map_or_else(|| request.uri().path(), |m| m.as_str());
-    state
-        .stats
-        .count_call(&format!("{} {}", request.method(), route));
+    let endpoint = format!("{} {}", request.method(), route);
+    state.stats.count_call(&endpoint);
     if let Err(e) = authenticate(&state.config, request.headers()) {
         return e.into_response();
     }
     if let Err(e) = state.guard.admit() {
-        state.stats.count_throttled();
+        state.stats.count_throttled(&endpoint);
         return e.into_response();
     }
     if let Some(delay) = state.faults.latency() {
         state.stats.count_fault(FaultKind::Latency);
         tokio::time::sleep(delay).await;
     }
-    if state.faults.roll(state.config.faults.error_rate) {
+    if state.faults.strikes(FaultKind::Error503) {
         state.stats.count_fault(FaultKind::Error503);
         return WixError::unavailable().into_response();
     }
-    let lose = state.faults.roll(state.config.faults.lost_response_rate);
+    let lose = state.faults.strikes(FaultKind::LostResponse);
+    let slow = if lose {
+        None
+    } else {
+        state.faults.slow_response()
+    };
     let response = next.run(request).await;
     if lose {
         // The work is done and committed; the caller will never hear of it.
         state.stats.count_fault(FaultKind::LostResponse);
         conn.kill.pull();
+    } else if let Some(hold) = slow {
+        // Done and committed too, but answered late: a client that gave up first has the
+        // same doubt as after a lost response.
+        state.stats.count_fault(FaultKind::SlowResponse);
+        tokio::time::sleep(hold).await;
     }
     response
 }

@@ -189,10 +189,7 @@ async fn process(
             return None;
         }
     };
-    if state
-        .faults
-        .roll(state.config.faults.processing_failure_rate)
-    {
+    if state.faults.strikes(FaultKind::ProcessingFailure) {
         state.stats.count_fault(FaultKind::ProcessingFailure);
         let f = Failure::new("PROCESSING_FAILED", "processing failed (injected fault)");
         return Some((row, f.into()));

@@ -1,5 +1,6 @@
 //! Counters of what clients spent, served at `GET /_local/stats` so tests and benchmarks can
-//! count exactly: calls per endpoint, 429s sent, faults injected by kind, files by status.
+//! count exactly: calls per endpoint, 429s sent (in all and per endpoint), faults injected by
+//! kind, files by status.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -17,6 +18,7 @@ use super::faults::FaultKind;
 pub struct Stats {
     calls: Mutex<BTreeMap<String, u64>>,
     throttled: AtomicU64,
+    throttled_calls: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<BTreeMap<FaultKind, u64>>,
 }
 
@@ -26,8 +28,13 @@ impl Stats {
         *calls.entry(endpoint.to_string()).or_default() += 1;
     }
 
-    pub fn count_throttled(&self) {
+    pub fn count_throttled(&self, endpoint: &str) {
         self.throttled.fetch_add(1, Ordering::Relaxed);
+        let mut calls = self
+            .throttled_calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *calls.entry(endpoint.to_string()).or_default() += 1;
     }
 
     pub fn count_fault(&self, kind: FaultKind) {
@@ -45,7 +52,10 @@ pub struct StatsReport {
     pub total_calls: u64,
     /// Calls answered 429 by the rate limit.
     pub throttled: u64,
-    /// Faults injected, by kind (`latency`, `error503`, `lostResponse`, `itemFailure`, `processingFailure`).
+    /// The same 429s by endpoint (as in `calls`), to tell whose calls the limit stopped.
+    pub throttled_calls: BTreeMap<String, u64>,
+    /// Faults injected, by kind (`latency`, `error503`, `lostResponse`, `slowResponse`,
+    /// `itemFailure`, `processingFailure`).
     pub faults: BTreeMap<String, u64>,
     /// Files by operation status (`PENDING`, `READY`, `FAILED`), trash included.
     pub files: BTreeMap<String, u64>,
@@ -76,6 +86,12 @@ pub async fn stats_handler(State(state): State<SharedState>) -> WixResult<Json<S
         total_calls: calls.values().sum(),
         calls,
         throttled: state.stats.throttled.load(Ordering::Relaxed),
+        throttled_calls: state
+            .stats
+            .throttled_calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone(),
         faults,
         files,
     }))

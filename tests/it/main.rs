@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod downloads;
+mod faults;
 mod files;
 mod folders;
 mod guard;

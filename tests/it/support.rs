@@ -17,6 +17,8 @@ use serde_json::Value;
 
 pub struct TestServer {
     pub server: Option<LocalServer>,
+    /// The config it runs with (and restarts with, in [`TestServer::bounce`]).
+    pub config: ServerConfig,
     pub url: String,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
@@ -39,10 +41,13 @@ impl TestServer {
     pub async fn start_in(dir: tempfile::TempDir, config: ServerConfig) -> Self {
         media_migrate::install_crypto_provider();
         let api_key = config.api_keys.first().cloned();
-        let server = LocalServer::start(config, 0).await.expect("server starts");
+        let server = LocalServer::start(config.clone(), 0)
+            .await
+            .expect("server starts");
         Self {
             url: server.url.clone(),
             server: Some(server),
+            config,
             dir,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -63,6 +68,33 @@ impl TestServer {
         let mut config = ServerConfig::new(self.dir.path().join("data"));
         tweak(&mut config);
         Self::start_in(self.dir, config).await
+    }
+
+    /// Stops the server, keeps its port closed for `outage` (connections are refused), then
+    /// starts it again on the same port, data dir and config. Returns the stopped server's
+    /// stats, which the new one starts counting afresh.
+    pub async fn bounce(&mut self, outage: Duration) -> Value {
+        let stats = self.stats().await;
+        let server = self.server.take().expect("running");
+        let port = server.addr.port();
+        server.stop().await.expect("clean stop");
+        tokio::time::sleep(outage).await;
+        // Another socket may have taken the port meanwhile (unlikely): try for a while.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match LocalServer::start(self.config.clone(), port).await {
+                Ok(server) => {
+                    assert_eq!(server.url, self.url, "restarted at the same address");
+                    self.server = Some(server);
+                    return stats;
+                }
+                Err(e) if tokio::time::Instant::now() < deadline => {
+                    eprintln!("restart on port {port}: {e}; trying again");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("can't restart on port {port}: {e}"),
+            }
+        }
     }
 
     pub fn api(&self, path: &str) -> String {
@@ -189,6 +221,21 @@ impl Source {
             hang: false,
         }
     }
+
+    /// A source that accepts the request and never answers.
+    pub fn hanging() -> Self {
+        Self {
+            hang: true,
+            ..Self::bytes("image/png", Vec::new())
+        }
+    }
+
+    /// A 200 `text/html` page where an image was expected (a CDN's error or login page).
+    pub fn html_page() -> Self {
+        let page = "<!DOCTYPE html>\n<html><head><title>Not Found</title></head>\n\
+                    <body><h1>Sorry, this image is no longer available</h1></body></html>\n";
+        Self::bytes("text/html; charset=utf-8", page.as_bytes().to_vec())
+    }
 }
 
 /// A web server on 127.0.0.1:0 serving sources by path (query strings ignored, but recorded).
@@ -215,6 +262,24 @@ impl SourceServer {
             let _ = axum::serve(listener, app).await;
         });
         Self { addr, routes, hits }
+    }
+
+    /// A source server with a thread and runtime of its own, so it answers promptly however
+    /// busy the test's runtime is (many servers at once, each processing); it lives until the
+    /// test binary exits.
+    pub fn start_on_own_thread() -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("source server runtime");
+            runtime.block_on(async move {
+                tx.send(Self::start().await).expect("the starter waits");
+                std::future::pending::<()>().await;
+            });
+        });
+        rx.recv().expect("source server starts")
     }
 
     pub fn add(&self, path: &str, source: Source) -> String {
@@ -341,4 +406,55 @@ pub fn read_csv(path: &std::path::Path) -> Vec<HashMap<String, String>> {
                 .collect()
         })
         .collect()
+}
+
+impl TestServer {
+    /// Every live file under media-root, with the path of its folder (`/a/b`, or empty for
+    /// the root), read through the API's folder and file search.
+    pub async fn files_with_paths(&self) -> Vec<(String, Value)> {
+        let mut folders: HashMap<String, (String, String)> = HashMap::new();
+        for f in self.search_all("/v1/folders/search", "folders").await {
+            let field = |k: &str| f[k].as_str().expect("folder field").to_string();
+            folders.insert(field("id"), (field("displayName"), field("parentFolderId")));
+        }
+        let path_of = |mut id: String| {
+            let mut parts = Vec::new();
+            while let Some((name, parent)) = folders.get(&id) {
+                parts.push(name.clone());
+                id = parent.clone();
+            }
+            parts.reverse();
+            parts.iter().map(|p| format!("/{p}")).collect::<String>()
+        };
+        self.search_all("/v1/files/search", "files")
+            .await
+            .into_iter()
+            .map(|f| {
+                let parent = f["parentFolderId"].as_str().expect("parent").to_string();
+                (path_of(parent), f)
+            })
+            .collect()
+    }
+
+    /// Every item of a search endpoint, all pages.
+    async fn search_all(&self, path: &str, items: &str) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let v = self
+                .ok_post(
+                    path,
+                    serde_json::json!({"paging": {"limit": 100, "cursor": cursor}}),
+                )
+                .await;
+            out.extend(v[items].as_array().expect("items").iter().cloned());
+            cursor = v["nextCursor"]["cursors"]["next"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            if cursor.is_empty() {
+                return out;
+            }
+        }
+    }
 }

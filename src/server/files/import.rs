@@ -167,7 +167,7 @@ async fn import_many(
         move |tx| {
             let mut out = Vec::with_capacity(requests.len());
             for (i, req) in requests.iter().enumerate() {
-                if st.faults.roll(st.config.faults.item_failure_rate) {
+                if st.faults.strikes(FaultKind::ItemFailure) {
                     st.stats.count_fault(FaultKind::ItemFailure);
                     out.push(Err(WixError::unavailable_item()));
                     continue;
