@@ -192,7 +192,16 @@ impl Journal {
         entries: impl Iterator<Item = Result<Entry, ManifestError>>,
     ) -> Result<IngestCounts, JournalError> {
         if self.bulk_loadable()? {
-            let counts = self.bulk_load(run, entries)?;
+            // Without the WAL, pages appended to a database write once, straight to the file;
+            // a crash leaves a rollback journal that restores the empty journal on next open.
+            self.conn
+                .pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(()))
+                .map_err(self.wrap())?;
+            let counts = self.bulk_load(run, entries);
+            self.conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+                .map_err(self.wrap())?;
+            let counts = counts?;
             self.requeue_unsent_failures(run)?;
             return Ok(counts);
         }
@@ -237,9 +246,9 @@ impl Journal {
             .map_err(self.wrap())
     }
 
-    /// The first read into an empty journal. Rows are appended without the key index, which is
-    /// then built once by sorting: several times cheaper than inserting a million random keys
-    /// one by one into a tree far larger than the cache. Keys the build finds twice become
+    /// The first read into an empty journal. Rows are appended without indexes, which are then
+    /// built once by sorting: several times cheaper than inserting a million random keys one
+    /// by one into a tree far larger than the cache. Keys the build finds twice become
     /// `duplicate` issues. All of it is one transaction, so a crash leaves the journal empty
     /// and whole, and the next run reads again; a fatal manifest error keeps what came before.
     fn bulk_load(
@@ -250,7 +259,7 @@ impl Journal {
         let path = self.path.clone();
         let sql = |e| sql_error(&path, e);
         let tx = self.conn.transaction().map_err(sql)?;
-        tx.execute_batch("DROP INDEX rows_key").map_err(sql)?;
+        tx.execute_batch(super::DROP_ROW_INDEXES).map_err(sql)?;
         let mut counts = IngestCounts::default();
         let mut fatal = None;
         for entry in entries {
@@ -271,7 +280,7 @@ impl Journal {
                 }
             }
         }
-        let duplicates = build_key_index(&tx, run).map_err(sql)?;
+        let duplicates = build_row_indexes(&tx, run).map_err(sql)?;
         counts.new -= duplicates;
         counts.duplicate += duplicates;
         tx.commit().map_err(sql)?;
@@ -282,10 +291,11 @@ impl Journal {
     }
 }
 
-/// Builds the unique key index after a bulk load. When keys repeat, every line after a key's
-/// first is moved from `rows` to a `duplicate` issue first; returns how many were moved.
-fn build_key_index(tx: &rusqlite::Transaction<'_>, run: i64) -> rusqlite::Result<u64> {
-    match tx.execute_batch(super::CREATE_KEY_INDEX) {
+/// Builds the row indexes after a bulk load. When keys repeat, the unique key index (built
+/// first) fails; then every line after a key's first is moved from `rows` to a `duplicate`
+/// issue and the build is tried again. Returns how many lines were moved.
+fn build_row_indexes(tx: &rusqlite::Transaction<'_>, run: i64) -> rusqlite::Result<u64> {
+    match tx.execute_batch(super::CREATE_ROW_INDEXES) {
         Ok(()) => return Ok(0),
         Err(rusqlite::Error::SqliteFailure(f, _))
             if f.code == rusqlite::ErrorCode::ConstraintViolation => {}
@@ -307,7 +317,7 @@ fn build_key_index(tx: &rusqlite::Transaction<'_>, run: i64) -> rusqlite::Result
         tx.prepare_cached("DELETE FROM rows WHERE rowid = ?1")?
             .execute([rowid])?;
     }
-    tx.execute_batch(super::CREATE_KEY_INDEX)?;
+    tx.execute_batch(super::CREATE_ROW_INDEXES)?;
     Ok(repeats.len() as u64)
 }
 

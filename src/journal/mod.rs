@@ -20,8 +20,15 @@ pub use rows::{FileFacts, JournalRow, Outcome, RowState};
 /// the file-id index leaves out rows without a file). Schema 1 journals are still read.
 const SCHEMA_VERSION: i64 = 2;
 
-/// The rows' unique key index, also rebuilt by [`Journal::ingest`]'s bulk load.
-pub(crate) const CREATE_KEY_INDEX: &str = "CREATE UNIQUE INDEX rows_key ON rows (key)";
+/// The rows' indexes, dropped and rebuilt by [`Journal::ingest`]'s bulk load; the unique key
+/// index comes first, so a repeated key fails the batch before anything else is built.
+pub(crate) const CREATE_ROW_INDEXES: &str = "
+CREATE UNIQUE INDEX IF NOT EXISTS rows_key ON rows (key);
+CREATE INDEX IF NOT EXISTS rows_state ON rows (state, line);
+CREATE INDEX IF NOT EXISTS rows_seen ON rows (seen_run, line);
+";
+pub(crate) const DROP_ROW_INDEXES: &str =
+    "DROP INDEX rows_key; DROP INDEX rows_state; DROP INDEX rows_seen;";
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,10 +62,7 @@ CREATE TABLE IF NOT EXISTS rows (
     accepted_ms INTEGER,
     updated_ms INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS rows_key ON rows (key);
 CREATE UNIQUE INDEX IF NOT EXISTS rows_file ON rows (file_id) WHERE file_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS rows_state ON rows (state, line);
-CREATE INDEX IF NOT EXISTS rows_seen ON rows (seen_run, line);
 -- manifest lines that are not rows to import: invalid, or duplicates of an earlier line
 CREATE TABLE IF NOT EXISTS issues (
     run INTEGER NOT NULL,
@@ -163,11 +167,13 @@ impl Journal {
         // FULL: the `sending` commit must survive a power cut, or a resend could duplicate.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(wrap)?;
-        conn.pragma_update(None, "cache_size", -65536)
+        conn.pragma_update(None, "cache_size", -32768)
             .map_err(wrap)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(wrap)?;
-        conn.execute_batch(SCHEMA).map_err(wrap)?;
+        conn.execute_batch(SCHEMA)
+            .and_then(|()| conn.execute_batch(CREATE_ROW_INDEXES))
+            .map_err(wrap)?;
         let journal = Self {
             path: path.to_path_buf(),
             conn,
