@@ -1,25 +1,63 @@
-//! The request budget of one target site, shared by every stage: a token bucket at an
-//! adaptive rate, a cap on requests in flight, and one client-wide pause after a 429.
+//! The request budget of one target site, shared by every stage: a token bucket at an adaptive
+//! rate ([`AdaptiveRate`], CUBIC), a cap on requests in flight, priorities among the callers
+//! waiting for a token, and one client-wide pause after a 429.
 //!
-//! Adaptation follows the AWS SDK's adaptive retry mode in spirit: a throttle cuts the rate to
-//! 0.7× of what it was and pauses everyone for `Retry-After` (or a backoff); the rate then
-//! recovers linearly to the ceiling over `recovery`. All of it is a function of `tokio::time`,
-//! so tests run it under paused time.
+//! Callers say what their call is for with [`Priority::scope`] (a task-local, so the client's
+//! methods need no extra argument): work that unblocks imports first, then imports, then
+//! readiness polls. A waiter that has waited `starve_after` goes first, so no class starves.
+//! The same scope remembers in which pause window its last call was let through, so a 429 for
+//! a call sent before the client paused is known for an echo of a throttle already acted on.
+//! All of it runs on `tokio::time`, so tests run under paused time.
 
-use std::sync::Mutex;
+use std::cell::Cell;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+use super::adaptive::AdaptiveRate;
 use super::bucket::TokenBucket;
 
-/// Floor of the adaptive rate, in requests per minute.
-const MIN_RATE: f64 = 6.0;
-/// Share of the current rate kept after a throttle.
-const CUT: f64 = 0.7;
 /// Pause when a 429 carries no `Retry-After`.
 const DEFAULT_PAUSE: Duration = Duration::from_secs(2);
+
+/// What a call is for, highest priority first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    /// Work imports wait for: settling rows in doubt, folder lookups.
+    Unblock,
+    /// Imports and uploads (and any call made outside a scope).
+    Import,
+    /// Readiness polls.
+    Poll,
+}
+
+struct CallScope {
+    priority: Priority,
+    /// The pause window (epoch) in which this task's last call was let through.
+    granted_in: Cell<Option<u64>>,
+}
+
+tokio::task_local! {
+    static SCOPE: CallScope;
+}
+
+impl Priority {
+    /// Runs `fut` with every budget request it makes at this priority.
+    pub async fn scope<F: Future>(self, fut: F) -> F::Output {
+        let scope = CallScope {
+            priority: self,
+            granted_in: Cell::new(None),
+        };
+        SCOPE.scope(scope, fut).await
+    }
+
+    fn current() -> Self {
+        SCOPE.try_with(|s| s.priority).unwrap_or(Priority::Import)
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct BudgetConfig {
@@ -29,48 +67,73 @@ pub struct BudgetConfig {
     pub burst: u32,
     /// Requests in flight at once.
     pub concurrency: usize,
-    /// Time to climb back from a cut to the ceiling.
-    pub recovery: Duration,
+    /// A waiter that has waited this long goes before every other class.
+    pub starve_after: Duration,
 }
 
 impl Default for BudgetConfig {
     fn default() -> Self {
         Self {
             per_minute: 180,
-            burst: 10,
+            // Small: a client whose burst is no larger than the site's never outruns it, even
+            // at the site's own rate, and the site's burst isn't published.
+            burst: 4,
             concurrency: 8,
-            recovery: Duration::from_secs(60),
+            starve_after: Duration::from_secs(30),
         }
     }
 }
 
+struct Waiter {
+    priority: Priority,
+    seq: u64,
+    since: Instant,
+}
+
 struct State {
     bucket: TokenBucket,
-    ceiling: f64,
-    /// Rate just after the last cut, and when it happened.
-    cut: Option<(f64, Instant)>,
+    rate: AdaptiveRate,
     paused_until: Option<Instant>,
+    /// Incremented by every throttle acted on (a new pause window).
+    epoch: u64,
+    waiters: Vec<Waiter>,
+    next_seq: u64,
     throttles: u64,
+    grants: u64,
 }
 
 impl State {
-    /// The adaptive rate at `now`: the ceiling, or a linear climb back to it after a cut.
-    fn rate_at(&self, now: Instant, recovery: Duration) -> f64 {
-        match self.cut {
-            None => self.ceiling,
-            Some((low, at)) => {
-                let progress = now.saturating_duration_since(at).as_secs_f64()
-                    / recovery.as_secs_f64().max(1e-3);
-                (low + (self.ceiling - low) * progress.min(1.0)).min(self.ceiling)
-            }
-        }
+    /// The waiter whose turn it is: the highest priority, first come; starved waiters first.
+    fn head(&self, now: Instant, starve_after: Duration) -> Option<u64> {
+        self.waiters
+            .iter()
+            .min_by_key(|w| {
+                let starved = now.saturating_duration_since(w.since) >= starve_after;
+                (!starved, w.priority, w.seq)
+            })
+            .map(|w| w.seq)
+    }
+
+    /// When the first waiter that isn't starved yet will be.
+    fn next_starving(&self, now: Instant, starve_after: Duration) -> Option<Instant> {
+        self.waiters
+            .iter()
+            .map(|w| w.since + starve_after)
+            .filter(|t| *t > now)
+            .min()
+    }
+
+    fn remove(&mut self, seq: u64) {
+        self.waiters.retain(|w| w.seq != seq);
     }
 }
 
 pub struct Budget {
     config: BudgetConfig,
     state: Mutex<State>,
-    in_flight: std::sync::Arc<Semaphore>,
+    in_flight: Arc<Semaphore>,
+    /// Woken when the head of the queue may have changed (a grant, a waiter leaving).
+    turn: Notify,
 }
 
 /// Held while a request is in flight.
@@ -78,20 +141,37 @@ pub struct Permit {
     _slot: OwnedSemaphorePermit,
 }
 
+/// A place in the queue; leaving it (granted or cancelled) lets the next waiter look again.
+struct Ticket<'a> {
+    budget: &'a Budget,
+    seq: u64,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        self.budget.lock().remove(self.seq);
+        self.budget.turn.notify_waiters();
+    }
+}
+
 impl Budget {
     pub fn new(config: BudgetConfig) -> Self {
         let now = Instant::now();
         let state = State {
             bucket: TokenBucket::per_minute(config.per_minute, config.burst, now),
-            ceiling: f64::from(config.per_minute.max(1)),
-            cut: None,
+            rate: AdaptiveRate::new(f64::from(config.per_minute.max(1))),
             paused_until: None,
+            epoch: 0,
+            waiters: Vec::new(),
+            next_seq: 0,
             throttles: 0,
+            grants: 0,
         };
         Self {
-            in_flight: std::sync::Arc::new(Semaphore::new(config.concurrency.max(1))),
+            in_flight: Arc::new(Semaphore::new(config.concurrency.max(1))),
             config,
             state: Mutex::new(state),
+            turn: Notify::new(),
         }
     }
 
@@ -99,59 +179,109 @@ impl Budget {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Waits for a slot in flight, the end of any pause, and a token at the current rate.
+    /// Waits for a slot in flight, its turn among the waiters, the end of any pause, and a
+    /// token at the current rate.
     pub async fn acquire(&self) -> Permit {
+        let priority = Priority::current();
         let slot = self
             .in_flight
             .clone()
             .acquire_owned()
             .await
             .expect("the budget's semaphore is never closed");
+        let seq = {
+            let mut s = self.lock();
+            let seq = s.next_seq;
+            s.next_seq += 1;
+            s.waiters.push(Waiter {
+                priority,
+                seq,
+                since: Instant::now(),
+            });
+            seq
+        };
+        let _ticket = Ticket { budget: self, seq };
         loop {
-            let wait = {
+            let notified = self.turn.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let wake_at = {
                 let mut s = self.lock();
                 let now = Instant::now();
-                match s.paused_until.filter(|until| *until > now) {
-                    Some(until) => until - now,
-                    None => {
-                        let rate = s.rate_at(now, self.config.recovery);
-                        s.bucket.set_per_minute(rate, now);
-                        match s.bucket.try_take(now) {
-                            Ok(()) => return Permit { _slot: slot },
-                            Err(wait) => wait,
+                let starve_after = self.config.starve_after;
+                if let Some(until) = s.paused_until.filter(|u| *u > now) {
+                    Some(until)
+                } else if s.head(now, starve_after) != Some(seq) {
+                    // Not our turn: look again when the head moves, or when someone starves.
+                    s.next_starving(now, starve_after)
+                } else {
+                    let rate = s.rate.per_minute(now);
+                    s.bucket.set_per_minute(rate, now);
+                    match s.bucket.try_take(now) {
+                        Ok(()) => {
+                            s.grants += 1;
+                            s.rate.on_grant(now);
+                            let epoch = s.epoch;
+                            let _ = SCOPE.try_with(|c| c.granted_in.set(Some(epoch)));
+                            return Permit { _slot: slot };
                         }
+                        Err(wait) => Some(now + wait),
                     }
                 }
             };
-            tokio::time::sleep(wait).await;
+            match wake_at {
+                Some(at) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(at) => {}
+                        _ = &mut notified => {}
+                    }
+                }
+                None => notified.await,
+            }
         }
     }
 
-    /// A 429: pause every worker once, for `retry_after` or a default, and cut the rate.
+    /// A 429. The first for calls sent since the last pause pauses every caller once (for
+    /// `retry_after`, or a default) and cuts the rate; 429s for calls sent before that pause
+    /// are echoes of the same throttle and only count.
     pub fn on_throttled(&self, retry_after: Option<Duration>) {
+        let granted_in = SCOPE.try_with(|c| c.granted_in.get()).ok().flatten();
         let mut s = self.lock();
         let now = Instant::now();
-        let until = now + retry_after.unwrap_or(DEFAULT_PAUSE);
-        // Workers that were already in flight report the same throttle: pause once, cut once
-        // per pause window.
-        let already_paused = s.paused_until.is_some_and(|p| p > now);
-        s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
         s.throttles += 1;
-        if !already_paused {
-            let low = (s.rate_at(now, self.config.recovery) * CUT)
-                .max(MIN_RATE)
-                .min(s.ceiling);
-            s.cut = Some((low, until));
+        let echo = match granted_in {
+            Some(epoch) => epoch < s.epoch,
+            // Outside a scope: within the pause is the same throttle.
+            None => s.paused_until.is_some_and(|p| p > now),
+        };
+        if echo {
+            s.rate.on_echo();
+            return;
         }
+        let until = now + retry_after.unwrap_or(DEFAULT_PAUSE);
+        s.paused_until = Some(until);
+        s.epoch += 1;
+        s.rate.on_throttle(now, until);
     }
 
     /// The current rate in requests per minute (for progress and reports).
     pub fn current_rate(&self) -> f64 {
-        self.lock().rate_at(Instant::now(), self.config.recovery)
+        self.lock().rate.per_minute(Instant::now())
     }
 
+    /// 429s reported, echoes included.
     pub fn throttles(&self) -> u64 {
         self.lock().throttles
+    }
+
+    /// Calls let through so far.
+    pub fn grants(&self) -> u64 {
+        self.lock().grants
+    }
+
+    /// The ceiling, in requests per minute.
+    pub fn ceiling(&self) -> u32 {
+        self.config.per_minute
     }
 }
 
@@ -164,7 +294,7 @@ mod tests {
             per_minute,
             burst,
             concurrency: 4,
-            recovery: Duration::from_secs(60),
+            starve_after: Duration::from_secs(30),
         })
     }
 
@@ -180,7 +310,8 @@ mod tests {
     }
 
     /// A throttle pauses every caller until Retry-After, cuts the rate to 0.7×, and the rate
-    /// climbs back to the ceiling over the recovery period.
+    /// climbs back to the ceiling; a second report of the same throttle neither pauses nor cuts
+    /// again.
     #[tokio::test(start_paused = true)]
     async fn throttle_pauses_cuts_and_recovers() {
         let b = budget(100, 1);
@@ -195,25 +326,67 @@ mod tests {
             "rate {}",
             b.current_rate()
         );
-        tokio::time::advance(Duration::from_secs(30)).await;
+        // K, the time of 200 calls at W_max (100/min), is capped at 120 s; flat near the top.
+        tokio::time::advance(Duration::from_secs(60)).await;
+        let half = b.current_rate();
+        assert!((96.0..100.0).contains(&half), "rate {half}");
+        tokio::time::advance(Duration::from_secs(70)).await;
         assert!(
-            (b.current_rate() - 85.0).abs() < 1.0,
+            (b.current_rate() - 100.0).abs() < 1e-9,
             "rate {}",
             b.current_rate()
         );
-        tokio::time::advance(Duration::from_secs(40)).await;
-        assert_eq!(b.current_rate(), 100.0);
         assert_eq!(b.throttles(), 2);
+    }
+
+    /// A 429 for a call let through before the pause is an echo: it doesn't pause or cut again;
+    /// one for a call let through after the pause is a new throttle.
+    #[tokio::test(start_paused = true)]
+    async fn echoes_of_a_throttle_are_ignored() {
+        let b = Arc::new(budget(600, 10));
+        // Two calls let through in the same window, each answered 429 when told to.
+        let mut answers = Vec::new();
+        let mut tasks = Vec::new();
+        for _ in 0..2 {
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let b = b.clone();
+            answers.push(tx);
+            tasks.push(tokio::spawn(Priority::Import.scope(async move {
+                drop(b.acquire().await);
+                rx.await.unwrap();
+                b.on_throttled(Some(Duration::from_secs(1)));
+            })));
+        }
+        while b.grants() < 2 {
+            tokio::task::yield_now().await;
+        }
+        let (first, second) = (answers.remove(0), answers.remove(0));
+        first.send(()).unwrap();
+        tasks.remove(0).await.unwrap();
+        let cut = b.current_rate();
+        assert!((cut - 420.0).abs() < 1e-6, "rate {cut}");
+        second.send(()).unwrap();
+        tasks.remove(0).await.unwrap();
+        assert_eq!(b.current_rate(), cut, "the echo changed nothing");
+        // A call let through after the pause: its 429 is a new throttle.
+        Priority::Import
+            .scope(async {
+                drop(b.acquire().await);
+                b.on_throttled(None);
+            })
+            .await;
+        assert!(b.current_rate() < cut - 1.0, "rate {}", b.current_rate());
+        assert_eq!(b.throttles(), 3);
     }
 
     /// No more requests are in flight than the concurrency cap.
     #[tokio::test(start_paused = true)]
     async fn caps_requests_in_flight() {
-        let b = std::sync::Arc::new(Budget::new(BudgetConfig {
+        let b = Arc::new(Budget::new(BudgetConfig {
             per_minute: 6000,
             burst: 100,
             concurrency: 2,
-            recovery: Duration::from_secs(60),
+            ..BudgetConfig::default()
         }));
         let p1 = b.acquire().await;
         let _p2 = b.acquire().await;
@@ -223,5 +396,77 @@ mod tests {
         assert!(!third.is_finished());
         drop(p1);
         third.await.unwrap();
+    }
+
+    /// Waiting callers get tokens by priority (unblocking work, imports, polls), first come
+    /// within a class.
+    #[tokio::test(start_paused = true)]
+    async fn serves_waiters_by_priority() {
+        let b = Arc::new(Budget::new(BudgetConfig {
+            per_minute: 60,
+            burst: 1,
+            concurrency: 8,
+            ..BudgetConfig::default()
+        }));
+        drop(b.acquire().await); // the bucket is empty now
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (name, priority) in [
+            ("poll", Priority::Poll),
+            ("import-1", Priority::Import),
+            ("unblock", Priority::Unblock),
+            ("import-2", Priority::Import),
+        ] {
+            let (b, order) = (b.clone(), order.clone());
+            tasks.push(tokio::spawn(priority.scope(async move {
+                drop(b.acquire().await);
+                order.lock().unwrap().push(name);
+            })));
+            tokio::task::yield_now().await;
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(
+            *order.lock().unwrap(),
+            vec!["unblock", "import-1", "import-2", "poll"]
+        );
+    }
+
+    /// A low-priority waiter is served once it has waited `starve_after`, even while
+    /// higher-priority callers keep coming.
+    #[tokio::test(start_paused = true)]
+    async fn polls_are_not_starved() {
+        let b = Arc::new(Budget::new(BudgetConfig {
+            per_minute: 60,
+            burst: 1,
+            concurrency: 8,
+            starve_after: Duration::from_secs(5),
+        }));
+        drop(b.acquire().await); // the bucket is empty now
+        let t0 = Instant::now();
+        let poll = {
+            let b = b.clone();
+            tokio::spawn(Priority::Poll.scope(async move {
+                drop(b.acquire().await);
+                Instant::now()
+            }))
+        };
+        // Two importers that always want a token.
+        let mut imports = Vec::new();
+        for _ in 0..2 {
+            let b = b.clone();
+            imports.push(tokio::spawn(Priority::Import.scope(async move {
+                for _ in 0..20 {
+                    drop(b.acquire().await);
+                }
+            })));
+        }
+        let served = poll.await.unwrap() - t0;
+        assert!(served >= Duration::from_secs(5), "{served:?}");
+        assert!(served <= Duration::from_secs(7), "{served:?}");
+        for t in imports {
+            t.await.unwrap();
+        }
     }
 }

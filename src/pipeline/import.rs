@@ -1,131 +1,241 @@
 //! The import stage: queued URL rows in full batches through Bulk Import, several batches in
 //! flight. Rows go to `sending` (committed) before each call and get their outcome after it.
+//! A batch goes out full; only the last of a pass may be short, once every row retried in the
+//! meantime has been gathered into it.
 //!
 //! Folders cost no calls of their own: a row whose folder id is unknown is imported with
-//! `filePath`, which makes the target create the missing chain, and the answer tells the
-//! folder's id. So that two concurrent calls never race to create the same folder, only one
-//! batch at a time may carry a given unknown path (it "pioneers" the path).
+//! `filePath`, which makes the target create whatever is missing of the chain, and the answer
+//! tells the folder's id. Creating is the one thing two calls must not do at once (both might
+//! create the same folder), so a batch claims every folder of its rows' paths not yet known to
+//! exist, ancestors included, and a row whose path needs a folder another batch in flight has
+//! claimed waits for that batch's answer. A folder known to exist, id or not, is safe for any
+//! number of calls.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
+use self::folders::{Folders, take_claimable};
 use super::{PipelineError, Stage};
 use crate::api::client::CallError;
 use crate::api::types::{
     BulkImportFileResponse, ExternalInfo, ImportFileRequest, MEDIA_ROOT, MediaType,
 };
+use crate::control::budget::Priority;
 use crate::control::retry::{Disposition, classify_item};
 use crate::journal::{FileFacts, JournalRow, Outcome};
 
-/// One batch in flight: its rows and the paths it pioneers.
+mod folders;
+
+/// Rows read from the journal at a time.
+const READ_ROWS: usize = 1000;
+
+/// The rows read from the journal and not sent yet, in manifest order.
+struct Queue {
+    held: VecDeque<JournalRow>,
+    keys: HashSet<String>,
+    after_line: u64,
+    exhausted: bool,
+    /// Rows answered "not done" since the last read from the start: queued again.
+    requeued: u64,
+}
+
+impl Queue {
+    /// Reads queued rows until `want` are held or the journal has no more.
+    async fn fill(&mut self, stage: &Stage, want: usize) -> Result<(), PipelineError> {
+        while self.held.len() < want && !self.exhausted {
+            let after = self.after_line;
+            let rows = stage
+                .journal
+                .with(move |j| j.queued(false, after, READ_ROWS))
+                .await?;
+            match rows.last() {
+                None => self.exhausted = true,
+                Some(last) => self.after_line = last.line,
+            }
+            for row in rows {
+                if self.keys.insert(row.key.clone()) {
+                    self.held.push_back(row);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads from the start again, to pick up rows queued again.
+    fn rescan(&mut self) {
+        (self.after_line, self.exhausted, self.requeued) = (0, false, 0);
+    }
+
+    /// The first `size` rows, in order, that `batch` can claim the folders of.
+    fn plan(&mut self, folders: &mut Folders, batch: u64, size: usize) -> Vec<JournalRow> {
+        let rows = take_claimable(&mut self.held, |r| &r.folder_path, folders, batch, size);
+        for r in &rows {
+            self.keys.remove(&r.key);
+        }
+        rows
+    }
+
+    /// Puts back rows that were planned but not sent, at the front.
+    fn put_back(&mut self, rows: Vec<JournalRow>) {
+        for row in rows.into_iter().rev() {
+            self.keys.insert(row.key.clone());
+            self.held.push_front(row);
+        }
+    }
+}
+
+/// One batch in flight: its number and rows.
 struct Batch {
+    no: u64,
     rows: Vec<JournalRow>,
-    pioneers: Vec<String>,
 }
 
 type Sent = (Batch, Result<BulkImportFileResponse, CallError>);
 
-/// Sends every queued URL row once; returns how many rows were sent.
+/// Sends every queued URL row; returns how many rows were sent.
 pub(crate) async fn import_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError> {
-    let mut known = stage.journal.with(|j| j.folders()).await?;
-    let mut pioneering: HashSet<String> = HashSet::new();
-    let mut in_flight: JoinSet<Sent> = JoinSet::new();
-    let (mut after_line, mut deferred, mut sent) = (0u64, false, 0u64);
+    let mut folders = Folders::new(stage.journal.with(|j| j.folders()).await?);
     let concurrency = stage.config.import_concurrency.max(1);
+    let size = stage.config.batch_size.max(1);
+    let mut queue = Queue {
+        held: VecDeque::new(),
+        keys: HashSet::new(),
+        after_line: 0,
+        exhausted: false,
+        requeued: 0,
+    };
+    let mut in_flight: JoinSet<Sent> = JoinSet::new();
+    let (mut next_no, mut sent) = (0u64, 0u64);
     loop {
-        while in_flight.len() < concurrency && !stage.stop.is_stopped() {
-            let candidates = stage
-                .journal
-                .with(move |j| j.queued(false, after_line, 1000))
-                .await?;
-            let Some(last) = candidates.last() else { break };
-            let scanned_to = last.line;
-            let (batch, skipped, end) =
-                plan_batch(candidates, &known, &pioneering, stage.config.batch_size);
-            deferred |= skipped;
-            after_line = end.unwrap_or(scanned_to);
-            if batch.rows.is_empty() {
+        // Files waiting for confirmation before imports hold back (the estimate may have grown).
+        let cap = stage.config.wait.then(|| {
+            let ceiling = stage.client.budget().ceiling();
+            super::readiness::backlog_cap(ceiling, stage.tracker.estimate())
+        });
+        let backlogged = cap.is_some_and(|c| stage.tracker.len() >= c);
+        while in_flight.len() < concurrency && !backlogged && !stage.stop.is_stopped() {
+            queue.fill(stage, size * (concurrency + 2)).await?;
+            let rows = queue.plan(&mut folders, next_no, size);
+            if rows.is_empty() {
+                break;
+            }
+            if rows.len() < size && !(queue.exhausted && in_flight.is_empty()) {
+                // Rows wait for a batch in flight (their folder, or company): don't send short.
+                folders.release(next_no);
+                queue.put_back(rows);
+                break;
+            }
+            if rows.len() < size && queue.requeued > 0 {
+                // Rows answered "not done" are queued again: let them join this last batch.
+                folders.release(next_no);
+                queue.put_back(rows);
+                queue.rescan();
                 continue;
             }
-            pioneering.extend(batch.pioneers.iter().cloned());
-            sent += batch.rows.len() as u64;
-            launch(stage, batch, &known, &mut in_flight).await?;
+            sent += rows.len() as u64;
+            launch(stage, Batch { no: next_no, rows }, &folders, &mut in_flight).await?;
+            next_no += 1;
         }
-        let Some(done) = in_flight.join_next().await else {
-            if deferred && !stage.stop.is_stopped() {
-                // Rows held back behind a pioneer: their folder may be known now.
-                (after_line, deferred) = (0, false);
-                continue;
+        let done = if in_flight.is_empty() {
+            if stage.stop.is_stopped() {
+                return Ok(sent);
             }
-            return Ok(sent);
-        };
-        let (batch, result) = done.map_err(|e| PipelineError::Task(e.to_string()))?;
-        for p in &batch.pioneers {
-            pioneering.remove(p);
-        }
-        let (outcomes, learned) = outcomes_of(&batch.rows, result);
-        for (path, id) in &learned {
-            known.insert(path.clone(), id.clone());
-        }
-        let max_attempts = stage.config.max_attempts;
-        stage
-            .journal
-            .with(move |j| {
-                for (path, id) in &learned {
-                    j.set_folder_id(path, id)?;
+            if backlogged {
+                let mut stop = stage.stop.clone();
+                tokio::select! {
+                    _ = stage.tracker.wait_below(cap.unwrap_or(usize::MAX)) => {}
+                    _ = stop.stopped() => {}
                 }
-                j.apply(&outcomes, max_attempts)
-            })
-            .await?;
+                continue;
+            }
+            if queue.held.is_empty() && queue.exhausted {
+                if queue.requeued == 0 {
+                    return Ok(sent);
+                }
+                queue.rescan();
+            }
+            continue;
+        } else if backlogged {
+            tokio::select! {
+                done = in_flight.join_next() => done,
+                _ = stage.tracker.wait_below(cap.unwrap_or(usize::MAX)) => continue,
+            }
+        } else {
+            in_flight.join_next().await
+        };
+        let Some(done) = done else { continue };
+        let (batch, result) = done.map_err(|e| PipelineError::Task(e.to_string()))?;
+        queue.requeued += record(stage, &mut folders, batch, result).await?;
     }
 }
 
-/// Picks up to `size` rows in order, holding back rows whose unknown folder another batch is
-/// pioneering. Returns the batch, whether rows were held back, and the line it stopped at when
-/// it filled up before the end of `candidates`.
-fn plan_batch(
-    candidates: Vec<JournalRow>,
-    known: &HashMap<String, String>,
-    pioneering: &HashSet<String>,
-    size: usize,
-) -> (Batch, bool, Option<u64>) {
-    let mut batch = Batch {
-        rows: Vec::new(),
-        pioneers: Vec::new(),
-    };
-    let mut skipped = false;
-    for row in candidates {
-        if batch.rows.len() == size {
-            let end = batch_last_line(&batch);
-            return (batch, skipped, Some(end));
-        }
-        let path = &row.folder_path;
-        let unknown = !path.is_empty() && !known.contains_key(path);
-        if unknown && pioneering.contains(path) {
-            skipped = true;
+/// Applies a batch's answer; returns how many of its rows are queued to be sent again.
+async fn record(
+    stage: &Arc<Stage>,
+    folders: &mut Folders,
+    batch: Batch,
+    result: Result<BulkImportFileResponse, CallError>,
+) -> Result<u64, PipelineError> {
+    folders.release(batch.no);
+    let (outcomes, learned) = outcomes_of(&batch.rows, result);
+    let mut new_ids = Vec::new();
+    let mut seen = HashSet::new();
+    for (path, id) in learned {
+        if !seen.insert(path.clone()) {
             continue;
         }
-        if unknown && !batch.pioneers.contains(path) {
-            batch.pioneers.push(path.clone());
+        if let Some(id) = &id
+            && folders.known.get(&path) != Some(id)
+        {
+            new_ids.push((path.clone(), id.clone()));
         }
-        batch.rows.push(row);
+        folders.learn(&path, id.as_deref());
     }
-    (batch, skipped, None)
-}
-
-fn batch_last_line(batch: &Batch) -> u64 {
-    batch.rows.last().map_or(0, |r| r.line)
+    let requeued = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Retry { .. }))
+        .count() as u64;
+    let accepted: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Accepted { file, .. }
+                if !matches!(file.operation_status.as_str(), "READY" | "FAILED") =>
+            {
+                Some(file.file_id.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    let max_attempts = stage.config.max_attempts;
+    stage
+        .journal
+        .with(move |j| {
+            for (path, id) in &new_ids {
+                j.set_folder_id(path, id)?;
+            }
+            j.apply(&outcomes, max_attempts)
+        })
+        .await?;
+    if stage.config.wait {
+        stage.tracker.accepted(accepted, Instant::now());
+    }
+    Ok(requeued)
 }
 
 async fn launch(
     stage: &Arc<Stage>,
     batch: Batch,
-    known: &HashMap<String, String>,
+    folders: &Folders,
     in_flight: &mut JoinSet<Sent>,
 ) -> Result<(), PipelineError> {
-    let items: Vec<ImportFileRequest> = batch.rows.iter().map(|r| request_for(r, known)).collect();
+    let items: Vec<ImportFileRequest> = batch
+        .rows
+        .iter()
+        .map(|r| request_for(r, &folders.known))
+        .collect();
     let keys: Vec<String> = batch.rows.iter().map(|r| r.key.clone()).collect();
     stage
         .journal
@@ -135,10 +245,10 @@ async fn launch(
         })
         .await?;
     let client = stage.client.clone();
-    in_flight.spawn(async move {
+    in_flight.spawn(Priority::Import.scope(async move {
         let result = client.bulk_import(&items).await;
         (batch, result)
-    });
+    }));
     Ok(())
 }
 
@@ -191,11 +301,11 @@ pub(crate) fn facts(file: &crate::api::types::FileDescriptor, id: &str) -> FileF
     }
 }
 
-/// Each row's outcome, and the folder ids the answer revealed (path → id).
+/// Each row's outcome, and the folders the answer showed to exist (path → id, when told).
 fn outcomes_of(
     rows: &[JournalRow],
     result: Result<BulkImportFileResponse, CallError>,
-) -> (Vec<Outcome>, Vec<(String, String)>) {
+) -> (Vec<Outcome>, Vec<(String, Option<String>)>) {
     let response = match result {
         Ok(r) => r,
         Err(e) => {
@@ -224,12 +334,8 @@ fn outcomes_of(
             match (meta.success, meta.id) {
                 (true, Some(id)) => {
                     let item = result.item.unwrap_or_default();
-                    if let Some(parent) = item
-                        .parent_folder_id
-                        .as_deref()
-                        .filter(|_| !row.folder_path.is_empty())
-                    {
-                        learned.push((row.folder_path.clone(), parent.to_string()));
+                    if !row.folder_path.is_empty() {
+                        learned.push((row.folder_path.clone(), item.parent_folder_id.clone()));
                     }
                     Outcome::Accepted {
                         key,

@@ -2,6 +2,10 @@
 //! the journal, settles what a dead run left in doubt, then runs the import stages (URL rows
 //! in bulk batches, local files through upload URLs) while the readiness stage polls accepted
 //! files, settling in-doubt rows between passes, until every row is done or the run stops.
+//!
+//! Every stage draws on the client's one budget, by priority: settling (it unblocks rows)
+//! first, then imports, then polls; the readiness tracker holds imports back when too many
+//! files wait for confirmation, so polls get their share.
 
 mod import;
 mod readiness;
@@ -15,6 +19,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::api::client::{CallError, MediaClient};
+use crate::control::budget::Priority;
 use crate::journal::{IngestCounts, Journal, JournalError};
 use crate::manifest::{ManifestError, ManifestOptions};
 
@@ -109,6 +114,8 @@ pub(crate) struct Stage {
     pub journal: SharedJournal,
     pub config: RunConfig,
     pub stop: StopSignal,
+    /// Files accepted and not yet confirmed, for the readiness stage.
+    pub tracker: readiness::Tracker,
 }
 
 /// Runs the migration of `config.manifest` into the client's target with `journal`.
@@ -130,6 +137,7 @@ pub async fn run(
         journal,
         config,
         stop,
+        tracker: readiness::Tracker::new(),
     });
     let dead = stage.journal.with(|j| j.doubt_dead_sends()).await?;
     if dead > 0 {
@@ -137,7 +145,7 @@ pub async fn run(
             "{dead} rows were being sent when an earlier run stopped; settling them first"
         ));
     }
-    let mut settled = settle::settle_all(&stage).await?;
+    let mut settled = Priority::Unblock.scope(settle::settle_all(&stage)).await?;
     let imports_done = watch::channel(false);
     let poller = tokio::spawn(readiness::poll_until_done(stage.clone(), imports_done.1));
     loop {
@@ -145,7 +153,7 @@ pub async fn run(
             break;
         }
         let sent = import::import_pass(&stage).await? + upload::upload_pass(&stage).await?;
-        let doubts = settle::settle_all(&stage).await?;
+        let doubts = Priority::Unblock.scope(settle::settle_all(&stage)).await?;
         settled += doubts;
         if sent == 0 && doubts == 0 {
             break;

@@ -1,7 +1,14 @@
 //! The readiness stage: accepted is not done. Polls accepted files with Get File Descriptors,
-//! 100 ids a call, oldest first, until each is READY or FAILED. While imports still run it
-//! polls only full batches, so polls never crowd out imports; the interval backs off while
-//! nothing changes and snaps back when something does.
+//! 100 ids a call, until each is READY or FAILED, at the budget's lowest priority.
+//!
+//! Polls are paced by how long processing takes and go out full: the [`Tracker`] holds every
+//! file this run saw accepted with the time it is worth asking about (accepted + the estimated
+//! processing time; after a PENDING answer, a growing backoff), and a poll waits for 100 due
+//! ids — fewer only once imports are over. Files accepted elsewhere (an earlier run, settled
+//! rows, uploads) are found in the journal and are due at once. The tracker also holds imports
+//! back when too many files wait for confirmation, so polls are never starved for long.
+
+mod tracker;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -13,19 +20,38 @@ use tokio::time::Instant;
 use super::import::facts;
 use super::{PipelineError, Stage};
 use crate::api::types::limits::GET_FILES_MAX_IDS;
+use crate::control::budget::Priority;
 use crate::journal::Outcome;
 use crate::journal::rows::PROCESSING_FAILED;
 
-const FIRST_INTERVAL: Duration = Duration::from_millis(500);
-const MAX_INTERVAL: Duration = Duration::from_secs(15);
+use self::tracker::Found;
+pub(crate) use self::tracker::Tracker;
+
+/// Rows read from the journal to find files the tracker didn't see accepted.
+const DISCOVERY_ROWS: usize = 1000;
+/// How often, at most, the journal is searched for them while a poll isn't full.
+const DISCOVERY_INTERVAL: Duration = Duration::from_secs(1);
+/// Once imports are over, how long a due file may wait for others to fill its poll: a quarter
+/// of the processing time, within these bounds.
+const MIN_LATENESS: Duration = Duration::from_millis(250);
+const MAX_LATENESS: Duration = Duration::from_secs(3);
+
+/// Files allowed to wait for confirmation before imports hold back: what the budget can
+/// confirm in 30 s at its ceiling (or 3 processing times, if longer), at least 10 polls' worth.
+pub(crate) fn backlog_cap(per_minute: u32, processing: Duration) -> usize {
+    let horizon = processing.mul_f64(3.0).max(Duration::from_secs(30));
+    let files = f64::from(per_minute) * 50.0 * horizon.as_secs_f64() / 60.0;
+    (files as usize).max(10 * GET_FILES_MAX_IDS)
+}
 
 /// Polls until every accepted row is final, the wait times out (→ `true`), or the run stops.
 pub(crate) async fn poll_until_done(
     stage: Arc<Stage>,
     mut imports_done: watch::Receiver<bool>,
 ) -> Result<bool, PipelineError> {
-    let mut interval = FIRST_INTERVAL;
+    let tracker = &stage.tracker;
     let mut deadline: Option<Instant> = None;
+    let mut next_discovery = Instant::now();
     loop {
         let finished = *imports_done.borrow();
         if !stage.config.wait || stage.stop.is_stopped() {
@@ -35,46 +61,74 @@ pub(crate) async fn poll_until_done(
             let _ = imports_done.changed().await;
             continue;
         }
+        let changed = tracker.changed();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let now = Instant::now();
         if finished {
-            let d = *deadline.get_or_insert_with(|| Instant::now() + stage.config.wait_timeout);
-            if Instant::now() >= d {
+            let d = *deadline.get_or_insert_with(|| now + stage.config.wait_timeout);
+            if now >= d {
                 return Ok(true);
             }
         }
-        let rows = stage
-            .journal
-            .with(|j| j.processing(GET_FILES_MAX_IDS))
-            .await?;
-        if rows.is_empty() && finished {
-            return Ok(false);
+        let mut due = tracker.due_count(now, GET_FILES_MAX_IDS);
+        if due < GET_FILES_MAX_IDS && (now >= next_discovery || finished && tracker.len() == 0) {
+            let rows = stage.journal.with(|j| j.processing(DISCOVERY_ROWS)).await?;
+            let found_none = rows.is_empty();
+            tracker.adopt(rows.into_iter().filter_map(|r| r.file_id), now);
+            next_discovery = now + DISCOVERY_INTERVAL;
+            if finished && found_none && tracker.len() == 0 {
+                return Ok(false);
+            }
+            due = tracker.due_count(now, GET_FILES_MAX_IDS);
         }
-        if rows.len() < GET_FILES_MAX_IDS && !finished {
-            // Wait for a full batch, or for the imports to end.
-            let _ = tokio::time::timeout(interval, imports_done.changed()).await;
+        let waiting = tracker.len();
+        // Once imports are over, a poll needn't be full: it goes when everything left is
+        // due, or when its oldest file has waited a quarter of a processing time for company.
+        let lateness = tracker
+            .estimate()
+            .mul_f64(0.25)
+            .clamp(MIN_LATENESS, MAX_LATENESS);
+        let oldest = tracker.nth_due(1);
+        let tail_ready =
+            finished && due > 0 && (due == waiting || oldest.is_some_and(|t| t + lateness <= now));
+        if due >= GET_FILES_MAX_IDS || tail_ready {
+            let ids = tracker.take_due(now, GET_FILES_MAX_IDS);
+            let found = Priority::Poll.scope(poll_once(&stage, ids)).await?;
+            tracker.record(Instant::now(), &found);
             continue;
         }
-        let changed = poll_once(
-            &stage,
-            rows.iter().filter_map(|r| r.file_id.clone()).collect(),
-        )
-        .await?;
-        interval = if changed > 0 {
-            FIRST_INTERVAL
-        } else {
-            (interval * 2).min(MAX_INTERVAL)
-        };
-        if changed < rows.len() {
-            let mut stop = stage.stop.clone();
-            tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
-                _ = stop.stopped() => {}
-            }
+        // Wait for a full poll's worth to be due, a new acceptance, the end of imports, the
+        // next look at the journal, or the stop.
+        let mut wake = tracker.nth_due(GET_FILES_MAX_IDS);
+        if finished {
+            let last = tracker
+                .nth_due(waiting)
+                .filter(|_| waiting < GET_FILES_MAX_IDS);
+            wake = [wake, oldest.map(|t| t + lateness), last]
+                .into_iter()
+                .flatten()
+                .min();
+        }
+        let wake = wake.map_or(next_discovery, |w| w.min(next_discovery));
+        let mut stop = stage.stop.clone();
+        tokio::select! {
+            _ = tokio::time::sleep_until(wake) => {}
+            _ = &mut changed => {}
+            _ = imports_done.changed(), if !finished => {}
+            _ = stop.stopped() => {}
         }
     }
 }
 
-/// One Get File Descriptors call; returns how many files left PENDING.
-async fn poll_once(stage: &Arc<Stage>, ids: Vec<String>) -> Result<usize, PipelineError> {
+/// One Get File Descriptors call; says what it found for each id.
+async fn poll_once(
+    stage: &Arc<Stage>,
+    ids: Vec<String>,
+) -> Result<Vec<(String, Found)>, PipelineError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let files = stage
         .client
         .get_files(&ids)
@@ -83,29 +137,35 @@ async fn poll_once(stage: &Arc<Stage>, ids: Vec<String>) -> Result<usize, Pipeli
     let mut seen = HashSet::new();
     let mut failures = HashMap::new();
     let mut all = Vec::with_capacity(files.len());
-    let mut changed = 0;
+    let mut found = Vec::with_capacity(ids.len());
     for f in &files {
         let Some(id) = f.id.clone() else { continue };
         let fact = facts(f, &id);
-        if fact.operation_status != "PENDING" {
-            changed += 1;
-        }
+        let status = if fact.operation_status == "PENDING" {
+            Found::Pending
+        } else {
+            Found::Final
+        };
         if fact.operation_status == "FAILED" {
             let (code, message) = PROCESSING_FAILED;
             failures.insert(id.clone(), (code.to_string(), message.to_string()));
         }
-        seen.insert(id);
+        if seen.insert(id.clone()) {
+            found.push((id, status));
+        }
         all.push(fact);
     }
     // A file the target no longer has can't become READY.
     let missing: Vec<Outcome> = ids
         .iter()
         .filter(|id| !seen.contains(*id))
-        .map(|id| Outcome::FileMissing {
-            file_id: id.clone(),
+        .map(|id| {
+            found.push((id.clone(), Found::Final));
+            Outcome::FileMissing {
+                file_id: id.clone(),
+            }
         })
         .collect();
-    changed += missing.len();
     let max_attempts = stage.config.max_attempts;
     stage
         .journal
@@ -114,5 +174,18 @@ async fn poll_once(stage: &Arc<Stage>, ids: Vec<String>) -> Result<usize, Pipeli
             j.apply(&missing, max_attempts)
         })
         .await?;
-    Ok(changed)
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The backlog allowed is what the budget confirms in 30 s, or in 3 processing times.
+    #[test]
+    fn backlog_follows_budget_and_processing_time() {
+        assert_eq!(backlog_cap(200, Duration::from_secs(2)), 5000);
+        assert_eq!(backlog_cap(200, Duration::from_secs(60)), 30000);
+        assert_eq!(backlog_cap(6, Duration::from_secs(1)), 1000);
+    }
 }

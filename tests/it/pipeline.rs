@@ -200,6 +200,90 @@ async fn thousand_rows_within_thirty_calls() {
     assert_exactly_once(&s, 1000).await;
 }
 
+/// A manifest of `rows` URL rows, row `i` in folder `folder(i)`.
+fn write_manifest_in(
+    dir: &Path,
+    src: &SourceServer,
+    rows: usize,
+    folder: impl Fn(usize) -> String,
+) -> PathBuf {
+    let image = png(8, 6);
+    let mut csv = String::from("source,folder_path,display_name\n");
+    for i in 0..rows {
+        let url = src.add(
+            &format!("/img/{i}.png"),
+            Source::bytes("image/png", image.clone()),
+        );
+        csv.push_str(&format!("{url},{},item-{i}.png\n", folder(i)));
+    }
+    let path = dir.join("m.csv");
+    std::fs::write(&path, csv).unwrap();
+    path
+}
+
+/// Runs `manifest` to the end; returns the server's calls per endpoint and in total.
+async fn run_and_count(s: &TestServer, work: &Path, manifest: &Path) -> (u64, u64) {
+    let (code, out) = run_to_end(run_cmd(s, work, manifest, &[])).await;
+    assert_eq!(code, 0, "{out}");
+    let stats = s.stats().await;
+    let imports = stats["calls"]["POST /site-media/v1/bulk/files/import-v2"]
+        .as_u64()
+        .unwrap();
+    (imports, stats["totalCalls"].as_u64().unwrap())
+}
+
+/// A single-folder manifest goes in full batches and costs at most 2.2 calls per 100 files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn single_folder_in_full_batches() {
+    let src = SourceServer::start().await;
+    let s = start_target(|c| c.processing.concurrency = 16).await;
+    let work = tempfile::tempdir().unwrap();
+    let manifest = write_manifest_in(work.path(), &src, 1000, |_| "/products".to_string());
+    let (imports, calls) = run_and_count(&s, work.path(), &manifest).await;
+    assert_eq!(imports, 10, "100 rows a call");
+    assert!(calls <= 22, "spent {calls} calls: {}", s.stats().await);
+    let report = read_report(work.path());
+    assert!(report.iter().all(|r| r["status"] == "ready"));
+}
+
+/// With a folder per 50 rows, nested two deep, folders cost no calls and batches stay full
+/// (at most 3 calls per 100 files), and each folder is created once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folder_per_fifty_rows_in_full_batches_each_folder_once() {
+    let src = SourceServer::start().await;
+    let s = start_target(|c| c.processing.concurrency = 16).await;
+    let work = tempfile::tempdir().unwrap();
+    let folder = |i: usize| format!("/catalog/dept-{}/shelf-{}", i / 200, i / 50 % 4);
+    let manifest = write_manifest_in(work.path(), &src, 1000, folder);
+    let (imports, calls) = run_and_count(&s, work.path(), &manifest).await;
+    assert_eq!(imports, 10, "100 rows a call");
+    assert!(calls <= 30, "spent {calls} calls: {}", s.stats().await);
+    let files = server_files(&s).await;
+    assert_eq!(files.len(), 1000);
+    for (path, f) in &files {
+        let i: usize = f["displayName"].as_str().unwrap()["item-".len()..]
+            .trim_end_matches(".png")
+            .parse()
+            .unwrap();
+        assert_eq!(path, &folder(i));
+        assert_eq!(f["operationStatus"], "READY");
+    }
+    let v = s
+        .ok_post("/v1/folders/search", json!({"paging": {"limit": 100}}))
+        .await;
+    let folders = v["folders"].as_array().unwrap();
+    let mut seen = HashSet::new();
+    for f in folders {
+        let place = (f["parentFolderId"].clone(), f["displayName"].clone());
+        assert!(seen.insert(place.clone()), "two folders {place:?}");
+    }
+    assert_eq!(
+        folders.len(),
+        1 + 5 + 20,
+        "catalog, 5 departments, 20 shelves"
+    );
+}
+
 /// Throttling, 503s, lost responses, item failures and slow processing together still end with
 /// exactly one READY file per row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
