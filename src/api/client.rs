@@ -273,9 +273,10 @@ impl MediaClient {
         }
     }
 
-    /// A write: resent only while no connection can be made, with the reads' backoff. A
-    /// refused connection carried nothing, so resending can't duplicate; and a target that is
-    /// restarting would otherwise see each row's attempts spent in a burst of refusals.
+    /// A write: resent, with the reads' backoff, only while the target certainly did nothing —
+    /// no connection could be made, or it answered 503 (a 429 is the budget's to pause for).
+    /// Resending those can't duplicate; and a target that is restarting or briefly unavailable
+    /// would otherwise see each row's attempts spent in a burst of refusals.
     async fn write<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
@@ -289,7 +290,14 @@ impl MediaClient {
                 .call_once(endpoint, Method::POST, path, Some(body))
                 .await
             {
-                Err(CallError::Refused { .. }) if attempt < self.read_retries => {
+                Err(e)
+                    if attempt < self.read_retries
+                        && matches!(
+                            &e,
+                            CallError::Refused { .. }
+                                | CallError::Api(ApiError { status: 503, .. })
+                        ) =>
+                {
                     self.counters.bump(|c| c.retries += 1);
                     tokio::time::sleep(self.backoff.delay(attempt, &mut rng)).await;
                     attempt += 1;

@@ -121,6 +121,14 @@ fn cases() -> Vec<Case> {
             ..Case::new("503 share", |c| c.faults.error_rate = 0.15)
         },
         Case {
+            // Two attempts per row: a 503 (certainly not done) must be resent by the client,
+            // not spend the rows' attempts.
+            uploads: false,
+            evidence: &["faults.error503"],
+            client: &["--max-attempts", "2"],
+            ..Case::new("503 storm", |c| c.faults.error_rate = 0.4)
+        },
+        Case {
             evidence: &["faults.lostResponse"],
             settles: true,
             ..Case::new("lost responses", |c| c.faults.lost_response_rate = 0.15)
