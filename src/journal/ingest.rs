@@ -158,8 +158,9 @@ impl Journal {
         Ok(())
     }
 
-    /// Reads a manifest into the journal for run `run`, in chunked transactions. A fatal
-    /// manifest error stops the read, keeping what was committed before it.
+    /// Reads a manifest into the journal for run `run`: the first read into an empty journal as
+    /// one bulk load, later ones row by row in chunked transactions. A fatal manifest error
+    /// stops the read, keeping what was read before it.
     ///
     /// Reading and validating cost about as much as journaling, so the manifest is read on a
     /// second thread while this one writes. Ingest commits with `synchronous = NORMAL`: a power
