@@ -68,79 +68,13 @@ fn run_cmd_for(
     cmd
 }
 
-/// Every live file on the server under media-root, with its folder path.
-async fn server_files(s: &TestServer) -> Vec<(String, Value)> {
-    let mut folders: HashMap<String, (String, String)> = HashMap::new();
-    let mut cursor = String::new();
-    loop {
-        let v = s
-            .ok_post(
-                "/v1/folders/search",
-                json!({"paging": {"limit": 100, "cursor": cursor}}),
-            )
-            .await;
-        for f in v["folders"].as_array().unwrap() {
-            folders.insert(
-                f["id"].as_str().unwrap().into(),
-                (
-                    f["displayName"].as_str().unwrap().into(),
-                    f["parentFolderId"].as_str().unwrap().into(),
-                ),
-            );
-        }
-        cursor = v["nextCursor"]["cursors"]["next"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
-        if cursor.is_empty() {
-            break;
-        }
-    }
-    let path_of = |mut id: String| {
-        let mut parts = Vec::new();
-        while let Some((name, parent)) = folders.get(&id) {
-            parts.push(name.clone());
-            id = parent.clone();
-        }
-        parts.reverse();
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!("/{}", parts.join("/"))
-        }
-    };
-    let mut out = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let v = s
-            .ok_post(
-                "/v1/files/search",
-                json!({"paging": {"limit": 100, "cursor": cursor}}),
-            )
-            .await;
-        for f in v["files"].as_array().unwrap() {
-            out.push((
-                path_of(f["parentFolderId"].as_str().unwrap().to_string()),
-                f.clone(),
-            ));
-        }
-        cursor = v["nextCursor"]["cursors"]["next"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
-        if cursor.is_empty() {
-            return out;
-        }
-    }
-}
-
 fn read_report(work: &Path) -> Vec<HashMap<String, String>> {
     read_csv(&work.join("reports/reconciliation.csv"))
 }
 
 /// Exactly one file per source URL, each READY, in the folder its row names.
 async fn assert_exactly_once(s: &TestServer, expected: usize) {
-    let files = server_files(s).await;
+    let files = s.files_with_paths().await;
     assert_eq!(files.len(), expected, "files on the server");
     let mut sources = HashSet::new();
     for (path, f) in &files {
@@ -258,7 +192,7 @@ async fn folder_per_fifty_rows_in_full_batches_each_folder_once() {
     let (imports, calls) = run_and_count(&s, work.path(), &manifest).await;
     assert_eq!(imports, 10, "100 rows a call");
     assert!(calls <= 30, "spent {calls} calls: {}", s.stats().await);
-    let files = server_files(&s).await;
+    let files = s.files_with_paths().await;
     assert_eq!(files.len(), 1000);
     for (path, f) in &files {
         let i: usize = f["displayName"].as_str().unwrap()["item-".len()..]

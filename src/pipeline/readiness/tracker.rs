@@ -74,6 +74,17 @@ struct Entry {
     misses: u32,
 }
 
+impl Entry {
+    /// A file whose acceptance time this run did not see.
+    fn untimed() -> Self {
+        Self {
+            slot: Slot::Polling,
+            accepted: None,
+            misses: 0,
+        }
+    }
+}
+
 struct TrackerState {
     entries: HashMap<String, Entry>,
     /// Never-polled files by acceptance, and the others by due time: both in due order.
@@ -203,14 +214,7 @@ impl Tracker {
                     }
                     Some(false) => s.put_fresh(&id, at),
                     None => {
-                        s.entries.insert(
-                            id.clone(),
-                            Entry {
-                                slot: Slot::Polling,
-                                accepted: None,
-                                misses: 0,
-                            },
-                        );
+                        s.entries.insert(id.clone(), Entry::untimed());
                         s.put_fresh(&id, at);
                     }
                 }
@@ -226,14 +230,7 @@ impl Tracker {
             if s.entries.contains_key(&id) {
                 continue;
             }
-            s.entries.insert(
-                id.clone(),
-                Entry {
-                    slot: Slot::Polling,
-                    accepted: None,
-                    misses: 0,
-                },
-            );
+            s.entries.insert(id.clone(), Entry::untimed());
             s.put_timed(&id, now);
         }
     }
