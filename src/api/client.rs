@@ -2,7 +2,7 @@
 //! it, is counted per endpoint, and fails with a [`CallError`] that says what the failure means
 //! for the work (not done, in doubt, permanent). Reads are retried here; writes only when the
 //! connection was refused (nothing was sent) — whether to resend an import the target may
-//! have seen is the pipeline's decision.
+//! have seen, after a lost answer or any 5xx, is the pipeline's decision.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -78,15 +78,32 @@ pub enum CallError {
         endpoint: &'static str,
         message: String,
     },
+    /// A resumable upload that failed before its finalize, so no file was made: start over.
+    #[error("{0} (the upload was not finished: no file was made)")]
+    Unfinished(Box<CallError>),
+    /// The local file to upload could not be read: nothing was sent.
+    #[error("{endpoint}: {message}")]
+    LocalFile {
+        endpoint: &'static str,
+        message: String,
+    },
 }
 
 impl CallError {
     pub fn disposition(&self) -> Disposition {
         match self {
             Self::Api(e) => classify_status(e.status),
-            Self::Refused { .. } => Disposition::NotDone,
+            Self::Refused { .. } | Self::LocalFile { .. } | Self::Unfinished(_) => {
+                Disposition::NotDone
+            }
             Self::NoAnswer { .. } | Self::Decode { .. } => Disposition::InDoubt,
         }
+    }
+
+    /// An answer of the server's side (5xx): the target is there but failing, and whether the
+    /// call was performed is unknown.
+    pub fn is_server_error(&self) -> bool {
+        matches!(self, Self::Api(e) if e.status >= 500)
     }
 
     pub fn code(&self) -> String {
@@ -96,6 +113,8 @@ impl CallError {
                 .clone()
                 .unwrap_or_else(|| format!("HTTP_{}", e.status)),
             Self::Refused { .. } => "CONNECTION_REFUSED".to_string(),
+            Self::LocalFile { .. } => "LOCAL_FILE_UNREADABLE".to_string(),
+            Self::Unfinished(e) => e.code(),
             Self::NoAnswer { .. } => "NO_ANSWER".to_string(),
             Self::Decode { .. } => "BAD_RESPONSE".to_string(),
         }
@@ -160,6 +179,22 @@ impl MediaClient {
 
     pub fn counters(&self) -> &CallCounters {
         &self.counters
+    }
+
+    /// Counts a call the caller sends again (after looking at the target), as the client
+    /// counts its own resends.
+    pub fn count_retry(&self) {
+        self.counters.bump(|c| c.retries += 1);
+    }
+
+    /// The backoff between resends, for callers that resend on their own.
+    pub fn backoff(&self) -> &Backoff {
+        &self.backoff
+    }
+
+    /// How many times a call is resent before its failure is returned.
+    pub fn resends(&self) -> u32 {
+        self.read_retries
     }
 
     pub fn budget(&self) -> &Budget {
@@ -274,9 +309,10 @@ impl MediaClient {
     }
 
     /// A write: resent, with the reads' backoff, only while the target certainly did nothing —
-    /// no connection could be made, or it answered 503 (a 429 is the budget's to pause for).
-    /// Resending those can't duplicate; and a target that is restarting or briefly unavailable
-    /// would otherwise see each row's attempts spent in a burst of refusals.
+    /// no connection could be made (a 429 is the budget's to pause for). Resending those can't
+    /// duplicate; and a target that is restarting would otherwise see each row's attempts spent
+    /// in a burst of refusals. A 5xx may follow the work (a gateway that lost the answer), so
+    /// it goes back to the caller, which looks at the target before resending.
     async fn write<B: Serialize + ?Sized, T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
@@ -290,14 +326,8 @@ impl MediaClient {
                 .call_once(endpoint, Method::POST, path, Some(body))
                 .await
             {
-                Err(e)
-                    if attempt < self.read_retries
-                        && matches!(
-                            &e,
-                            CallError::Refused { .. }
-                                | CallError::Api(ApiError { status: 503, .. })
-                        ) =>
-                {
+                Err(e @ CallError::Refused { .. }) if attempt < self.read_retries => {
+                    tracing::debug!(error = %e, "resending a write that never reached the target");
                     self.counters.bump(|c| c.retries += 1);
                     tokio::time::sleep(self.backoff.delay(attempt, &mut rng)).await;
                     attempt += 1;

@@ -16,11 +16,11 @@ use super::types::{FileResponse, GenerateFileResumableUploadUrlResponse};
 
 /// Bytes per tus `PATCH`.
 pub const TUS_CHUNK: u64 = 8 * 1024 * 1024;
-/// Attempts at one chunk before giving up.
-const CHUNK_ATTEMPTS: u32 = 5;
+/// Failures in a row of one chunk (its `PATCH` or the `HEAD` after it) before giving up.
+const CHUNK_ATTEMPTS: u32 = 8;
 
 fn io_refused(endpoint: &'static str, e: std::io::Error) -> CallError {
-    CallError::Refused {
+    CallError::LocalFile {
         endpoint,
         message: format!("reading the local file: {e}"),
     }
@@ -98,7 +98,10 @@ fn tus_metadata(pairs: &[(&str, &str)]) -> String {
 }
 
 /// A resumable upload: tus creation, chunked `PATCH`es resumed from `HEAD` after failures,
-/// then the finalize `PUT {uploadUrl}/{uploadToken}`.
+/// then the finalize `PUT {uploadUrl}/{uploadToken}`. Only the finalize makes a file: a
+/// transient failure before it is [`CallError::Unfinished`] (start over with a new session),
+/// while the finalize's failure goes back to the caller as it is, in doubt after a lost answer
+/// or a 5xx.
 pub async fn tus_upload(
     http: &reqwest::Client,
     session: &GenerateFileResumableUploadUrlResponse,
@@ -111,26 +114,7 @@ pub async fn tus_upload(
         .await
         .map_err(|e| io_refused(EP, e))?
         .len();
-    let created = http
-        .post(&session.upload_url)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", len)
-        .header(
-            "Upload-Metadata",
-            tus_metadata(&[
-                ("filename", file_name),
-                ("contentType", mime_type),
-                ("token", &session.upload_token),
-            ]),
-        )
-        .send()
-        .await
-        .map_err(|e| transport_error(EP, &e))?;
-    if created.status() != StatusCode::CREATED {
-        let status = created.status();
-        let body = created.bytes().await.unwrap_or_default();
-        return Err(status_error(EP, status, &body));
-    }
+    let created = create_upload(http, session, file_name, mime_type, len).await?;
     let location = created
         .headers()
         .get(reqwest::header::LOCATION)
@@ -140,7 +124,9 @@ pub async fn tus_upload(
             endpoint: EP,
             message: "tus creation answered without a Location".to_string(),
         })?;
-    send_chunks(http, &location, path, len).await?;
+    send_chunks(http, &location, path, len)
+        .await
+        .map_err(unfinished)?;
     let mut finalize = url::Url::parse(&format!(
         "{}/{}",
         session.upload_url.trim_end_matches('/'),
@@ -160,6 +146,62 @@ pub async fn tus_upload(
         .await
         .map_err(|e| transport_error("tusFinalize", &e))?;
     file_answer("tusFinalize", response).await
+}
+
+/// tus creation, sent once: the token names one upload, so a creation whose answer was lost
+/// can't be sent again with it. A transient failure is [`CallError::Unfinished`]: no file was
+/// made, and a new session starts over.
+async fn create_upload(
+    http: &reqwest::Client,
+    session: &GenerateFileResumableUploadUrlResponse,
+    file_name: &str,
+    mime_type: &str,
+    len: u64,
+) -> Result<reqwest::Response, CallError> {
+    const EP: &str = "tusCreate";
+    let sent = http
+        .post(&session.upload_url)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", len)
+        .header(
+            "Upload-Metadata",
+            tus_metadata(&[
+                ("filename", file_name),
+                ("contentType", mime_type),
+                ("token", &session.upload_token),
+            ]),
+        )
+        .send()
+        .await;
+    match sent {
+        Ok(r) if r.status() == StatusCode::CREATED => Ok(r),
+        Ok(r) => {
+            let status = r.status();
+            let body = r.bytes().await.unwrap_or_default();
+            Err(unfinished(status_error(EP, status, &body)))
+        }
+        Err(e) => Err(unfinished(transport_error(EP, &e))),
+    }
+}
+
+/// A failure before the finalize: when it is transient, the upload is [`CallError::Unfinished`]
+/// (no file was made, start over); otherwise it stands as it is.
+fn unfinished(e: CallError) -> CallError {
+    let transient = match &e {
+        CallError::Api(a) => a.status >= 500 || a.status == 429,
+        CallError::Refused { .. } | CallError::NoAnswer { .. } | CallError::Decode { .. } => true,
+        CallError::LocalFile { .. } | CallError::Unfinished(_) => false,
+    };
+    if transient {
+        CallError::Unfinished(Box::new(e))
+    } else {
+        e
+    }
+}
+
+/// The wait after the `failures`-th failure in a row of one step of a tus upload.
+async fn pause(failures: u32) {
+    tokio::time::sleep(Duration::from_millis(200 * u64::from(failures))).await;
 }
 
 fn absolute(base: &str, location: &str) -> String {
@@ -215,8 +257,14 @@ async fn send_chunks(
                         Err(e) => transport_error(EP, &e),
                     });
                 }
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(failures))).await;
-                offset = server_offset(http, location).await?;
+                pause(failures).await;
+                // Where the server stands: a lost answer may have stored the chunk. A failed
+                // look is one more failure in a row, and the next chunk is sent from here.
+                match server_offset(http, location).await {
+                    Ok(at) => offset = at,
+                    Err(e) if failures + 1 >= CHUNK_ATTEMPTS => return Err(e),
+                    Err(_) => failures += 1,
+                }
             }
         }
     }

@@ -48,16 +48,20 @@ pub struct ServeArgs {
     /// Latency added to every API call: MS or MS..MS.
     #[arg(long, value_name = "MS[..MS]")]
     pub latency: Option<MsRange>,
-    /// Share of API calls answered 503 before anything is done.
+    /// Share of API and upload calls answered 503 before anything is done.
     #[arg(long, value_parser = parse_rate, default_value = "0")]
     pub error_rate: f64,
-    /// Share of API calls performed, then answered by dropping the connection.
+    /// Share of API and upload calls performed, then answered by dropping the connection.
     #[arg(long, value_parser = parse_rate, default_value = "0")]
     pub lost_response_rate: f64,
-    /// Share of API calls performed, then answered only after --slow-response (past a
-    /// client's timeout, the client can't know the call was done).
+    /// Share of API and upload calls performed, then answered only after --slow-response (past
+    /// a client's timeout, the client can't know the call was done).
     #[arg(long, value_parser = parse_rate, default_value = "0", requires = "slow_response")]
     pub slow_response_rate: f64,
+    /// Share of API and upload calls performed, then answered 502 or 503 (a gateway that lost
+    /// the backend's answer: the status can't tell whether the work was done).
+    #[arg(long, value_parser = parse_rate, default_value = "0")]
+    pub performed_error_rate: f64,
     /// How long a slow answer is held: MS or MS..MS.
     #[arg(long, value_name = "MS[..MS]")]
     pub slow_response: Option<MsRange>,
@@ -126,6 +130,7 @@ impl ServeArgs {
             lost_response_rate: self.lost_response_rate,
             slow_response_rate: self.slow_response_rate,
             slow_response: self.slow_response,
+            performed_error_rate: self.performed_error_rate,
             omit_retry_after: self.no_retry_after,
             item_failure_rate: self.item_failure_rate,
             processing_time: self.processing_time,

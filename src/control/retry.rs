@@ -7,19 +7,21 @@ use std::time::Duration;
 /// What a failed call means for the work it carried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Disposition {
-    /// Certainly not performed (429, 503 before processing, connection refused): resend.
+    /// Certainly not performed (429, connection refused): resend.
     NotDone,
-    /// Maybe performed (timeout, reset, 500/502/504, lost response): look before resending.
+    /// Maybe performed (timeout, reset, any 5xx, lost response): look before resending.
     InDoubt,
     /// Refused for good (validation, auth, not found): don't resend.
     Permanent,
 }
 
-/// The disposition of an HTTP error status.
+/// The disposition of an HTTP error status. Only a 429 says the work was not done: the API
+/// documents no 5xx as "not performed", and a gateway answers 502 or 503 when it loses the
+/// answer of a backend that did the work.
 pub fn classify_status(status: u16) -> Disposition {
     match status {
-        429 | 503 => Disposition::NotDone,
-        408 | 500 | 502 | 504 => Disposition::InDoubt,
+        429 => Disposition::NotDone,
+        408 => Disposition::InDoubt,
         s if s >= 500 => Disposition::InDoubt,
         _ => Disposition::Permanent,
     }
@@ -80,7 +82,7 @@ mod tests {
     #[test]
     fn classifies_statuses() {
         assert_eq!(classify_status(429), Disposition::NotDone);
-        assert_eq!(classify_status(503), Disposition::NotDone);
+        assert_eq!(classify_status(503), Disposition::InDoubt);
         assert_eq!(classify_status(502), Disposition::InDoubt);
         assert_eq!(classify_status(504), Disposition::InDoubt);
         assert_eq!(classify_status(500), Disposition::InDoubt);

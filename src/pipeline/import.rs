@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use self::folders::{Folders, take_claimable};
-use super::{PipelineError, Stage};
+use super::{PipelineError, Stage, settle};
 use crate::api::client::CallError;
 use crate::api::types::{
     BulkImportFileResponse, ExternalInfo, ImportFileRequest, MEDIA_ROOT, MediaType,
@@ -93,7 +93,10 @@ struct Batch {
     rows: Vec<JournalRow>,
 }
 
+/// A batch's answer: its rows still to record (those the target was found holding after a 5xx
+/// are recorded already) and the last call's result.
 type Sent = (Batch, Result<BulkImportFileResponse, CallError>);
+type Sending = Result<Sent, PipelineError>;
 
 /// Sends every queued URL row; returns how many rows were sent.
 pub(crate) async fn import_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError> {
@@ -107,7 +110,7 @@ pub(crate) async fn import_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError
         exhausted: false,
         requeued: 0,
     };
-    let mut in_flight: JoinSet<Sent> = JoinSet::new();
+    let mut in_flight: JoinSet<Sending> = JoinSet::new();
     let (mut next_no, mut sent) = (0u64, 0u64);
     loop {
         // Files waiting for confirmation before imports hold back (the estimate may have grown).
@@ -167,7 +170,7 @@ pub(crate) async fn import_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError
             in_flight.join_next().await
         };
         let Some(done) = done else { continue };
-        let (batch, result) = done.map_err(|e| PipelineError::Task(e.to_string()))?;
+        let (batch, result) = done.map_err(|e| PipelineError::Task(e.to_string()))??;
         queue.requeued += record(stage, &mut folders, batch, result).await?;
     }
 }
@@ -229,7 +232,7 @@ async fn launch(
     stage: &Arc<Stage>,
     batch: Batch,
     folders: &Folders,
-    in_flight: &mut JoinSet<Sent>,
+    in_flight: &mut JoinSet<Sending>,
 ) -> Result<(), PipelineError> {
     let items: Vec<ImportFileRequest> = batch
         .rows
@@ -244,12 +247,53 @@ async fn launch(
             j.mark_sending(&keys, id)
         })
         .await?;
-    let client = stage.client.clone();
-    in_flight.spawn(Priority::Import.scope(async move {
-        let result = client.bulk_import(&items).await;
-        (batch, result)
-    }));
+    let stage = stage.clone();
+    in_flight.spawn(Priority::Import.scope(async move { send(&stage, batch, items).await }));
     Ok(())
+}
+
+/// Sends a batch. A 5xx may come after the work was done (a gateway that lost the answer), so
+/// before each resend the target is looked at: the rows it holds are recorded accepted, and
+/// only the others go again. The resends cost the rows no attempt: a storm of 5xx answers is
+/// waited out with backoff, up to the client's resends, before the rows are left in doubt.
+async fn send(
+    stage: &Arc<Stage>,
+    mut batch: Batch,
+    mut items: Vec<ImportFileRequest>,
+) -> Result<Sent, PipelineError> {
+    let client = &stage.client;
+    let mut rng = fastrand::Rng::new();
+    let mut resend = 0;
+    loop {
+        let result = client.bulk_import(&items).await;
+        match &result {
+            Err(e) if e.is_server_error() && resend < client.resends() => {
+                tracing::debug!(batch = batch.no, error = %e, "looking at the target before resending");
+                tokio::time::sleep(client.backoff().delay(resend, &mut rng)).await;
+                let found = match Priority::Unblock
+                    .scope(settle::claim_found(stage, &batch.rows))
+                    .await
+                {
+                    Ok(found) => found,
+                    // Can't look now: the rows stay in doubt for the settle stage.
+                    Err(PipelineError::Target(_)) => return Ok((batch, result)),
+                    Err(e) => return Err(e),
+                };
+                (batch.rows, items) = batch
+                    .rows
+                    .into_iter()
+                    .zip(items)
+                    .filter(|(row, _)| !found.contains_key(&row.key))
+                    .unzip();
+                if batch.rows.is_empty() {
+                    return Ok((batch, Ok(BulkImportFileResponse::default())));
+                }
+                client.count_retry();
+                resend += 1;
+            }
+            _ => return Ok((batch, result)),
+        }
+    }
 }
 
 /// The import request of a row: its folder by id when known, else by `filePath`.

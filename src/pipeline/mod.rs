@@ -13,6 +13,7 @@ pub(crate) mod settle;
 mod upload;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -116,6 +117,8 @@ pub(crate) struct Stage {
     pub stop: StopSignal,
     /// Files accepted and not yet confirmed, for the readiness stage.
     pub tracker: readiness::Tracker,
+    /// Rows looked for at the target by the stage that sent them, after a 5xx answer.
+    pub settled_after_errors: AtomicU64,
 }
 
 /// Runs the migration of `config.manifest` into the client's target with `journal`.
@@ -138,6 +141,7 @@ pub async fn run(
         config,
         stop,
         tracker: readiness::Tracker::new(),
+        settled_after_errors: AtomicU64::new(0),
     });
     let dead = stage.journal.with(|j| j.doubt_dead_sends()).await?;
     if dead > 0 {
@@ -163,6 +167,7 @@ pub async fn run(
     let wait_timed_out = poller
         .await
         .map_err(|e| PipelineError::Task(e.to_string()))??;
+    settled += stage.settled_after_errors.load(Ordering::Relaxed);
     Ok(RunResult {
         run,
         ingest,

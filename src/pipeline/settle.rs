@@ -3,15 +3,22 @@
 //! before anything is resent. A URL row is found by `sourceUrl` and name in its folder, an
 //! upload by name and size; each file is claimed by one row at most. Found → accepted;
 //! not found → certainly not done → queued again.
+//!
+//! A send answered with a 5xx is looked at the same way, by the stage that sent it, before it
+//! resends ([`claim_found`]): the rows the target holds are recorded accepted there and then,
+//! and only the others go again.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use tokio::time::Instant;
 
 use super::import::facts;
 use super::{PipelineError, Stage};
 use crate::api::client::MediaClient;
 use crate::api::types::{FileDescriptor, MEDIA_ROOT, State};
-use crate::journal::{JournalRow, Outcome};
+use crate::journal::{Journal, JournalError, JournalRow, Outcome};
 
 /// Settles every in-doubt row; returns how many there were.
 pub(crate) async fn settle_all(stage: &Arc<Stage>) -> Result<u64, PipelineError> {
@@ -38,11 +45,101 @@ async fn settle_folder(
     path: &str,
     rows: Vec<JournalRow>,
 ) -> Result<(), PipelineError> {
+    let (folder, files) = look(stage, path).await?;
+    let max_attempts = stage.config.max_attempts;
+    let path = path.to_string();
+    stage
+        .journal
+        .with(move |j| {
+            learn_folder(j, &path, folder.as_deref())?;
+            let outcomes: Vec<Outcome> = claim(j, &rows, &files)?
+                .into_iter()
+                .zip(&rows)
+                .map(|(found, row)| match found {
+                    Some(f) => Outcome::Accepted {
+                        key: row.key.clone(),
+                        file: facts(f, f.id.as_deref().unwrap_or_default()),
+                    },
+                    None => Outcome::Retry {
+                        key: row.key.clone(),
+                        code: "NOT_FOUND_AFTER_DOUBT".to_string(),
+                        message: "an earlier attempt's outcome was unknown and the target does not hold the file"
+                            .to_string(),
+                    },
+                })
+                .collect();
+            j.apply(&outcomes, max_attempts)
+        })
+        .await
+}
+
+/// After a send of `rows` (all `sending`) was answered with a 5xx: looks at the target, records
+/// the rows it holds accepted (claiming their files), and returns their files by row key. The
+/// rows not found stay `sending`, for the caller to resend.
+pub(crate) async fn claim_found(
+    stage: &Arc<Stage>,
+    rows: &[JournalRow],
+) -> Result<HashMap<String, FileDescriptor>, PipelineError> {
+    let mut by_folder: BTreeMap<&str, Vec<JournalRow>> = BTreeMap::new();
+    for row in rows {
+        by_folder
+            .entry(row.folder_path.as_str())
+            .or_default()
+            .push(row.clone());
+    }
+    let mut found = HashMap::new();
+    for (path, rows) in by_folder {
+        let (folder, files) = look(stage, path).await?;
+        let path = path.to_string();
+        let max_attempts = stage.config.max_attempts;
+        let claimed = stage
+            .journal
+            .with(move |j| {
+                learn_folder(j, &path, folder.as_deref())?;
+                let claimed: Vec<(String, FileDescriptor)> = claim(j, &rows, &files)?
+                    .into_iter()
+                    .zip(&rows)
+                    .filter_map(|(f, row)| Some((row.key.clone(), f?.clone())))
+                    .collect();
+                let outcomes: Vec<Outcome> = claimed
+                    .iter()
+                    .map(|(key, f)| Outcome::Accepted {
+                        key: key.clone(),
+                        file: facts(f, f.id.as_deref().unwrap_or_default()),
+                    })
+                    .collect();
+                j.apply(&outcomes, max_attempts)?;
+                Ok(claimed)
+            })
+            .await?;
+        found.extend(claimed);
+    }
+    stage
+        .settled_after_errors
+        .fetch_add(rows.len() as u64, Ordering::Relaxed);
+    if stage.config.wait {
+        let processing = found.values().filter(|f| {
+            !matches!(
+                f.operation_status.map(|s| s.as_str()),
+                Some("READY" | "FAILED")
+            )
+        });
+        stage
+            .tracker
+            .accepted(processing.filter_map(|f| f.id.clone()), Instant::now());
+    }
+    Ok(found)
+}
+
+/// The id of the folder at `path` (when it exists) and every file in it, looking only.
+async fn look(
+    stage: &Stage,
+    path: &str,
+) -> Result<(Option<String>, Vec<FileDescriptor>), PipelineError> {
     let known = {
         let p = path.to_string();
         stage.journal.with(move |j| j.folder_id(&p)).await?
     };
-    let learn = known.is_none() && !path.is_empty();
     let folder = match known {
         Some(id) => Some(id),
         None if path.is_empty() => Some(MEDIA_ROOT.to_string()),
@@ -56,54 +153,41 @@ async fn settle_folder(
             .map_err(PipelineError::Target)?,
         None => Vec::new(),
     };
+    Ok((folder, files))
+}
+
+/// Records a folder's id found by looking, unless the journal knows it already.
+fn learn_folder(j: &mut Journal, path: &str, id: Option<&str>) -> Result<(), JournalError> {
+    match id {
+        Some(id) if !path.is_empty() && j.folder_id(path)?.is_none() => j.set_folder_id(path, id),
+        _ => Ok(()),
+    }
+}
+
+/// For each row, the first of `files` that stands for it and no row holds yet (in the journal
+/// or earlier in `rows`). Run inside one journal call with recording the claims, so two
+/// lookers can't claim one file.
+fn claim<'f>(
+    j: &Journal,
+    rows: &[JournalRow],
+    files: &'f [FileDescriptor],
+) -> Result<Vec<Option<&'f FileDescriptor>>, JournalError> {
     let mut claimed_now = HashSet::new();
-    let mut outcomes = Vec::with_capacity(rows.len());
+    let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let size = local_size(&row);
-        let candidates: Vec<&FileDescriptor> =
-            files.iter().filter(|f| matches(f, &row, size)).collect();
+        let size = local_size(row);
         let mut found = None;
-        for f in candidates {
-            let Some(id) = f.id.clone() else { continue };
-            if claimed_now.contains(&id) {
-                continue;
-            }
-            let check = id.clone();
-            if !stage.journal.with(move |j| j.file_claimed(&check)).await? {
-                found = Some((id, f.clone()));
+        for f in files.iter().filter(|f| matches(f, row, size)) {
+            let Some(id) = f.id.as_deref() else { continue };
+            if !claimed_now.contains(id) && !j.file_claimed(id)? {
+                claimed_now.insert(id);
+                found = Some(f);
                 break;
             }
         }
-        outcomes.push(match found {
-            Some((id, f)) => {
-                claimed_now.insert(id.clone());
-                Outcome::Accepted {
-                    key: row.key.clone(),
-                    file: facts(&f, &id),
-                }
-            }
-            None => Outcome::Retry {
-                key: row.key.clone(),
-                code: "NOT_FOUND_AFTER_DOUBT".to_string(),
-                message:
-                    "an earlier attempt's outcome was unknown and the target does not hold the file"
-                        .to_string(),
-            },
-        });
+        out.push(found);
     }
-    let max_attempts = stage.config.max_attempts;
-    let learned = folder.filter(|_| learn).map(|id| (path.to_string(), id));
-    stage
-        .journal
-        .with(move |j| {
-            if let Some((p, id)) = &learned
-                && j.folder_id(p)?.is_none()
-            {
-                j.set_folder_id(p, id)?;
-            }
-            j.apply(&outcomes, max_attempts)
-        })
-        .await
+    Ok(out)
 }
 
 /// Does the target's file stand for this row?

@@ -1,7 +1,9 @@
 //! The upload stage: queued local-file rows through Generate File Upload URL and a `PUT` (or a
 //! resumable tus upload for large files), several at once. As with imports, a row goes to
 //! `sending` before its upload starts; an upload whose answer was lost is in doubt and is
-//! settled by name and size before it is sent again.
+//! settled by name and size before it is sent again. An upload answered with a 5xx is looked
+//! for at once, and sent again (with a new upload URL) only when the target doesn't hold it;
+//! one that couldn't connect is sent again after a pause.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -10,19 +12,23 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use super::import::{call_failure, facts, folder_target};
-use super::{PipelineError, Stage};
+use super::{PipelineError, Stage, settle};
 use crate::api::client::CallError;
 use crate::api::media::mime_of_name;
 use crate::api::types::{ExternalInfo, FileResponse, GenerateFileUploadUrlRequest, UploadProtocol};
 use crate::api::upload;
+use crate::control::budget::Priority;
 use crate::journal::{JournalRow, Outcome};
+
+/// A row's upload in flight: the row and its upload's result.
+type Uploading = Result<(JournalRow, Result<FileResponse, CallError>), PipelineError>;
 
 /// Uploads every queued local-file row once; returns how many were sent.
 pub(crate) async fn upload_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError> {
     let mut known = stage.journal.with(|j| j.folders()).await?;
     let mut after_line = 0u64;
     let mut sent = 0u64;
-    let mut in_flight: JoinSet<(JournalRow, Result<FileResponse, CallError>)> = JoinSet::new();
+    let mut in_flight: JoinSet<Uploading> = JoinSet::new();
     let concurrency = stage.config.import_concurrency.max(1);
     // Uploads to one unknown folder wait for the first to reveal its id (no racing creates).
     let mut pioneering: Option<String> = None;
@@ -55,14 +61,14 @@ pub(crate) async fn upload_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError
             let known2 = known.clone();
             sent += 1;
             in_flight.spawn(async move {
-                let result = upload_one(&stage2, &row, &known2).await;
-                (row, result)
+                let result = upload_settled(&stage2, &row, &known2).await?;
+                Ok((row, result))
             });
         }
         let Some(done) = in_flight.join_next().await else {
             return Ok(sent);
         };
-        let (row, result) = done.map_err(|e| PipelineError::Task(e.to_string()))?;
+        let (row, result) = done.map_err(|e| PipelineError::Task(e.to_string()))??;
         if pioneering.as_deref() == Some(row.folder_path.as_str()) {
             pioneering = None;
         }
@@ -101,6 +107,48 @@ pub(crate) async fn upload_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError
     }
 }
 
+/// Uploads a row, starting over while the upload certainly made no file (the connection was
+/// refused, or a resumable upload failed before its finalize) and, after a 5xx, once the
+/// target is found not to hold it. The resends cost the row no attempt; past the client's
+/// resends the last failure is the row's.
+async fn upload_settled(
+    stage: &Arc<Stage>,
+    row: &JournalRow,
+    known: &HashMap<String, String>,
+) -> Result<Result<FileResponse, CallError>, PipelineError> {
+    let client = &stage.client;
+    let mut rng = fastrand::Rng::new();
+    let mut resend = 0;
+    loop {
+        let result = upload_one(stage, row, known).await;
+        let Err(e) = &result else {
+            return Ok(result);
+        };
+        let refused = matches!(e, CallError::Refused { .. } | CallError::Unfinished(_));
+        if !(refused || e.is_server_error()) || resend >= client.resends() {
+            return Ok(result);
+        }
+        tokio::time::sleep(client.backoff().delay(resend, &mut rng)).await;
+        resend += 1;
+        if !refused {
+            tracing::debug!(line = row.line, error = %e, "looking at the target before uploading again");
+            let look =
+                Priority::Unblock.scope(settle::claim_found(stage, std::slice::from_ref(row)));
+            match look.await {
+                Ok(mut found) => {
+                    if let Some(file) = found.remove(&row.key) {
+                        return Ok(Ok(FileResponse { file }));
+                    }
+                }
+                // Can't look now: the row stays in doubt for the settle stage.
+                Err(PipelineError::Target(_)) => return Ok(result),
+                Err(e) => return Err(e),
+            }
+        }
+        client.count_retry();
+    }
+}
+
 async fn upload_one(
     stage: &Stage,
     row: &JournalRow,
@@ -109,7 +157,7 @@ async fn upload_one(
     let path = PathBuf::from(&row.source);
     let size = tokio::fs::metadata(&path)
         .await
-        .map_err(|e| CallError::Refused {
+        .map_err(|e| CallError::LocalFile {
             endpoint: "uploadPut",
             message: format!("reading {}: {e}", path.display()),
         })?

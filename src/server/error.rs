@@ -109,6 +109,16 @@ impl WixError {
         }
     }
 
+    /// A gateway's error (502 or 503) with no body of the API's: what a proxy answers when it
+    /// loses the backend's answer.
+    pub fn gateway(status: u16) -> Self {
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+            body: None,
+            retry_after_secs: None,
+        }
+    }
+
     /// A transient failure of one bulk item: the caller should retry that item.
     pub fn unavailable_item() -> Self {
         Self::application(

@@ -1,7 +1,8 @@
 //! Fault injection for the local Media Manager: latency, 503s, lost responses, answers held
-//! past the client's patience, 429s without `Retry-After`, per-item failures, slow and failing
-//! processing. Decisions come from seeded generators, one stream per kind, so the same
-//! `--seed` gives the same faults in the same number of calls on every run.
+//! past the client's patience, calls performed and then answered 502/503, 429s without
+//! `Retry-After`, per-item failures, slow and failing processing. Decisions come from seeded
+//! generators, one stream per kind and [`Scope`], so the same `--seed` gives the same faults
+//! in the same number of calls on every run.
 
 use std::str::FromStr;
 use std::sync::Mutex;
@@ -55,6 +56,9 @@ pub struct FaultConfig {
     /// a client's timeout, this is a lost answer the client had to give up on.
     pub slow_response_rate: f64,
     pub slow_response: Option<MsRange>,
+    /// Share of calls performed and then answered 502 or 503, as a gateway answers when it
+    /// loses the backend's answer: the error says nothing about whether the work was done.
+    pub performed_error_rate: f64,
     /// Answer 429 without `Retry-After`, so clients must pick their own pause.
     pub omit_retry_after: bool,
     /// Share of bulk-import items failed with a retryable code.
@@ -71,6 +75,7 @@ impl FaultConfig {
             && self.error_rate == 0.0
             && self.lost_response_rate == 0.0
             && (self.slow_response_rate == 0.0 || self.slow_response.is_none())
+            && self.performed_error_rate == 0.0
             && !self.omit_retry_after
             && self.item_failure_rate == 0.0
             && self.processing_time.is_none()
@@ -87,6 +92,7 @@ pub enum FaultKind {
     SlowResponse,
     ItemFailure,
     ProcessingFailure,
+    PerformedError,
 }
 
 impl FaultKind {
@@ -98,14 +104,28 @@ impl FaultKind {
             Self::SlowResponse => "slowResponse",
             Self::ItemFailure => "itemFailure",
             Self::ProcessingFailure => "processingFailure",
+            Self::PerformedError => "performedError",
         }
     }
 }
 
-/// Where the generator's numbers go: one stream per kind of decision, one per kind of delay.
-const STREAMS: usize = 8;
-const SLOW_RESPONSE_TIME: usize = 6;
-const PROCESSING_TIME: usize = 7;
+/// Which routes a call took: the API (`/site-media/...`) or the upload URLs it hands out
+/// (`PUT` and tus). Each scope draws its decisions from streams of its own, so a test can pick
+/// a seed under which both meet a fault early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Api,
+    Upload,
+}
+
+/// Where the generator's numbers go: one stream per kind of decision and scope, one per kind
+/// of drawn value.
+const KINDS: usize = 7;
+const SLOW_RESPONSE_TIME: usize = KINDS;
+const PROCESSING_TIME: usize = KINDS + 1;
+const GATEWAY_STATUS: usize = KINDS + 2;
+const UPLOAD_STREAMS: usize = KINDS + 3;
+const STREAMS: usize = UPLOAD_STREAMS + KINDS;
 
 /// The fault injector. Every kind of decision draws from a stream of its own, seeded from
 /// `seed`: the n-th 503 decision is the same however the calls of concurrent clients
@@ -132,10 +152,15 @@ impl Faults {
         f(&mut self.streams.lock().unwrap_or_else(|p| p.into_inner())[stream])
     }
 
-    /// Whether the next call (bulk item, file) meets the fault `kind`, at its configured rate.
-    /// Never draws at a rate of 0, so quiet runs stay repeatable. `Latency` always strikes
-    /// when configured: its effect is the drawn delay.
+    /// Whether the next API call (bulk item, file) meets the fault `kind`, at its configured
+    /// rate. Never draws at a rate of 0, so quiet runs stay repeatable. `Latency` always
+    /// strikes when configured: its effect is the drawn delay.
     pub fn strikes(&self, kind: FaultKind) -> bool {
+        self.strikes_in(kind, Scope::Api)
+    }
+
+    /// Whether the next call of `scope` meets the fault `kind`.
+    pub fn strikes_in(&self, kind: FaultKind, scope: Scope) -> bool {
         let c = &self.config;
         let p = match kind {
             FaultKind::Latency => return c.latency.is_some(),
@@ -145,8 +170,13 @@ impl Faults {
             FaultKind::SlowResponse => c.slow_response_rate,
             FaultKind::ItemFailure => c.item_failure_rate,
             FaultKind::ProcessingFailure => c.processing_failure_rate,
+            FaultKind::PerformedError => c.performed_error_rate,
         };
-        p > 0.0 && self.with_stream(kind as usize, |r| r.f64()) < p
+        let stream = match scope {
+            Scope::Api => kind as usize,
+            Scope::Upload => UPLOAD_STREAMS + kind as usize,
+        };
+        p > 0.0 && self.with_stream(stream, |r| r.f64()) < p
     }
 
     fn draw(&self, stream: usize, range: Option<MsRange>) -> Option<Duration> {
@@ -158,8 +188,8 @@ impl Faults {
     }
 
     /// How long to hold this call's answer, when it is one of the slow ones.
-    pub fn slow_response(&self) -> Option<Duration> {
-        if self.strikes(FaultKind::SlowResponse) {
+    pub fn slow_response(&self, scope: Scope) -> Option<Duration> {
+        if self.strikes_in(FaultKind::SlowResponse, scope) {
             self.draw(SLOW_RESPONSE_TIME, self.config.slow_response)
         } else {
             None
@@ -168,6 +198,15 @@ impl Faults {
 
     pub fn processing_time(&self) -> Option<Duration> {
         self.draw(PROCESSING_TIME, self.config.processing_time)
+    }
+
+    /// The status a gateway answers a performed call with: 502 or 503, evenly.
+    pub fn gateway_status(&self) -> u16 {
+        if self.with_stream(GATEWAY_STATUS, |r| r.bool()) {
+            502
+        } else {
+            503
+        }
     }
 }
 
@@ -228,5 +267,33 @@ mod tests {
         assert_eq!(a, b);
         assert!((0..64).all(|_| !alone.strikes(FaultKind::LostResponse)));
         assert!(!alone.strikes(FaultKind::Latency) && alone.latency().is_none());
+    }
+
+    /// Upload routes draw from streams of their own: API decisions are the same whether or
+    /// not upload decisions are drawn in between, and the two scopes' sequences differ.
+    #[test]
+    fn upload_routes_draw_from_their_own_streams() {
+        let cfg = FaultConfig {
+            seed: 11,
+            performed_error_rate: 0.5,
+            ..FaultConfig::default()
+        };
+        let alone = Faults::new(cfg.clone());
+        let mixed = Faults::new(cfg);
+        let api: Vec<bool> = (0..64)
+            .map(|_| alone.strikes(FaultKind::PerformedError))
+            .collect();
+        let (mut api_mixed, mut uploads) = (Vec::new(), Vec::new());
+        for _ in 0..64 {
+            uploads.push(mixed.strikes_in(FaultKind::PerformedError, Scope::Upload));
+            api_mixed.push(mixed.strikes(FaultKind::PerformedError));
+        }
+        assert_eq!(api, api_mixed);
+        assert_ne!(api, uploads);
+        let statuses: Vec<u16> = (0..32).map(|_| alone.gateway_status()).collect();
+        assert!(
+            statuses.contains(&502) && statuses.contains(&503),
+            "{statuses:?}"
+        );
     }
 }

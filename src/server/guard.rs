@@ -1,6 +1,7 @@
 //! What every API call passes through before its handler: counting, authentication, the
 //! per-site rate limit, and the injected faults (latency, 503, lost response, slow response,
-//! 429 without `Retry-After`).
+//! performed then 502/503, 429 without `Retry-After`) — and what every upload-URL call passes
+//! through: the same faults of the route, drawn apart.
 
 use std::sync::Mutex;
 
@@ -14,7 +15,7 @@ use tokio::time::Instant;
 
 use super::conn::ConnMeta;
 use super::error::{WixError, WixResult};
-use super::faults::FaultKind;
+use super::faults::{FaultKind, Scope};
 use super::{ServerConfig, SharedState};
 use crate::control::bucket::TokenBucket;
 
@@ -101,28 +102,60 @@ pub async fn api_guard(
         return e.into_response();
     }
     if let Some(delay) = state.faults.latency() {
-        state.stats.count_fault(FaultKind::Latency);
+        state.stats.count_fault(FaultKind::Latency, Scope::Api);
         tokio::time::sleep(delay).await;
     }
-    if state.faults.strikes(FaultKind::Error503) {
-        state.stats.count_fault(FaultKind::Error503);
+    with_faults(&state, Scope::Api, &conn, request, next).await
+}
+
+/// The faults of the upload URLs (`PUT` and tus): the same 503s, lost and slow answers and
+/// performed-then-502/503 as the API's, drawn from streams of their own. Upload URLs carry
+/// their own authorisation and spend no API budget, so nothing else of the API guard applies.
+pub async fn upload_guard(
+    State(state): State<SharedState>,
+    ConnectInfo(conn): ConnectInfo<ConnMeta>,
+    request: Request,
+    next: Next,
+) -> Response {
+    with_faults(&state, Scope::Upload, &conn, request, next).await
+}
+
+/// Runs the call through the injected faults of `scope`: a 503 before anything is done, or
+/// the call performed and then its answer lost, held past the client's patience, or replaced
+/// by a gateway's 502/503.
+async fn with_faults(
+    state: &SharedState,
+    scope: Scope,
+    conn: &ConnMeta,
+    request: Request,
+    next: Next,
+) -> Response {
+    let faults = &state.faults;
+    if faults.strikes_in(FaultKind::Error503, scope) {
+        state.stats.count_fault(FaultKind::Error503, scope);
         return WixError::unavailable().into_response();
     }
-    let lose = state.faults.strikes(FaultKind::LostResponse);
-    let slow = if lose {
+    let lose = faults.strikes_in(FaultKind::LostResponse, scope);
+    let gateway = !lose && faults.strikes_in(FaultKind::PerformedError, scope);
+    let slow = if lose || gateway {
         None
     } else {
-        state.faults.slow_response()
+        faults.slow_response(scope)
     };
     let response = next.run(request).await;
     if lose {
         // The work is done and committed; the caller will never hear of it.
-        state.stats.count_fault(FaultKind::LostResponse);
+        state.stats.count_fault(FaultKind::LostResponse, scope);
         conn.kill.pull();
+    } else if gateway {
+        // Done and committed, but what comes back is a gateway's error, as when a proxy loses
+        // the backend's answer: the status can't tell the caller whether the work was done.
+        state.stats.count_fault(FaultKind::PerformedError, scope);
+        return WixError::gateway(faults.gateway_status()).into_response();
     } else if let Some(hold) = slow {
         // Done and committed too, but answered late: a client that gave up first has the
         // same doubt as after a lost response.
-        state.stats.count_fault(FaultKind::SlowResponse);
+        state.stats.count_fault(FaultKind::SlowResponse, scope);
         tokio::time::sleep(hold).await;
     }
     response

@@ -188,7 +188,12 @@ fn router(state: SharedState) -> Router {
         ));
     Router::new()
         .nest("/site-media", api)
-        .merge(uploads::upload_routes(&state))
+        .merge(
+            uploads::upload_routes(&state).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                guard::upload_guard,
+            )),
+        )
         .merge(downloads::public_routes())
         .route("/_local/stats", get(stats::stats_handler))
         .route("/openapi.json", get(openapi::openapi_handler))

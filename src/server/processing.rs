@@ -190,7 +190,10 @@ async fn process(
         }
     };
     if state.faults.strikes(FaultKind::ProcessingFailure) {
-        state.stats.count_fault(FaultKind::ProcessingFailure);
+        state.stats.count_fault(
+            FaultKind::ProcessingFailure,
+            crate::server::faults::Scope::Api,
+        );
         let f = Failure::new("PROCESSING_FAILED", "processing failed (injected fault)");
         return Some((row, f.into()));
     }

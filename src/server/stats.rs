@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::SharedState;
 use super::error::WixResult;
-use super::faults::FaultKind;
+use super::faults::{FaultKind, Scope};
 
 #[derive(Default)]
 pub struct Stats {
@@ -20,6 +20,7 @@ pub struct Stats {
     throttled: AtomicU64,
     throttled_calls: Mutex<BTreeMap<String, u64>>,
     faults: Mutex<BTreeMap<FaultKind, u64>>,
+    upload_faults: Mutex<BTreeMap<FaultKind, u64>>,
 }
 
 impl Stats {
@@ -37,9 +38,18 @@ impl Stats {
         *calls.entry(endpoint.to_string()).or_default() += 1;
     }
 
-    pub fn count_fault(&self, kind: FaultKind) {
-        let mut faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
-        *faults.entry(kind).or_default() += 1;
+    /// One injected fault, counted in all and, on an upload route, among the uploads' too.
+    pub fn count_fault(&self, kind: FaultKind, scope: Scope) {
+        let bump = |map: &Mutex<BTreeMap<FaultKind, u64>>| {
+            *map.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(kind)
+                .or_default() += 1;
+        };
+        bump(&self.faults);
+        if scope == Scope::Upload {
+            bump(&self.upload_faults);
+        }
     }
 }
 
@@ -55,8 +65,11 @@ pub struct StatsReport {
     /// The same 429s by endpoint (as in `calls`), to tell whose calls the limit stopped.
     pub throttled_calls: BTreeMap<String, u64>,
     /// Faults injected, by kind (`latency`, `error503`, `lostResponse`, `slowResponse`,
-    /// `itemFailure`, `processingFailure`).
+    /// `performedError`, `itemFailure`, `processingFailure`).
     pub faults: BTreeMap<String, u64>,
+    /// The faults of `faults` that struck upload URLs (`PUT` and tus), by kind.
+    #[serde(default)]
+    pub upload_faults: BTreeMap<String, u64>,
     /// Files by operation status (`PENDING`, `READY`, `FAILED`), trash included.
     pub files: BTreeMap<String, u64>,
 }
@@ -74,14 +87,15 @@ pub async fn stats_handler(State(state): State<SharedState>) -> WixResult<Json<S
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    let faults = state
-        .stats
-        .faults
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .map(|(k, v)| (k.name().to_string(), *v))
-        .collect();
+    let by_name = |map: &Mutex<BTreeMap<FaultKind, u64>>| {
+        map.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, v)| (k.name().to_string(), *v))
+            .collect()
+    };
+    let faults = by_name(&state.stats.faults);
+    let upload_faults = by_name(&state.stats.upload_faults);
     Ok(Json(StatsReport {
         total_calls: calls.values().sum(),
         calls,
@@ -93,6 +107,7 @@ pub async fn stats_handler(State(state): State<SharedState>) -> WixResult<Json<S
             .unwrap_or_else(|p| p.into_inner())
             .clone(),
         faults,
+        upload_faults,
         files,
     }))
 }

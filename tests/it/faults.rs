@@ -1,8 +1,10 @@
 //! The fault matrix: throttling with and without `Retry-After`, 503s, lost responses, a server
-//! restart (connections refused for a while), answers slower than the client's timeout,
-//! per-item failures, failing processing, sources that hang and sources that send an HTML page
-//! — each alone, then all at once — against the real `media-migrate run` of a few hundred URL
-//! rows and a few local files over several folders. Every case must end with each manifest row
+//! restart (connections refused for a while), answers slower than the client's timeout, calls
+//! performed and then answered 502/503, per-item failures, failing processing, sources that
+//! hang and sources that send an HTML page — each alone, then all at once — against the real
+//! `media-migrate run` of a few hundred URL rows and a few local files (small ones by `PUT`,
+//! large ones by tus) over several folders. The faults of a route strike the upload URLs too,
+//! and each case shows they did. Every case must end with each manifest row
 //! once in the report, exactly one server file per row, READY unless its source is broken (or
 //! its processing was failed on purpose), and a report whose counts are the server's. The
 //! cases are data; `drive` runs one, `checks` judges it.
@@ -18,7 +20,9 @@ use media_migrate::server::ServerConfig;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use self::drive::{Drive, add_stats, drive, early_seed, run_cmd, write_manifest};
+use self::drive::{
+    Drive, PUT_URL_CALLS, TUS_URL_CALLS, add_stats, drive, early_seed, run_cmd, write_manifest,
+};
 use crate::support::{SourceServer, TestServer, read_csv};
 
 const KEY: &str = "faults-test-key";
@@ -36,7 +40,7 @@ struct Case {
     hanging_sources: bool,
     /// Every 31st URL row's source answers `text/html` with a page.
     html_sources: bool,
-    /// Whether the manifest has local files too (their upload pass paces the run's loop).
+    /// Whether the manifest has local files too, by `PUT` and by tus.
     uploads: bool,
     /// Another client spends the site's budget until the run meets a 429.
     neighbour: bool,
@@ -44,7 +48,8 @@ struct Case {
     outage: Option<Duration>,
     /// Flags added to the run.
     client: &'static [&'static str],
-    /// Server stats that must be non-zero: `faults.<kind>`.
+    /// Faults that must have struck: `<kind>` of the server's `faults` (and, for the faults of
+    /// a route, of its `uploadFaults` too when the case has uploads).
     evidence: &'static [&'static str],
     /// Whether rows must have been in doubt and settled by looking at the target.
     settles: bool,
@@ -95,10 +100,14 @@ fn everything(c: &mut ServerConfig) {
     processing_failures(c);
     c.faults.slow_response_rate = 0.05;
     c.faults.error_rate = 0.05;
+    c.faults.performed_error_rate = 0.05;
     c.faults.lost_response_rate = 0.05;
     c.faults.item_failure_rate = 0.05;
     c.faults.processing_failure_rate = 0.05;
 }
+
+/// The faults of a call's route, which strike upload URLs as well as API calls.
+const ROUTE_FAULTS: [&str; 4] = ["error503", "lostResponse", "slowResponse", "performedError"];
 
 /// Timeouts of one second, the shortest the CLI takes.
 const IMPATIENT: &[&str] = &["--request-timeout-secs", "1"];
@@ -117,42 +126,51 @@ fn cases() -> Vec<Case> {
             })
         },
         Case {
-            evidence: &["faults.error503"],
+            evidence: &["error503"],
+            settles: true,
             ..Case::new("503 share", |c| c.faults.error_rate = 0.15)
         },
         Case {
-            // Two attempts per row: a 503 (certainly not done) must be resent by the client,
-            // not spend the rows' attempts.
-            uploads: false,
-            evidence: &["faults.error503"],
+            // Two attempts per row: a storm of 503s must be waited out (looking at the target
+            // before each resend), not spend the rows' attempts.
+            evidence: &["error503"],
             client: &["--max-attempts", "2"],
+            settles: true,
             ..Case::new("503 storm", |c| c.faults.error_rate = 0.4)
         },
         Case {
-            evidence: &["faults.lostResponse"],
+            // The work is done, then a gateway answers 502 or 503: resending without looking
+            // would duplicate.
+            evidence: &["performedError"],
+            client: &["--max-attempts", "2"],
+            settles: true,
+            ..Case::new("performed, then 502/503", |c| {
+                c.faults.performed_error_rate = 0.2
+            })
+        },
+        Case {
+            evidence: &["lostResponse"],
             settles: true,
             ..Case::new("lost responses", |c| c.faults.lost_response_rate = 0.15)
         },
         Case {
-            // URL rows only, so nothing but imports runs while the server is down; and few
-            // attempts, which refusals must not spend.
-            uploads: false,
+            // Few attempts, which refusals must not spend.
             outage: Some(Duration::from_secs(1)),
             client: &["--max-attempts", "3"],
             ..Case::new("restart (connections refused)", |_| {})
         },
         Case {
             client: IMPATIENT,
-            evidence: &["faults.slowResponse"],
+            evidence: &["slowResponse"],
             settles: true,
             ..Case::new("slow responses past the client timeout", slow_answers)
         },
         Case {
-            evidence: &["faults.itemFailure"],
+            evidence: &["itemFailure"],
             ..Case::new("per-item failures", |c| c.faults.item_failure_rate = 0.15)
         },
         Case {
-            evidence: &["faults.processingFailure"],
+            evidence: &["processingFailure"],
             ..Case::new("processing failures", processing_failures)
         },
         Case {
@@ -170,11 +188,12 @@ fn cases() -> Vec<Case> {
             outage: Some(Duration::from_secs(1)),
             client: IMPATIENT,
             evidence: &[
-                "faults.error503",
-                "faults.lostResponse",
-                "faults.slowResponse",
-                "faults.itemFailure",
-                "faults.processingFailure",
+                "error503",
+                "lostResponse",
+                "slowResponse",
+                "performedError",
+                "itemFailure",
+                "processingFailure",
             ],
             settles: true,
             ..Case::new("all combined", everything)
@@ -246,11 +265,25 @@ async fn run_case(case: &Case, tag: &str, src: &SourceServer) -> Figures {
             "the run met no 429: {summary}"
         );
     }
-    for proof in case.evidence {
-        assert!(
-            stats.get(*proof).copied().unwrap_or(0) > 0,
-            "no {proof} happened: {stats:?}"
-        );
+    for kind in case.evidence {
+        let mut proofs = vec![format!("faults.{kind}")];
+        if case.uploads && ROUTE_FAULTS.contains(kind) {
+            proofs.push(format!("uploadFaults.{kind}"));
+        }
+        for proof in proofs {
+            assert!(
+                stats.get(&proof).copied().unwrap_or(0) > 0,
+                "no {proof} happened: {stats:?}"
+            );
+        }
+    }
+    if case.uploads {
+        for endpoint in [PUT_URL_CALLS, TUS_URL_CALLS] {
+            assert!(
+                stats.get(endpoint).copied().unwrap_or(0) > 0,
+                "no {endpoint}: the run uploaded no file that way: {stats:?}"
+            );
+        }
     }
     assert!(
         !case.settles || settled > 0,

@@ -168,7 +168,8 @@ async fn import_many(
             let mut out = Vec::with_capacity(requests.len());
             for (i, req) in requests.iter().enumerate() {
                 if st.faults.strikes(FaultKind::ItemFailure) {
-                    st.stats.count_fault(FaultKind::ItemFailure);
+                    st.stats
+                        .count_fault(FaultKind::ItemFailure, crate::server::faults::Scope::Api);
                     out.push(Err(WixError::unavailable_item()));
                     continue;
                 }

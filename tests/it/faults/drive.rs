@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use media_migrate::server::faults::{FaultConfig, FaultKind, Faults};
+use media_migrate::server::faults::{FaultConfig, FaultKind, Faults, Scope};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -16,8 +16,15 @@ use super::{Case, KEY, SITE};
 use crate::support::{Source, SourceServer, TestServer, bin, png, run_to_end};
 
 const URL_ROWS: usize = 200;
-const FILE_ROWS: usize = 6;
+/// Local files: the even ones small (one `PUT`), the odd ones past the run's resumable
+/// threshold (tus: creation, `PATCH`, finalize).
+const FILE_ROWS: usize = 8;
+/// The run's `--resumable-threshold-mib`, and the bytes a large local file has at least.
+const TUS_THRESHOLD_MIB: u64 = 1;
 const IMPORT_CALLS: &str = "POST /site-media/v1/bulk/files/import-v2";
+/// The calls that start a `PUT` upload and a tus upload.
+pub const PUT_URL_CALLS: &str = "POST /site-media/v1/files/generate-upload-url";
+pub const TUS_URL_CALLS: &str = "POST /site-media/v1/files/generate-resumable-upload-url";
 /// What the neighbour calls: an endpoint the migration never uses, so its calls can be told
 /// apart in the server's stats.
 const NEIGHBOUR_CALL: &str = "/v1/files/search";
@@ -32,6 +39,8 @@ const RUN_FLAGS: &[&str] = &[
     "8",
     "--wait-timeout-secs",
     "90",
+    "--resumable-threshold-mib",
+    "1",
 ];
 
 /// How a manifest row's source behaves, and so how the row must end.
@@ -86,7 +95,11 @@ pub fn write_manifest(work: &Path, tag: &str, case: &Case, src: &SourceServer) -
     }
     std::fs::create_dir_all(work.join("files")).expect("files dir");
     for j in 0..if case.uploads { FILE_ROWS } else { 0 } {
-        let bytes = png(4 + j as u32, 4);
+        let bytes = if j % 2 == 0 {
+            png(4 + j as u32, 4)
+        } else {
+            large_png(j as u64)
+        };
         let rel = format!("files/local-{j}.png");
         std::fs::write(work.join(&rel), &bytes).expect("local file");
         rows.push(Row {
@@ -105,6 +118,23 @@ pub fn write_manifest(work: &Path, tag: &str, case: &Case, src: &SourceServer) -
     }
     std::fs::write(work.join("manifest.csv"), csv).expect("manifest");
     rows
+}
+
+/// A PNG of noise a little over the tus threshold (noise doesn't compress), different for
+/// each `seed`.
+fn large_png(seed: u64) -> Vec<u8> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let side = 620 + seed as u32;
+    let img = image::RgbImage::from_fn(side, side, |_, _| {
+        image::Rgb([rng.u8(..), rng.u8(..), rng.u8(..)])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode");
+    let bytes = out.into_inner();
+    assert!(bytes.len() as u64 > TUS_THRESHOLD_MIB * 1024 * 1024);
+    bytes
 }
 
 pub fn run_cmd(s: &TestServer, work: &Path, extra: &[&str]) -> Command {
@@ -214,16 +244,28 @@ async fn spend_site_budget(url: &str, run_done: &AtomicBool) {
 }
 
 /// The first seed under which each fault the config injects strikes within the first few
-/// decisions of its kind. The server draws every kind from a stream of its own, so the case
-/// then meets each of its faults however its calls happen to interleave.
+/// decisions of its kind, on the API and (for the faults of a route) on the upload URLs. The
+/// server draws every kind and scope from a stream of its own, so the case then meets each of
+/// its faults, on both, however its calls happen to interleave.
 pub fn early_seed(faults: &FaultConfig) -> u64 {
-    const EARLY: usize = 5;
+    // Decisions within which each fault must strike: a case makes a few dozen API calls, and
+    // its local files at least 16 calls to upload URLs.
+    let early = |scope| match scope {
+        Scope::Api => 10,
+        Scope::Upload => 12,
+    };
+    // The faults of a call's route strike API calls and upload URLs alike; the rest are the API's.
     let kinds = [
-        (FaultKind::Error503, faults.error_rate),
-        (FaultKind::LostResponse, faults.lost_response_rate),
-        (FaultKind::SlowResponse, faults.slow_response_rate),
-        (FaultKind::ItemFailure, faults.item_failure_rate),
-        (FaultKind::ProcessingFailure, faults.processing_failure_rate),
+        (FaultKind::Error503, faults.error_rate, true),
+        (FaultKind::LostResponse, faults.lost_response_rate, true),
+        (FaultKind::SlowResponse, faults.slow_response_rate, true),
+        (FaultKind::PerformedError, faults.performed_error_rate, true),
+        (FaultKind::ItemFailure, faults.item_failure_rate, false),
+        (
+            FaultKind::ProcessingFailure,
+            faults.processing_failure_rate,
+            false,
+        ),
     ];
     (0..100_000)
         .find(|&seed| {
@@ -233,8 +275,17 @@ pub fn early_seed(faults: &FaultConfig) -> u64 {
             });
             kinds
                 .iter()
-                .filter(|(_, rate)| *rate > 0.0)
-                .all(|(kind, _)| (0..EARLY).any(|_| f.strikes(*kind)))
+                .filter(|(_, rate, _)| *rate > 0.0)
+                .all(|(kind, _, route)| {
+                    let scopes: &[Scope] = if *route {
+                        &[Scope::Api, Scope::Upload]
+                    } else {
+                        &[Scope::Api]
+                    };
+                    scopes
+                        .iter()
+                        .all(|scope| (0..early(*scope)).any(|_| f.strikes_in(*kind, *scope)))
+                })
         })
         .expect("some seed strikes early")
 }
@@ -253,5 +304,11 @@ pub fn add_stats(total: &mut BTreeMap<String, u64>, stats: &Value) {
     add("throttled", stats["throttled"].as_u64().unwrap_or(0));
     for (kind, n) in stats["faults"].as_object().expect("faults") {
         add(&format!("faults.{kind}"), n.as_u64().unwrap_or(0));
+    }
+    for (kind, n) in stats["uploadFaults"].as_object().expect("upload faults") {
+        add(&format!("uploadFaults.{kind}"), n.as_u64().unwrap_or(0));
+    }
+    for endpoint in [PUT_URL_CALLS, TUS_URL_CALLS] {
+        add(endpoint, stats["calls"][endpoint].as_u64().unwrap_or(0));
     }
 }
