@@ -1,7 +1,7 @@
 //! What every API call passes through: API keys, site id, the rate limit, the injected
 //! faults (latency, 503, lost responses, item failures) and the counters that show them.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -176,14 +176,32 @@ async fn item_failures_are_per_item_and_retryable() {
     assert!(stats["files"].as_object().unwrap().is_empty());
 }
 
-/// `--latency` delays every API call by at least the given time and counts it.
-#[tokio::test]
+/// `--latency` delays every API call by at least the given time and counts it; measured on a
+/// paused tokio clock, which moves only by the server's own wait.
+#[tokio::test(start_paused = true)]
 async fn latency_delays_calls() {
     let s = TestServer::start_with(|c| c.faults.latency = Some("150".parse().unwrap())).await;
-    let started = Instant::now();
-    s.ok_get("/v1/folders").await;
-    assert!(started.elapsed() >= Duration::from_millis(150));
-    assert_eq!(s.stats().await["faults"]["latency"], 1);
+    let started = tokio::time::Instant::now();
+    let r = timerless_client()
+        .get(s.api("/v1/folders"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let waited = started.elapsed();
+    assert!(
+        (Duration::from_millis(150)..Duration::from_millis(160)).contains(&waited),
+        "{waited:?}"
+    );
+    let stats: serde_json::Value = timerless_client()
+        .get(format!("{}/_local/stats", s.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["faults"]["latency"], 1);
 }
 
 /// The same seed gives the same faults to the same sequence of calls.
