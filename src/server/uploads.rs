@@ -374,9 +374,9 @@ async fn finalize_resumable(
     match stored {
         Ok(row) => {
             if let Err(e) = tokio::fs::remove_file(&part).await {
-                tracing::warn!(upload = %upload_id, error = %e, "could not remove a finished part file");
+                tracing::warn!(file = %row.id, error = %e, "could not remove a finished part file");
             }
-            tracing::info!(upload = %upload_id, file = %row.id, size = row.size, "resumable upload finalized");
+            tracing::info!(file = %row.id, size = row.size, "resumable upload finalized");
             Ok(file_response(&state, &row))
         }
         Err(e) => {

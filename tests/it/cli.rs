@@ -2,6 +2,7 @@
 //! shutting down cleanly on a signal; `run` stopping on Ctrl-C with the journal consistent and
 //! resuming afterwards; usage errors.
 
+use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -130,15 +131,17 @@ async fn ctrl_c_stops_cleanly_and_rerun_finishes() {
     .await;
     let work = tempfile::tempdir().unwrap();
     let image = png(4, 4);
-    let mut csv = String::from("source,folder_path\n");
-    for i in 0..300 {
-        csv.push_str(&format!(
-            "{},/stop\n",
+    let urls: Vec<String> = (0..300)
+        .map(|i| {
             src.add(
                 &format!("/s/{i}.png"),
-                Source::bytes("image/png", image.clone())
+                Source::bytes("image/png", image.clone()),
             )
-        ));
+        })
+        .collect();
+    let mut csv = String::from("source,folder_path\n");
+    for url in &urls {
+        csv.push_str(&format!("{url},/stop\n"));
     }
     let manifest = work.path().join("m.csv");
     std::fs::write(&manifest, csv).unwrap();
@@ -192,13 +195,23 @@ async fn ctrl_c_stops_cleanly_and_rerun_finishes() {
     );
     let (code, _, err) = output(command()).await;
     assert_eq!(code, 0, "{err}");
-    let files = s.stats().await["files"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum::<u64>();
-    assert_eq!(files, 300, "exactly one file per row");
+    // Row by row, so a duplicate of one row can't hide a row that is missing.
+    let mut by_source: HashMap<String, Vec<String>> = HashMap::new();
+    for (path, f) in s.files_with_paths().await {
+        let source = f["sourceUrl"]
+            .as_str()
+            .expect("an imported file")
+            .to_string();
+        by_source.entry(source).or_default().push(path);
+    }
+    for url in &urls {
+        assert_eq!(
+            by_source.remove(url),
+            Some(vec!["/stop".to_string()]),
+            "{url}: exactly one file, in /stop"
+        );
+    }
+    assert!(by_source.is_empty(), "files of no row: {by_source:?}");
 }
 
 /// Giving only one of --api-key and --site-id is a usage error (exit 2) that never echoes the key.

@@ -1,7 +1,7 @@
 //! What every API call passes through: API keys, site id, the rate limit, the injected
 //! faults (latency, 503, lost responses, item failures) and the counters that show them.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -47,41 +47,70 @@ async fn api_keys_and_site_id() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
 }
 
-/// Beyond the rate limit the server answers 429 with Retry-After and a Wix error body,
-/// and counts every call, throttled ones included.
-#[tokio::test]
+/// A client with no timers of its own (no timeout, no idle-pool reaper): under a paused clock
+/// the runtime jumps to the next timer whenever it waits on I/O, and such a timer would move
+/// the clock the server's token bucket reads.
+fn timerless_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(None)
+        .build()
+        .expect("client")
+}
+
+/// Beyond the rate limit the server answers 429 with Retry-After and a Wix error body, serves
+/// again once a token is earned and not a moment before, and counts every call, throttled
+/// ones included. The clock is paused: the bucket refills only when the test advances it.
+#[tokio::test(start_paused = true)]
 async fn rate_limit_answers_429_with_retry_after() {
     let s = TestServer::start_with(|c| {
         c.rate_limit_per_minute = Some(60);
         c.rate_limit_burst = 5;
     })
     .await;
-    let mut statuses = Vec::new();
-    let mut retry_after = None;
-    for _ in 0..8 {
-        let r = s.http.get(s.api("/v1/folders")).send().await.unwrap();
-        if r.status() == StatusCode::TOO_MANY_REQUESTS {
-            retry_after = r
-                .headers()
-                .get("retry-after")
-                .map(|v| v.to_str().unwrap().to_string());
+    let http = timerless_client();
+    let call = || async {
+        let r = http.get(s.api("/v1/folders")).send().await.unwrap();
+        let status = r.status().as_u16();
+        let retry_after = r
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        if status == 429 {
             let body: serde_json::Value = r.json().await.unwrap();
             assert_eq!(
                 body["details"]["applicationError"]["code"],
                 "RESOURCE_EXHAUSTED"
             );
-            statuses.push(429);
-        } else {
-            statuses.push(r.status().as_u16());
+        }
+        (status, retry_after)
+    };
+    let t0 = tokio::time::Instant::now();
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        let (status, retry_after) = call().await;
+        statuses.push(status);
+        if status == 429 {
+            assert_eq!(retry_after.as_deref(), Some("1"), "a token a second");
         }
     }
     assert_eq!(statuses, vec![200, 200, 200, 200, 200, 429, 429, 429]);
-    let secs: u64 = retry_after.expect("Retry-After").parse().unwrap();
-    assert!((1..=2).contains(&secs), "Retry-After {secs}");
-    let stats = s.stats().await;
-    assert_eq!(stats["throttled"], 3);
-    assert_eq!(stats["calls"]["GET /site-media/v1/folders"], 8);
-    assert_eq!(stats["totalCalls"], 8);
+    assert_eq!(t0.elapsed(), Duration::ZERO, "the clock stood still");
+    tokio::time::advance(Duration::from_millis(999)).await;
+    assert_eq!(call().await, (429, Some("1".to_string())), "no token yet");
+    tokio::time::advance(Duration::from_millis(1)).await;
+    assert_eq!(call().await.0, 200, "a token earned in a second");
+    assert_eq!(call().await.0, 429, "and only one");
+    let stats: serde_json::Value = http
+        .get(format!("{}/_local/stats", s.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["throttled"], 5);
+    assert_eq!(stats["calls"]["GET /site-media/v1/folders"], 11);
+    assert_eq!(stats["totalCalls"], 11);
 }
 
 /// `--error-rate 1` answers 503 with an empty body before doing anything.
@@ -147,14 +176,32 @@ async fn item_failures_are_per_item_and_retryable() {
     assert!(stats["files"].as_object().unwrap().is_empty());
 }
 
-/// `--latency` delays every API call by at least the given time and counts it.
-#[tokio::test]
+/// `--latency` delays every API call by at least the given time and counts it; measured on a
+/// paused tokio clock, which moves only by the server's own wait.
+#[tokio::test(start_paused = true)]
 async fn latency_delays_calls() {
     let s = TestServer::start_with(|c| c.faults.latency = Some("150".parse().unwrap())).await;
-    let started = Instant::now();
-    s.ok_get("/v1/folders").await;
-    assert!(started.elapsed() >= Duration::from_millis(150));
-    assert_eq!(s.stats().await["faults"]["latency"], 1);
+    let started = tokio::time::Instant::now();
+    let r = timerless_client()
+        .get(s.api("/v1/folders"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let waited = started.elapsed();
+    assert!(
+        (Duration::from_millis(150)..Duration::from_millis(160)).contains(&waited),
+        "{waited:?}"
+    );
+    let stats: serde_json::Value = timerless_client()
+        .get(format!("{}/_local/stats", s.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["faults"]["latency"], 1);
 }
 
 /// The same seed gives the same faults to the same sequence of calls.

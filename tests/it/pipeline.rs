@@ -97,6 +97,39 @@ async fn assert_exactly_once(s: &TestServer, expected: usize) {
     }
 }
 
+/// The report has one row per manifest row, each `ready` with a file of its own, and the
+/// server holds exactly those files: READY, from the row's source, in the row's folder.
+async fn assert_report_matches_server(s: &TestServer, work: &Path, manifest: &Path) {
+    let rows = read_csv(manifest);
+    let report = read_report(work);
+    assert_eq!(report.len(), rows.len(), "one report row per manifest row");
+    let files: HashMap<String, (String, Value)> = s
+        .files_with_paths()
+        .await
+        .into_iter()
+        .map(|(path, f)| (f["id"].as_str().expect("id").to_string(), (path, f)))
+        .collect();
+    assert_eq!(files.len(), rows.len(), "one file on the server per row");
+    let mut ids = HashSet::new();
+    for (i, (row, r)) in rows.iter().zip(&report).enumerate() {
+        assert_eq!(
+            r["line"],
+            (i + 2).to_string(),
+            "the report is in manifest order"
+        );
+        assert_eq!(r["source"], row["source"], "line {}", r["line"]);
+        assert_eq!(r["status"], "ready", "{r:?}");
+        let id = &r["file_id"];
+        assert!(ids.insert(id.clone()), "two rows report file {id}");
+        let (path, f) = files
+            .get(id)
+            .unwrap_or_else(|| panic!("line {}: no file {id} on the server", r["line"]));
+        assert_eq!(f["operationStatus"], "READY", "{f}");
+        assert_eq!(f["sourceUrl"].as_str(), Some(row["source"].as_str()), "{f}");
+        assert_eq!(path, &row["folder_path"], "{f}");
+    }
+}
+
 /// 1,000 URL rows over nested folders: 1,000 READY files in the right folders, a report that
 /// adds up, and at most 30 API calls.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,13 +146,7 @@ async fn thousand_rows_within_thirty_calls() {
         s.stats().await["calls"]
     );
     assert!(calls <= 30, "spent {calls} API calls: {}", s.stats().await);
-    let report = read_report(work.path());
-    assert_eq!(report.len(), 1000);
-    assert!(
-        report
-            .iter()
-            .all(|r| r["status"] == "ready" && !r["file_id"].is_empty())
-    );
+    assert_report_matches_server(&s, work.path(), &manifest).await;
     let summary: Value =
         serde_json::from_slice(&std::fs::read(work.path().join("reports/summary.json")).unwrap())
             .unwrap();
@@ -176,8 +203,7 @@ async fn single_folder_in_full_batches() {
     let (imports, calls) = run_and_count(&s, work.path(), &manifest).await;
     assert_eq!(imports, 10, "100 rows a call");
     assert!(calls <= 22, "spent {calls} calls: {}", s.stats().await);
-    let report = read_report(work.path());
-    assert!(report.iter().all(|r| r["status"] == "ready"));
+    assert_report_matches_server(&s, work.path(), &manifest).await;
 }
 
 /// With a folder per 50 rows, nested two deep, folders cost no calls and batches stay full
@@ -252,12 +278,6 @@ async fn faults_lose_nothing_and_duplicate_nothing() {
         );
     }
     assert!(stats["throttled"].as_u64().unwrap() > 0, "no 429s: {stats}");
-    let report = read_report(work.path());
-    assert_eq!(report.len(), 1000);
-    assert!(
-        report.iter().all(|r| r["status"] == "ready"),
-        "not all ready"
-    );
     // Look at the result without faults in the way.
     let s = s
         .restart(|c| {
@@ -265,6 +285,7 @@ async fn faults_lose_nothing_and_duplicate_nothing() {
             c.site_id = SITE.to_string();
         })
         .await;
+    assert_report_matches_server(&s, work.path(), &manifest).await;
     assert_exactly_once(&s, 1000).await;
 }
 
@@ -301,9 +322,7 @@ async fn sigkill_then_resume_completes_exactly_once() {
     let (code, out) =
         run_to_end(run_cmd(&s, work.path(), &manifest, &["--batch-size", "20"])).await;
     assert_eq!(code, 0, "{out}");
-    let report = read_report(work.path());
-    assert_eq!(report.len(), 600);
-    assert!(report.iter().all(|r| r["status"] == "ready"));
+    assert_report_matches_server(&s, work.path(), &manifest).await;
     assert_exactly_once(&s, 600).await;
 }
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use md5::{Digest, Md5};
 use media_migrate::api::types::{FileDescriptor, MediaType, OperationStatus};
+use media_migrate::server::ServerConfig;
 use media_migrate::server::faults::MsRange;
 use serde_json::{Value, json};
 
@@ -231,22 +232,46 @@ async fn svg_is_ready_vector() {
     assert_eq!(f.media_type, Some(MediaType::Vector));
 }
 
-/// The processing-time fault keeps a file PENDING for a while, then it ends READY.
+/// Waits until the source server has been asked for `path` at least `n` times.
+async fn wait_hits(source: &SourceServer, path: &str, n: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while source.hit_count(path) < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} asked for {} times, not {n}",
+            source.hit_count(path)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The processing-time fault holds a fetched file PENDING: the same source imported later on
+/// a server without the fault is READY while the delayed file is still PENDING; then the
+/// delayed file ends READY with the same facts.
 #[tokio::test]
 async fn processing_time_keeps_file_pending_then_ready() {
-    let server = TestServer::start_with(|c| {
-        c.faults.processing_time = Some(MsRange { lo: 800, hi: 800 });
+    let delayed = TestServer::start_with(|c| {
+        c.faults.processing_time = Some(MsRange { lo: 3000, hi: 3000 });
     })
     .await;
+    let control = TestServer::start().await;
     let source = SourceServer::start().await;
     let url = source.add("/slow.png", Source::bytes("image/png", png(4, 4)));
-    let id = import(&server, json!({ "url": url })).await;
+    let id = import(&delayed, json!({ "url": url })).await;
+    // The delayed file's fetch has begun before the control's import is even sent.
+    wait_hits(&source, "/slow.png", 1).await;
+    let control_id = import(&control, json!({ "url": url })).await;
+    let ready = control.wait_processed(&control_id).await;
+    assert_eq!(ready.operation_status, Some(OperationStatus::Ready));
     assert_eq!(
-        server.file(&id).await.operation_status,
-        Some(OperationStatus::Pending)
+        delayed.file(&id).await.operation_status,
+        Some(OperationStatus::Pending),
+        "without the fault it would be READY by now, as the control is"
     );
-    let f = server.wait_processed(&id).await;
+    let f = delayed.wait_processed(&id).await;
     assert_eq!(f.operation_status, Some(OperationStatus::Ready));
+    assert_eq!(f.hash, ready.hash);
+    assert_eq!(source.hit_count("/slow.png"), 2, "one fetch per file");
 }
 
 /// processing-failure-rate 1.0 fails every file and counts it in /_local/stats.
@@ -261,19 +286,47 @@ async fn processing_failure_fault_fails_and_is_counted() {
     assert_eq!(stats["faults"]["processingFailure"], 1, "{stats}");
 }
 
-/// A file still PENDING (long processing time) when the server stops ends READY after a restart.
+/// A file the server stopped with while it was PENDING (fetched, its processing held by the
+/// fault) is queued again by the next start, fetched again and ends READY; nothing but that
+/// requeue would process it.
 #[tokio::test]
 async fn pending_file_survives_restart() {
     let server = TestServer::start_with(|c| {
-        c.faults.processing_time = Some(MsRange { lo: 1000, hi: 1000 });
+        c.faults.processing_time = Some(MsRange { lo: 3000, hi: 3000 });
     })
     .await;
     let source = SourceServer::start().await;
     let bytes = png(30, 40);
     let url = source.add("/later.png", Source::bytes("image/png", bytes.clone()));
     let id = import(&server, json!({ "url": url })).await;
-    let server = server.restart(|_| {}).await;
+    wait_hits(&source, "/later.png", 1).await;
+    let TestServer {
+        server: running,
+        dir,
+        ..
+    } = server;
+    running.expect("running").stop().await.expect("clean stop");
+    // With no server running, the store says what the next start finds.
+    let stored = {
+        let conn = rusqlite::Connection::open(dir.path().join("data/media-manager.sqlite"))
+            .expect("database opens");
+        media_migrate::server::store::files::get_file(&conn, &id)
+            .expect("file row reads")
+            .expect("file row exists")
+    };
+    assert_eq!(
+        stored.status,
+        OperationStatus::Pending,
+        "stopped while PENDING"
+    );
+    let config = ServerConfig::new(dir.path().join("data"));
+    let server = TestServer::start_in(dir, config).await;
     assert_ready_image(&server.wait_processed(&id).await, &bytes, 30, 40);
+    assert_eq!(
+        source.hit_count("/later.png"),
+        2,
+        "the restarted server processed it again"
+    );
 }
 
 /// Stopping abandons a fetch that hangs; after the restart the file is fetched again and ends READY.

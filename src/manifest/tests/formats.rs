@@ -183,6 +183,8 @@ fn written_rows_read_back() {
     let bytes = writer.into_inner().expect("flush");
     let (_dir, path) = temp_manifest("failed.csv", &bytes);
     let again = read_all(&path, &ManifestOptions::default());
+    assert!(!entries.is_empty(), "the fixture has rows");
+    assert_eq!(again.len(), entries.len(), "every row read back, no more");
     for (before, after) in entries.iter().zip(&again) {
         let (before, after) = (valid(before), valid(after));
         assert_eq!(

@@ -244,7 +244,8 @@ async fn create(State(state): State<SharedState>, headers: HeaderMap) -> TusResu
         let _ = tokio::fs::remove_file(&part).await;
         return Err(e.into());
     }
-    tracing::info!(upload = %upload_id, length, "tus upload created");
+    // The upload id is the upload's only credential (like a token): it is never logged.
+    tracing::info!(length, "tus upload created");
     Ok(with_headers(
         StatusCode::CREATED,
         &[(
@@ -350,7 +351,7 @@ async fn append(
             &[("upload-offset", reached.to_string())],
         )),
         Ending::Broken => {
-            tracing::info!(upload = %id, offset = reached, "tus body broke off; kept what arrived");
+            tracing::info!(offset = reached, "tus body broke off; kept what arrived");
             Err(TusError::new(
                 StatusCode::BAD_REQUEST,
                 "The body ended early",
@@ -418,6 +419,6 @@ async fn terminate(
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
         _ => {}
     }
-    tracing::info!(upload = %id, "tus upload terminated");
+    tracing::info!("tus upload terminated");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
