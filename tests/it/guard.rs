@@ -1,12 +1,15 @@
 //! What every API call passes through: API keys, site id, the rate limit, the injected
-//! faults (latency, 503, lost responses, item failures) and the counters that show them.
+//! faults (latency, 503, lost responses, performed then 502/503, item failures, and those of
+//! the upload URLs) and the counters that show them.
 
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::support::{TestServer, send};
+use media_migrate::server::ServerConfig;
+
+use crate::support::{TestServer, send, timerless_client};
 
 /// With keys configured, a missing key is 401, a wrong key 401, a wrong site 403; the key
 /// works raw or with `Bearer`, and the error never echoes the key.
@@ -45,16 +48,6 @@ async fn api_keys_and_site_id() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
-}
-
-/// A client with no timers of its own (no timeout, no idle-pool reaper): under a paused clock
-/// the runtime jumps to the next timer whenever it waits on I/O, and such a timer would move
-/// the clock the server's token bucket reads.
-fn timerless_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_idle_timeout(None)
-        .build()
-        .expect("client")
 }
 
 /// Beyond the rate limit the server answers 429 with Retry-After and a Wix error body, serves
@@ -154,6 +147,83 @@ async fn lost_response_performs_then_drops() {
         .map(|v| v.as_u64().unwrap())
         .sum();
     assert_eq!(files, 2, "the work was done: {stats}");
+}
+
+/// `--performed-error-rate 1`: the import is performed, then answered 502 or 503 with no Wix
+/// body, as a gateway that lost the backend's answer.
+#[tokio::test]
+async fn performed_error_does_the_work_then_answers_5xx() {
+    let s = TestServer::start_with(|c| c.faults.performed_error_rate = 1.0).await;
+    let mut statuses = Vec::new();
+    for n in 0..6 {
+        let r = s
+            .http
+            .post(s.api("/v1/bulk/files/import-v2"))
+            .json(&json!({"importFileRequests": [{"url": format!("http://127.0.0.1:9/{n}.png")}]}))
+            .send()
+            .await
+            .expect("an answer");
+        statuses.push(r.status().as_u16());
+    }
+    assert!(
+        statuses.iter().all(|s| [502, 503].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&502) && statuses.contains(&503),
+        "both statuses: {statuses:?}"
+    );
+    let stats = s.stats().await;
+    assert_eq!(stats["faults"]["performedError"], 6, "{stats}");
+    let files: u64 = stats["files"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(files, 6, "the work was done: {stats}");
+}
+
+/// The faults of a route strike upload URLs too: a 503 before the upload stores nothing; a
+/// performed upload answered 5xx has made its file. Both are counted among `uploadFaults`.
+/// The upload URL is handed out by a quiet server, then the same data is served with faults.
+#[tokio::test]
+async fn upload_urls_meet_the_route_faults() {
+    type Case = (&'static str, fn(&mut ServerConfig), u64);
+    let cases: [Case; 2] = [
+        ("error503", |c| c.faults.error_rate = 1.0, 0),
+        ("performedError", |c| c.faults.performed_error_rate = 1.0, 1),
+    ];
+    for (kind, faults, files) in cases {
+        let quiet = TestServer::start().await;
+        let v = quiet
+            .ok_post(
+                "/v1/files/generate-upload-url",
+                json!({"mimeType": "image/png", "fileName": "u.png"}),
+            )
+            .await;
+        let url = url::Url::parse(v["uploadUrl"].as_str().expect("upload URL")).expect("a URL");
+        let s = quiet.restart(faults).await;
+        let r = s
+            .http
+            .put(format!("{}{}?filename=u.png", s.url, url.path()))
+            .header("Content-Type", "image/png")
+            .body(crate::support::png(4, 4))
+            .send()
+            .await
+            .expect("an answer");
+        assert!(r.status().is_server_error(), "{kind}: {}", r.status());
+        let stats = s.stats().await;
+        assert_eq!(stats["uploadFaults"][kind], 1, "{kind}: {stats}");
+        assert_eq!(stats["faults"][kind], 1, "{kind}: {stats}");
+        let held: u64 = stats["files"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(held, files, "{kind}: {stats}");
+    }
 }
 
 /// `--item-failure-rate 1` fails every bulk item with a retryable code and creates nothing.

@@ -458,3 +458,13 @@ impl TestServer {
         }
     }
 }
+
+/// A client with no timers of its own (no timeout, no idle-pool reaper): under a paused clock
+/// the runtime jumps to the next timer whenever it waits on I/O, and such a timer would move
+/// the clock the server's token bucket reads.
+pub fn timerless_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(None)
+        .build()
+        .expect("client")
+}
