@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use self::drive::{
     Drive, PUT_URL_CALLS, TUS_URL_CALLS, add_stats, drive, early_seed, run_cmd, write_manifest,
 };
-use crate::support::{SourceServer, TestServer, read_csv, timerless_client};
+use crate::support::{SourceServer, TestServer, files_held, read_csv, timerless_client};
 
 const KEY: &str = "faults-test-key";
 const SITE: &str = "site-faults";
@@ -439,12 +439,7 @@ async fn slow_response_performs_then_answers_late() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let stats = s.stats().await;
-        let files: u64 = stats["files"]
-            .as_object()
-            .expect("files")
-            .values()
-            .filter_map(Value::as_u64)
-            .sum();
+        let files = files_held(&stats);
         if files == 2 {
             assert_eq!(stats["faults"]["slowResponse"], 1, "{stats}");
             break;

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use media_migrate::server::ServerConfig;
 
-use crate::support::{TestServer, send, timerless_client};
+use crate::support::{TestServer, files_held, send, timerless_client};
 
 /// With keys configured, a missing key is 401, a wrong key 401, a wrong site 403; the key
 /// works raw or with `Bearer`, and the error never echoes the key.
@@ -140,12 +140,7 @@ async fn lost_response_performs_then_drops() {
     assert!(!err.is_status(), "no HTTP status may arrive: {err}");
     let stats = s.stats().await;
     assert_eq!(stats["faults"]["lostResponse"], 1);
-    let files: u64 = stats["files"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
+    let files = files_held(&stats);
     assert_eq!(files, 2, "the work was done: {stats}");
 }
 
@@ -175,12 +170,7 @@ async fn performed_error_does_the_work_then_answers_5xx() {
     );
     let stats = s.stats().await;
     assert_eq!(stats["faults"]["performedError"], 6, "{stats}");
-    let files: u64 = stats["files"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
+    let files = files_held(&stats);
     assert_eq!(files, 6, "the work was done: {stats}");
 }
 
@@ -216,12 +206,7 @@ async fn upload_urls_meet_the_route_faults() {
         let stats = s.stats().await;
         assert_eq!(stats["uploadFaults"][kind], 1, "{kind}: {stats}");
         assert_eq!(stats["faults"][kind], 1, "{kind}: {stats}");
-        let held: u64 = stats["files"]
-            .as_object()
-            .unwrap()
-            .values()
-            .map(|v| v.as_u64().unwrap())
-            .sum();
+        let held = files_held(&stats);
         assert_eq!(held, files, "{kind}: {stats}");
     }
 }

@@ -468,3 +468,13 @@ pub fn timerless_client() -> reqwest::Client {
         .build()
         .expect("client")
 }
+
+/// Files the server holds, whatever their status, from its `/_local/stats`.
+pub fn files_held(stats: &Value) -> u64 {
+    stats["files"]
+        .as_object()
+        .expect("files by status")
+        .values()
+        .filter_map(Value::as_u64)
+        .sum()
+}
