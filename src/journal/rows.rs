@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Journal, JournalError, now_ms, sql_error};
+use crate::api::types::FileDescriptor;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RowState {
@@ -139,6 +140,22 @@ pub struct FileFacts {
     pub operation_status: String,
     pub size: Option<u64>,
     pub hash: Option<String>,
+}
+
+impl FileFacts {
+    /// The facts of a descriptor the target returned for the file `id`.
+    pub fn from_descriptor(file: &FileDescriptor, id: &str) -> Self {
+        Self {
+            file_id: id.to_string(),
+            url: file.url.clone(),
+            operation_status: file
+                .operation_status
+                .map_or("PENDING", |s| s.as_str())
+                .to_string(),
+            size: file.size_in_bytes,
+            hash: file.hash.clone(),
+        }
+    }
 }
 
 /// The outcome of one row's attempt, applied by [`Journal::apply`].

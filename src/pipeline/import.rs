@@ -116,7 +116,7 @@ pub(crate) async fn import_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError
         // Files waiting for confirmation before imports hold back (the estimate may have grown).
         let cap = stage.config.wait.then(|| {
             let ceiling = stage.client.budget().ceiling();
-            super::readiness::backlog_cap(ceiling, stage.tracker.estimate())
+            stage.tracker.backlog_cap(ceiling)
         });
         let backlogged = cap.is_some_and(|c| stage.tracker.len() >= c);
         while in_flight.len() < concurrency && !backlogged && !stage.stop.is_stopped() {
@@ -331,20 +331,6 @@ pub(crate) fn folder_target(
     }
 }
 
-/// The facts of a descriptor the target returned.
-pub(crate) fn facts(file: &crate::api::types::FileDescriptor, id: &str) -> FileFacts {
-    FileFacts {
-        file_id: id.to_string(),
-        url: file.url.clone(),
-        operation_status: file
-            .operation_status
-            .map_or("PENDING", |s| s.as_str())
-            .to_string(),
-        size: file.size_in_bytes,
-        hash: file.hash.clone(),
-    }
-}
-
 /// Each row's outcome, and the folders the answer showed to exist (path → id, when told).
 fn outcomes_of(
     rows: &[JournalRow],
@@ -383,7 +369,7 @@ fn outcomes_of(
                     }
                     Outcome::Accepted {
                         key,
-                        file: facts(&item, &id),
+                        file: FileFacts::from_descriptor(&item, &id),
                     }
                 }
                 (true, None) => Outcome::InDoubt { key },

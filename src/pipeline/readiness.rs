@@ -17,12 +17,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::import::facts;
 use super::{PipelineError, Stage};
 use crate::api::types::limits::GET_FILES_MAX_IDS;
 use crate::control::budget::Priority;
-use crate::journal::Outcome;
 use crate::journal::rows::PROCESSING_FAILED;
+use crate::journal::{FileFacts, Outcome};
 
 use self::tracker::Found;
 pub(crate) use self::tracker::Tracker;
@@ -35,14 +34,6 @@ const DISCOVERY_INTERVAL: Duration = Duration::from_secs(1);
 /// of the processing time, within these bounds.
 const MIN_LATENESS: Duration = Duration::from_millis(250);
 const MAX_LATENESS: Duration = Duration::from_secs(3);
-
-/// Files allowed to wait for confirmation before imports hold back: what the budget can
-/// confirm in 30 s at its ceiling (or 3 processing times, if longer), at least 10 polls' worth.
-pub(crate) fn backlog_cap(per_minute: u32, processing: Duration) -> usize {
-    let horizon = processing.mul_f64(3.0).max(Duration::from_secs(30));
-    let files = f64::from(per_minute) * 50.0 * horizon.as_secs_f64() / 60.0;
-    (files as usize).max(10 * GET_FILES_MAX_IDS)
-}
 
 /// Polls until every accepted row is final, the wait times out (→ `true`), or the run stops.
 pub(crate) async fn poll_until_done(
@@ -140,7 +131,7 @@ async fn poll_once(
     let mut found = Vec::with_capacity(ids.len());
     for f in &files {
         let Some(id) = f.id.clone() else { continue };
-        let fact = facts(f, &id);
+        let fact = FileFacts::from_descriptor(f, &id);
         let status = if fact.operation_status == "PENDING" {
             Found::Pending
         } else {
@@ -175,17 +166,4 @@ async fn poll_once(
         })
         .await?;
     Ok(found)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The backlog allowed is what the budget confirms in 30 s, or in 3 processing times.
-    #[test]
-    fn backlog_follows_budget_and_processing_time() {
-        assert_eq!(backlog_cap(200, Duration::from_secs(2)), 5000);
-        assert_eq!(backlog_cap(200, Duration::from_secs(60)), 30000);
-        assert_eq!(backlog_cap(6, Duration::from_secs(1)), 1000);
-    }
 }

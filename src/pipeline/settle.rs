@@ -14,11 +14,10 @@ use std::sync::atomic::Ordering;
 
 use tokio::time::Instant;
 
-use super::import::facts;
 use super::{PipelineError, Stage};
 use crate::api::client::MediaClient;
 use crate::api::types::{FileDescriptor, MEDIA_ROOT, State};
-use crate::journal::{Journal, JournalError, JournalRow, Outcome};
+use crate::journal::{FileFacts, Journal, JournalError, JournalRow, Outcome};
 
 /// Settles every in-doubt row; returns how many there were.
 pub(crate) async fn settle_all(stage: &Arc<Stage>) -> Result<u64, PipelineError> {
@@ -58,7 +57,7 @@ async fn settle_folder(
                 .map(|(found, row)| match found {
                     Some(f) => Outcome::Accepted {
                         key: row.key.clone(),
-                        file: facts(f, f.id.as_deref().unwrap_or_default()),
+                        file: FileFacts::from_descriptor(f, f.id.as_deref().unwrap_or_default()),
                     },
                     None => Outcome::Retry {
                         key: row.key.clone(),
@@ -105,7 +104,7 @@ pub(crate) async fn claim_found(
                     .iter()
                     .map(|(key, f)| Outcome::Accepted {
                         key: key.clone(),
-                        file: facts(f, f.id.as_deref().unwrap_or_default()),
+                        file: FileFacts::from_descriptor(f, f.id.as_deref().unwrap_or_default()),
                     })
                     .collect();
                 j.apply(&outcomes, max_attempts)?;

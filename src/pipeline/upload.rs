@@ -11,14 +11,14 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::import::{call_failure, facts, folder_target};
+use super::import::{call_failure, folder_target};
 use super::{PipelineError, Stage, settle};
 use crate::api::client::CallError;
 use crate::api::media::mime_of_name;
 use crate::api::types::{ExternalInfo, FileResponse, GenerateFileUploadUrlRequest, UploadProtocol};
 use crate::api::upload;
 use crate::control::budget::Priority;
-use crate::journal::{JournalRow, Outcome};
+use crate::journal::{FileFacts, JournalRow, Outcome};
 
 /// A row's upload in flight: the row and its upload's result.
 type Uploading = Result<(JournalRow, Result<FileResponse, CallError>), PipelineError>;
@@ -83,7 +83,7 @@ pub(crate) async fn upload_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError
                 (
                     Outcome::Accepted {
                         key: row.key.clone(),
-                        file: facts(&answer.file, &id),
+                        file: FileFacts::from_descriptor(&answer.file, &id),
                     },
                     learned,
                 )

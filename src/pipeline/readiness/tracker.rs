@@ -9,6 +9,8 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::api::types::limits::GET_FILES_MAX_IDS;
+
 /// Backoff after a PENDING answer: bounds.
 const MIN_RECHECK: Duration = Duration::from_millis(250);
 const MAX_RECHECK: Duration = Duration::from_secs(15);
@@ -181,6 +183,14 @@ pub(crate) struct Tracker {
     changed: Notify,
 }
 
+/// Files allowed to wait for confirmation before imports hold back: what the budget can
+/// confirm in 30 s at its ceiling (or 3 processing times, if longer), at least 10 polls' worth.
+fn backlog_cap(per_minute: u32, processing: Duration) -> usize {
+    let horizon = processing.mul_f64(3.0).max(Duration::from_secs(30));
+    let files = f64::from(per_minute) * 50.0 * horizon.as_secs_f64() / 60.0;
+    (files as usize).max(10 * GET_FILES_MAX_IDS)
+}
+
 impl Tracker {
     pub(crate) fn new() -> Self {
         Self {
@@ -197,6 +207,12 @@ impl Tracker {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, TrackerState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many files may wait for confirmation before imports hold back, at a budget of
+    /// `per_minute` and the processing time learned so far.
+    pub(crate) fn backlog_cap(&self, per_minute: u32) -> usize {
+        backlog_cap(per_minute, self.estimate())
     }
 
     /// Files the target accepted at `at`: worth asking about once processed.
@@ -426,5 +442,13 @@ mod tests {
             &[(batch[0].clone(), Found::Final)],
         );
         waiter.await.unwrap();
+    }
+
+    /// The backlog allowed is what the budget confirms in 30 s, or in 3 processing times.
+    #[test]
+    fn backlog_follows_budget_and_processing_time() {
+        assert_eq!(backlog_cap(200, Duration::from_secs(2)), 5000);
+        assert_eq!(backlog_cap(200, Duration::from_secs(60)), 30000);
+        assert_eq!(backlog_cap(6, Duration::from_secs(1)), 1000);
     }
 }
