@@ -11,6 +11,7 @@ use super::error::{WixError, WixResult};
 use super::extract::{QueryList, WixJson};
 use super::query::{FOLDER_FIELDS, plan_query};
 use super::store::folders::{self, FolderRow};
+use super::store::trash;
 use super::store::{PageRequest, SortKey};
 use crate::api::types::*;
 
@@ -189,7 +190,7 @@ async fn bulk_delete(
     if req.permanent.unwrap_or(false) {
         let orphans = state
             .store
-            .transaction(move |tx| folders::purge_folders(tx, &ids))
+            .transaction(move |tx| trash::purge_folders(tx, &ids))
             .await?;
         for blob in orphans {
             state.blobs.remove(&blob).await?;
@@ -197,7 +198,7 @@ async fn bulk_delete(
     } else {
         state
             .store
-            .transaction(move |tx| folders::trash_folders(tx, &ids))
+            .transaction(move |tx| trash::trash_folders(tx, &ids))
             .await?;
     }
     Ok(Json(Empty {}))
@@ -210,7 +211,7 @@ async fn bulk_restore(
     let ids = check_ids(&req.folder_ids)?;
     state
         .store
-        .transaction(move |tx| folders::restore_folders(tx, &ids))
+        .transaction(move |tx| trash::restore_folders(tx, &ids))
         .await?;
     Ok(Json(Empty {}))
 }

@@ -6,7 +6,7 @@ use rusqlite::types::Value;
 use serde_json::Value as Json;
 
 use super::error::{WixError, WixResult};
-use super::store::folders::like_pattern;
+use super::store::paging::like_pattern;
 use super::store::{PageRequest, SortKey};
 use crate::api::types::Query;
 

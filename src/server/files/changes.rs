@@ -10,7 +10,7 @@ use crate::api::types::*;
 use crate::server::SharedState;
 use crate::server::error::{WixError, WixResult};
 use crate::server::extract::WixJson;
-use crate::server::store::files;
+use crate::server::store::{files, trash};
 
 async fn apply_update(
     state: &SharedState,
@@ -111,7 +111,7 @@ pub(super) async fn bulk_delete(
     if req.permanent.unwrap_or(false) {
         let orphans = state
             .store
-            .transaction(move |tx| files::purge_files(tx, &ids))
+            .transaction(move |tx| trash::purge_files(tx, &ids))
             .await?;
         for blob in orphans {
             state.blobs.remove(&blob).await?;
@@ -119,7 +119,7 @@ pub(super) async fn bulk_delete(
     } else {
         state
             .store
-            .transaction(move |tx| files::trash_files(tx, &ids))
+            .transaction(move |tx| trash::trash_files(tx, &ids))
             .await?;
     }
     Ok(Json(Empty {}))
@@ -132,7 +132,7 @@ pub(super) async fn bulk_restore(
     let ids = check_ids("fileIds", &req.file_ids)?;
     state
         .store
-        .transaction(move |tx| files::restore_files(tx, &ids))
+        .transaction(move |tx| trash::restore_files(tx, &ids))
         .await?;
     Ok(Json(Empty {}))
 }

@@ -4,12 +4,11 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::folders::{like_pattern, root_condition};
-use super::paging::{self, Page, PageRequest, SortKey, Table};
+use super::paging::{self, Page, PageRequest, SortKey, Table, like_pattern, root_condition};
 use super::{now_ms, rfc3339};
 use crate::api::types::{
     AssetMedia, AudioMedia, FileDescriptor, FileMedia, Image, ImageMedia, MediaType,
-    OperationStatus, RootFolder, State, TRASH_ROOT, VideoMedia, VideoResolution,
+    OperationStatus, RootFolder, State, VideoMedia, VideoResolution,
 };
 use crate::server::error::{WixError, WixResult};
 
@@ -417,61 +416,6 @@ pub fn update_file(
         )?;
     }
     require_file(conn, id)
-}
-
-/// Soft delete: to the trash, remembering the parent. Trashed or unknown ids are no error.
-pub fn trash_files(conn: &Connection, ids: &[String]) -> WixResult<()> {
-    let now = now_ms();
-    for id in ids {
-        conn.execute(
-            "UPDATE files SET original_parent_id = parent_id, parent_id = ?2, trashed = 1,
-             updated_ms = ?3 WHERE id = ?1 AND trashed = 0",
-            params![id, TRASH_ROOT, now],
-        )?;
-    }
-    Ok(())
-}
-
-/// Back from the trash to the original folder, or `media-root` when that folder is not live.
-pub fn restore_files(conn: &Connection, ids: &[String]) -> WixResult<()> {
-    let now = now_ms();
-    for id in ids {
-        let file = require_file(conn, id)?;
-        if file.trashed != 1 {
-            continue;
-        }
-        let parent = super::folders::restore_parent(conn, "files", id)?;
-        conn.execute(
-            "UPDATE files SET parent_id = ?2, root = ?3, original_parent_id = NULL, trashed = 0,
-             updated_ms = ?4 WHERE id = ?1",
-            params![id, parent.id, parent.root, now],
-        )?;
-    }
-    Ok(())
-}
-
-/// Removes files for good; returns their blobs that no remaining file references.
-pub fn purge_files(conn: &Connection, ids: &[String]) -> WixResult<Vec<String>> {
-    let mut candidates = Vec::new();
-    for id in ids {
-        if let Some(f) = get_file(conn, id)? {
-            candidates.extend(f.blob);
-            candidates.extend(f.thumb_blob);
-            conn.execute("DELETE FROM files WHERE id = ?1", [id])?;
-        }
-    }
-    let mut orphans = Vec::new();
-    for blob in candidates {
-        let used: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM files WHERE blob = ?1 OR thumb_blob = ?1",
-            [&blob],
-            |r| r.get(0),
-        )?;
-        if used == 0 && !orphans.contains(&blob) {
-            orphans.push(blob);
-        }
-    }
-    Ok(orphans)
 }
 
 /// Ids of files still waiting for processing, oldest first (re-queued after a restart).

@@ -4,7 +4,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::paging::{self, Page, PageRequest, Table};
+use super::paging::{self, Page, PageRequest, Table, like_pattern, root_condition};
 use super::{now_ms, rfc3339};
 use crate::api::types::{
     Folder, MEDIA_ROOT, RootFolder, State, TRASH_ROOT, VIRTUAL_FOLDERS, VISITOR_UPLOADS, limits,
@@ -231,24 +231,6 @@ pub fn search_folders(
     query_page(conn, conditions, params, page)
 }
 
-/// The SQL condition selecting rows under a search root (shared with files).
-pub fn root_condition(root: RootFolder) -> &'static str {
-    match root {
-        RootFolder::MediaRoot => "(trashed = 0 AND root = 'media')",
-        RootFolder::TrashRoot => "trashed != 0",
-        RootFolder::VisitorUploadsRoot => "(trashed = 0 AND root = 'visitor')",
-    }
-}
-
-/// `%text%` with LIKE's wildcards escaped, so a search for `50%` means the characters.
-pub fn like_pattern(s: &str) -> String {
-    let escaped = s
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 /// One page of folders matching `conditions` (see [`paging::query_page`]).
 pub fn query_page(
     conn: &Connection,
@@ -319,7 +301,11 @@ pub fn update_folder(
     get_folder(conn, id)?.ok_or_else(|| WixError::internal("updated folder vanished"))
 }
 
-fn set_subtree_root(conn: &Connection, folder_ids: &[String], root: &str) -> WixResult<()> {
+pub(super) fn set_subtree_root(
+    conn: &Connection,
+    folder_ids: &[String],
+    root: &str,
+) -> WixResult<()> {
     for fid in folder_ids {
         conn.execute(
             "UPDATE folders SET root = ?2 WHERE id = ?1",
@@ -333,7 +319,7 @@ fn set_subtree_root(conn: &Connection, folder_ids: &[String], root: &str) -> Wix
     Ok(())
 }
 
-fn require_user_folder(conn: &Connection, id: &str) -> WixResult<Option<FolderRow>> {
+pub(super) fn require_user_folder(conn: &Connection, id: &str) -> WixResult<Option<FolderRow>> {
     match get_folder(conn, id)? {
         Some(f) if f.system => Err(WixError::bad_request(
             "SYSTEM_FOLDER",
@@ -341,116 +327,4 @@ fn require_user_folder(conn: &Connection, id: &str) -> WixResult<Option<FolderRo
         )),
         other => Ok(other),
     }
-}
-
-/// Moves folders to the trash with everything below them. Already-trashed or unknown ids are
-/// not an error, as in Wix.
-pub fn trash_folders(conn: &Connection, ids: &[String]) -> WixResult<()> {
-    let now = now_ms();
-    for id in ids {
-        let Some(folder) = require_user_folder(conn, id)? else {
-            continue;
-        };
-        if !folder.is_live() {
-            continue;
-        }
-        conn.execute(
-            "UPDATE folders SET original_parent_id = parent_id, parent_id = ?2, trashed = 1,
-             updated_ms = ?3 WHERE id = ?1",
-            params![id, TRASH_ROOT, now],
-        )?;
-        for fid in subtree(conn, id)?.iter().skip(1) {
-            conn.execute(
-                "UPDATE folders SET trashed = 2 WHERE id = ?1 AND trashed = 0",
-                [fid],
-            )?;
-        }
-        for fid in subtree(conn, id)? {
-            conn.execute(
-                "UPDATE files SET trashed = 2 WHERE parent_id = ?1 AND trashed = 0",
-                [fid],
-            )?;
-        }
-    }
-    Ok(())
-}
-
-/// Restores trashed folders (and what was trashed along with them) to their original parent,
-/// or to `media-root` when that parent is gone or itself in the trash.
-pub fn restore_folders(conn: &Connection, ids: &[String]) -> WixResult<()> {
-    let now = now_ms();
-    for id in ids {
-        let Some(folder) = require_user_folder(conn, id)? else {
-            return Err(WixError::not_found(
-                "FOLDER_NOT_FOUND",
-                format!("Folder `{id}` not found"),
-            ));
-        };
-        if folder.trashed != 1 {
-            continue;
-        }
-        let parent = restore_parent(conn, "folders", id)?;
-        conn.execute(
-            "UPDATE folders SET parent_id = ?2, original_parent_id = NULL, trashed = 0, root = ?3,
-             updated_ms = ?4 WHERE id = ?1",
-            params![id, parent.id, parent.root, now],
-        )?;
-        let below = subtree(conn, id)?;
-        for fid in &below {
-            conn.execute(
-                "UPDATE folders SET trashed = 0 WHERE id = ?1 AND trashed = 2",
-                [fid],
-            )?;
-            conn.execute(
-                "UPDATE files SET trashed = 0 WHERE parent_id = ?1 AND trashed = 2",
-                [fid],
-            )?;
-        }
-        set_subtree_root(conn, &below, &parent.root)?;
-    }
-    Ok(())
-}
-
-/// Where a trashed row of `table` (`files` or `folders`) goes back to: the folder it was trashed
-/// from while that is live, else `media-root`.
-pub(super) fn restore_parent(
-    conn: &Connection,
-    table: &'static str,
-    id: &str,
-) -> WixResult<FolderRow> {
-    let original: Option<String> = conn.query_row(
-        &format!("SELECT original_parent_id FROM {table} WHERE id = ?1"),
-        [id],
-        |r| r.get(0),
-    )?;
-    let parent = match original
-        .as_deref()
-        .map(|p| get_folder(conn, p))
-        .transpose()?
-        .flatten()
-    {
-        Some(p) if p.is_live() && p.id != TRASH_ROOT => p,
-        _ => get_folder(conn, MEDIA_ROOT)?.expect("media-root always exists"),
-    };
-    Ok(parent)
-}
-
-/// Removes folders and their subtrees for good; returns the blobs of the files removed, for the
-/// caller to delete once nothing else references them.
-pub fn purge_folders(conn: &Connection, ids: &[String]) -> WixResult<Vec<String>> {
-    let mut blobs = Vec::new();
-    for id in ids {
-        if require_user_folder(conn, id)?.is_none() {
-            continue;
-        }
-        for fid in subtree(conn, id)? {
-            let mut stmt = conn.prepare("SELECT id FROM files WHERE parent_id = ?1")?;
-            let files = stmt
-                .query_map([&fid], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            blobs.extend(super::files::purge_files(conn, &files)?);
-            conn.execute("DELETE FROM folders WHERE id = ?1", [&fid])?;
-        }
-    }
-    Ok(blobs)
 }

@@ -7,6 +7,7 @@ pub mod files;
 pub mod folders;
 pub mod paging;
 pub mod sessions;
+pub mod trash;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

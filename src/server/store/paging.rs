@@ -7,7 +7,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Row};
 use serde::{Deserialize, Serialize};
 
-use crate::api::types::{CursorPaging, PagingMetadata, SortOrder, Sorting, limits};
+use crate::api::types::{CursorPaging, PagingMetadata, RootFolder, SortOrder, Sorting, limits};
 use crate::server::error::{WixError, WixResult};
 
 /// Default page size when the caller gives none.
@@ -219,4 +219,22 @@ fn decode_cursor(raw: &str) -> WixResult<Cursor> {
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .ok_or_else(|| WixError::invalid("paging.cursor", "is not a valid cursor"))
+}
+
+/// The SQL condition selecting rows under a search root (files and folders).
+pub fn root_condition(root: RootFolder) -> &'static str {
+    match root {
+        RootFolder::MediaRoot => "(trashed = 0 AND root = 'media')",
+        RootFolder::TrashRoot => "trashed != 0",
+        RootFolder::VisitorUploadsRoot => "(trashed = 0 AND root = 'visitor')",
+    }
+}
+
+/// `%text%` with LIKE's wildcards escaped, so a search for `50%` means the characters.
+pub fn like_pattern(s: &str) -> String {
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }
