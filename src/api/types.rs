@@ -82,9 +82,10 @@ impl MediaType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OperationStatus {
+    #[default]
     Pending,
     Ready,
     Failed,
@@ -103,6 +104,11 @@ impl OperationStatus {
         [Self::Pending, Self::Ready, Self::Failed]
             .into_iter()
             .find(|t| t.as_str() == s)
+    }
+
+    /// Processing is over: READY or FAILED.
+    pub fn is_final(self) -> bool {
+        self != Self::Pending
     }
 }
 

@@ -11,6 +11,7 @@ use std::sync::mpsc::SyncSender;
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use super::lines::IssueKind;
 use super::rows::{COLUMNS, JournalRow};
 use super::{Journal, JournalError, now_ms, sql_error};
 use crate::manifest::{
@@ -121,8 +122,18 @@ impl Journal {
                 .map_err(self.wrap())
         };
         let known = count("SELECT COUNT(*) FROM rows WHERE seen_run = ?1")?;
-        let invalid = count("SELECT COUNT(*) FROM issues WHERE run = ?1 AND kind = 'invalid'")?;
-        let duplicate = count("SELECT COUNT(*) FROM issues WHERE run = ?1 AND kind = 'duplicate'")?;
+        let issues = |kind: IssueKind| {
+            self.conn
+                .query_row(
+                    "SELECT COUNT(*) FROM issues WHERE run = ?1 AND kind = ?2",
+                    params![earlier, kind.as_str()],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map(|n| n as u64)
+                .map_err(self.wrap())
+        };
+        let invalid = issues(IssueKind::Invalid)?;
+        let duplicate = issues(IssueKind::Duplicate)?;
         self.requeue_unsent_failures(earlier)?;
         Ok(IngestCounts {
             rows: known + invalid + duplicate,
@@ -435,9 +446,9 @@ fn insert_invalid(
     bad: &crate::manifest::InvalidRow,
 ) -> rusqlite::Result<usize> {
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO issues (run, line, kind, field, reason, raw) VALUES (?1, ?2, 'invalid', ?3, ?4, ?5)",
+        "INSERT OR REPLACE INTO issues (run, line, kind, field, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![run, bad.line as i64, bad.field, bad.reason, raw_json(&bad.raw.0)])
+    .execute(params![run, bad.line as i64, IssueKind::Invalid.as_str(), bad.field, bad.reason, raw_json(&bad.raw.0)])
 }
 
 /// Records line `line` as a duplicate of line `first`; `cells` are its fields in [`FIELDS`] order.
@@ -451,9 +462,9 @@ fn insert_duplicate(
 ) -> rusqlite::Result<usize> {
     let raw: Vec<(&str, &String)> = FIELDS.iter().copied().zip(cells).collect();
     tx.prepare_cached(
-        "INSERT OR REPLACE INTO issues (run, line, kind, key, reason, raw) VALUES (?1, ?2, 'duplicate', ?3, ?4, ?5)",
+        "INSERT OR REPLACE INTO issues (run, line, kind, key, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![run, line as i64, key, format!("duplicate of line {first}"), serde_json::to_string(&raw).expect("strings serialise")])
+    .execute(params![run, line as i64, IssueKind::Duplicate.as_str(), key, format!("duplicate of line {first}"), serde_json::to_string(&raw).expect("strings serialise")])
 }
 
 fn raw_json(raw: &[(String, String)]) -> String {
@@ -557,7 +568,7 @@ mod tests {
                     }
                     crate::journal::lines::LineItem::Issue(i) => (
                         i.line,
-                        format!("{} {}", i.kind, i.reason),
+                        format!("{} {}", i.kind.as_str(), i.reason),
                         format!("{:?}", i.raw),
                     ),
                 });

@@ -13,12 +13,36 @@ pub enum LineItem {
     Issue(Issue),
 }
 
+/// Why a line was not imported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IssueKind {
+    Invalid,
+    Duplicate,
+}
+
+impl IssueKind {
+    /// The name the journal stores (and the reports show).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invalid => "invalid",
+            Self::Duplicate => "duplicate",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        if s == Self::Duplicate.as_str() {
+            Self::Duplicate
+        } else {
+            Self::Invalid
+        }
+    }
+}
+
 /// A line that was not imported: invalid, or a duplicate of an earlier line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Issue {
     pub line: u64,
-    /// `invalid` or `duplicate`.
-    pub kind: String,
+    pub kind: IssueKind,
     pub key: Option<String>,
     pub field: Option<String>,
     pub reason: String,
@@ -72,7 +96,7 @@ impl Journal {
                 let raw: String = r.get(5)?;
                 Ok(Issue {
                     line: r.get::<_, i64>(0)? as u64,
-                    kind: r.get(1)?,
+                    kind: IssueKind::parse(&r.get::<_, String>(1)?),
                     key: r.get(2)?,
                     field: r.get(3)?,
                     reason: r.get(4)?,

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Journal, JournalError, now_ms, sql_error};
-use crate::api::types::FileDescriptor;
+use crate::api::types::{FileDescriptor, OperationStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RowState {
@@ -33,6 +33,15 @@ impl RowState {
             Self::Accepted => "accepted",
             Self::Ready => "ready",
             Self::Failed => "failed",
+        }
+    }
+
+    /// The state of a row whose file the target reports in `status`.
+    pub fn of_file(status: OperationStatus) -> Self {
+        match status {
+            OperationStatus::Pending => Self::Accepted,
+            OperationStatus::Ready => Self::Ready,
+            OperationStatus::Failed => Self::Failed,
         }
     }
 
@@ -136,8 +145,7 @@ impl JournalRow {
 pub struct FileFacts {
     pub file_id: String,
     pub url: Option<String>,
-    /// `PENDING`, `READY` or `FAILED`.
-    pub operation_status: String,
+    pub operation_status: OperationStatus,
     pub size: Option<u64>,
     pub hash: Option<String>,
 }
@@ -148,10 +156,7 @@ impl FileFacts {
         Self {
             file_id: id.to_string(),
             url: file.url.clone(),
-            operation_status: file
-                .operation_status
-                .map_or("PENDING", |s| s.as_str())
-                .to_string(),
+            operation_status: file.operation_status.unwrap_or(OperationStatus::Pending),
             size: file.size_in_bytes,
             hash: file.hash.clone(),
         }
@@ -291,18 +296,14 @@ impl Journal {
         let tx = self.conn.transaction().map_err(|e| sql_error(&path, e))?;
         let now = now_ms();
         for f in files {
-            let state = match f.operation_status.as_str() {
-                "READY" => "ready",
-                "FAILED" => "failed",
-                _ => "accepted",
-            };
+            let state = RowState::of_file(f.operation_status).as_str();
             let (code, message) = errors.get(&f.file_id).cloned().unzip();
             tx.execute(
                 "UPDATE rows SET state = ?2, operation_status = ?3, size = COALESCE(?4, size), hash = COALESCE(?5, hash),
                      file_url = COALESCE(?6, file_url), error_code = COALESCE(?7, error_code),
                      error_message = COALESCE(?8, error_message), updated_ms = ?9
                  WHERE file_id = ?1 AND state = 'accepted'",
-                params![f.file_id, state, f.operation_status, f.size.map(|s| s as i64), f.hash, f.url, code, message, now],
+                params![f.file_id, state, f.operation_status.as_str(), f.size.map(|s| s as i64), f.hash, f.url, code, message, now],
             )
             .map_err(|e| sql_error(&path, e))?;
         }
@@ -366,14 +367,10 @@ fn apply_one(
 ) -> rusqlite::Result<()> {
     match outcome {
         Outcome::Accepted { key, file } => {
-            let state = match file.operation_status.as_str() {
-                "READY" => "ready",
-                "FAILED" => "failed",
-                _ => "accepted",
-            };
+            let state = RowState::of_file(file.operation_status);
             // A file already FAILED when accepted (found by settle) never reaches the
             // readiness poll, which is what records the reason otherwise.
-            let (code, message) = if state == "failed" {
+            let (code, message) = if state == RowState::Failed {
                 (Some(PROCESSING_FAILED.0), Some(PROCESSING_FAILED.1))
             } else {
                 (None, None)
@@ -382,7 +379,7 @@ fn apply_one(
                 "UPDATE rows SET state = ?2, file_id = ?3, file_url = ?4, operation_status = ?5, size = ?6, hash = ?7,
                      error_code = ?9, error_message = ?10, accepted_ms = ?8, updated_ms = ?8
                  WHERE key = ?1",
-                params![key, state, file.file_id, file.url, file.operation_status, file.size.map(|s| s as i64), file.hash, now, code, message],
+                params![key, state.as_str(), file.file_id, file.url, file.operation_status.as_str(), file.size.map(|s| s as i64), file.hash, now, code, message],
             )?;
         }
         Outcome::Retry { key, code, message } => {

@@ -204,9 +204,7 @@ async fn record(
     let accepted: Vec<String> = outcomes
         .iter()
         .filter_map(|o| match o {
-            Outcome::Accepted { file, .. }
-                if !matches!(file.operation_status.as_str(), "READY" | "FAILED") =>
-            {
+            Outcome::Accepted { file, .. } if !file.operation_status.is_final() => {
                 Some(file.file_id.clone())
             }
             _ => None,

@@ -18,6 +18,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::{PipelineError, Stage};
+use crate::api::types::OperationStatus;
 use crate::api::types::limits::GET_FILES_MAX_IDS;
 use crate::control::budget::Priority;
 use crate::journal::rows::PROCESSING_FAILED;
@@ -132,12 +133,12 @@ async fn poll_once(
     for f in &files {
         let Some(id) = f.id.clone() else { continue };
         let fact = FileFacts::from_descriptor(f, &id);
-        let status = if fact.operation_status == "PENDING" {
-            Found::Pending
-        } else {
+        let status = if fact.operation_status.is_final() {
             Found::Final
+        } else {
+            Found::Pending
         };
-        if fact.operation_status == "FAILED" {
+        if fact.operation_status == OperationStatus::Failed {
             let (code, message) = PROCESSING_FAILED;
             failures.insert(id.clone(), (code.to_string(), message.to_string()));
         }

@@ -117,12 +117,9 @@ pub(crate) async fn claim_found(
         .settled_after_errors
         .fetch_add(rows.len() as u64, Ordering::Relaxed);
     if stage.config.wait {
-        let processing = found.values().filter(|f| {
-            !matches!(
-                f.operation_status.map(|s| s.as_str()),
-                Some("READY" | "FAILED")
-            )
-        });
+        let processing = found
+            .values()
+            .filter(|f| !f.operation_status.is_some_and(|s| s.is_final()));
         stage
             .tracker
             .accepted(processing.filter_map(|f| f.id.clone()), Instant::now());

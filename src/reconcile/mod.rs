@@ -16,7 +16,7 @@ use serde::Serialize;
 use self::target::{FolderResolver, TargetIndex};
 use self::verdict::{ReconcileCounts, Status};
 use crate::api::client::{CallError, MediaClient};
-use crate::api::types::FileDescriptor;
+use crate::api::types::{FileDescriptor, OperationStatus};
 use crate::manifest::{self, Entry, ManifestError, ManifestOptions};
 use crate::plan::keys::{KeyError, KeySet};
 use crate::plan::rows::source_text;
@@ -178,7 +178,10 @@ fn write_rows(
     for extra in index.unclaimed() {
         counts.add(Status::Extra);
         let f = &extra.file;
-        let state = f.operation_status.map_or("PENDING", |s| s.as_str());
+        let state = f
+            .operation_status
+            .unwrap_or(OperationStatus::Pending)
+            .as_str();
         let first = [
             String::new(),
             f.source_url.clone().unwrap_or_default(),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::journal::lines::{Issue, LineItem};
+use crate::journal::lines::{Issue, IssueKind, LineItem};
 use crate::journal::{Journal, JournalError, JournalRow, RowState};
 use crate::manifest::FIELDS;
 
@@ -29,6 +29,45 @@ pub enum ReportError {
     Journal(#[from] JournalError),
 }
 
+/// What became of a manifest line, as the reconciliation report says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineStatus {
+    Ready,
+    Pending,
+    Failed,
+    Invalid,
+    Duplicate,
+}
+
+impl LineStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::Pending => "pending",
+            Self::Failed => "failed",
+            Self::Invalid => "invalid",
+            Self::Duplicate => "duplicate",
+        }
+    }
+
+    /// A journal row's line: done (ready or failed), or still pending.
+    pub fn of_row(state: RowState) -> Self {
+        match state {
+            RowState::Ready => Self::Ready,
+            RowState::Failed => Self::Failed,
+            _ => Self::Pending,
+        }
+    }
+
+    /// A line that was not imported.
+    pub fn of_issue(kind: IssueKind) -> Self {
+        match kind {
+            IssueKind::Invalid => Self::Invalid,
+            IssueKind::Duplicate => Self::Duplicate,
+        }
+    }
+}
+
 /// Lines per status, as the reconciliation counted them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StatusCounts {
@@ -42,6 +81,16 @@ pub struct StatusCounts {
 impl StatusCounts {
     pub fn total(&self) -> u64 {
         self.ready + self.pending + self.failed + self.invalid + self.duplicate
+    }
+
+    fn add(&mut self, status: LineStatus) {
+        *match status {
+            LineStatus::Ready => &mut self.ready,
+            LineStatus::Pending => &mut self.pending,
+            LineStatus::Failed => &mut self.failed,
+            LineStatus::Invalid => &mut self.invalid,
+            LineStatus::Duplicate => &mut self.duplicate,
+        } += 1;
     }
 }
 
@@ -88,14 +137,10 @@ pub fn write_csv_reports(
     journal.for_each_line(run, |item| -> Result<(), ReportError> {
         match &item {
             LineItem::Row(row) => {
-                let status = row_status(row);
-                match status {
-                    "ready" => counts.ready += 1,
-                    "failed" => counts.failed += 1,
-                    _ => counts.pending += 1,
-                }
+                let status = LineStatus::of_row(row.state);
+                counts.add(status);
                 reconciliation.write(&row_cells(row, status))?;
-                if status == "failed" {
+                if status == LineStatus::Failed {
                     failed.write(&row.manifest_cells())?;
                 }
                 if let Some(id) = &row.file_id {
@@ -103,15 +148,13 @@ pub fn write_csv_reports(
                         row.source.as_str(),
                         id,
                         row.file_url.as_deref().unwrap_or(""),
-                        status,
+                        status.as_str(),
                     ])?;
                 }
             }
             LineItem::Issue(issue) => {
-                if issue.kind == "duplicate" {
-                    counts.duplicate += 1;
-                } else {
-                    counts.invalid += 1;
+                counts.add(LineStatus::of_issue(issue.kind));
+                if issue.kind == IssueKind::Invalid {
                     failed.write(&FIELDS.map(|f| issue.get(f)))?;
                 }
                 reconciliation.write(&issue_cells(issue))?;
@@ -125,26 +168,18 @@ pub fn write_csv_reports(
     Ok(counts)
 }
 
-fn row_status(row: &JournalRow) -> &'static str {
-    match row.state {
-        RowState::Ready => "ready",
-        RowState::Failed => "failed",
-        _ => "pending",
-    }
-}
-
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
-fn row_cells(row: &JournalRow, status: &str) -> Vec<String> {
+fn row_cells(row: &JournalRow, status: LineStatus) -> Vec<String> {
     vec![
         row.line.to_string(),
         row.key.clone(),
         row.source.clone(),
         row.folder_path.clone(),
         row.display_name.clone(),
-        status.to_string(),
+        status.as_str().to_string(),
         opt(&row.file_id),
         opt(&row.file_url),
         opt(&row.operation_status),
@@ -157,10 +192,10 @@ fn row_cells(row: &JournalRow, status: &str) -> Vec<String> {
 }
 
 fn issue_cells(issue: &Issue) -> Vec<String> {
-    let code = match (&issue.kind[..], &issue.field) {
-        ("invalid", Some(field)) => format!("INVALID_{}", field.to_ascii_uppercase()),
-        ("invalid", None) => "INVALID_ROW".to_string(),
-        _ => "DUPLICATE".to_string(),
+    let code = match (issue.kind, &issue.field) {
+        (IssueKind::Invalid, Some(field)) => format!("INVALID_{}", field.to_ascii_uppercase()),
+        (IssueKind::Invalid, None) => "INVALID_ROW".to_string(),
+        (IssueKind::Duplicate, _) => "DUPLICATE".to_string(),
     };
     vec![
         issue.line.to_string(),
@@ -168,7 +203,7 @@ fn issue_cells(issue: &Issue) -> Vec<String> {
         issue.get("source").to_string(),
         issue.get("folder_path").to_string(),
         issue.get("display_name").to_string(),
-        issue.kind.clone(),
+        LineStatus::of_issue(issue.kind).as_str().to_string(),
         String::new(),
         String::new(),
         String::new(),

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use media_migrate::api::types::OperationStatus;
 use media_migrate::journal::lines::LineItem;
 use media_migrate::journal::{FileFacts, Journal, JournalError, JournalRow, Outcome, RowState};
 use media_migrate::manifest::{Entry, InvalidRow, ManifestRow, RawRow, RowKey, Source};
@@ -207,7 +208,7 @@ proptest! {
                                     }
                                     let file = FileFacts {
                                         file_id,
-                                        operation_status: "PENDING".into(),
+                                        operation_status: OperationStatus::Pending,
                                         ..FileFacts::default()
                                     };
                                     Outcome::Accepted { key, file }
@@ -234,7 +235,11 @@ proptest! {
                         .filter(|_| !issued.is_empty())
                         .map(|(i, status)| FileFacts {
                             file_id: issued[i.index(issued.len())].clone(),
-                            operation_status: ["READY", "FAILED", "PENDING"][*status as usize].into(),
+                            operation_status: [
+                                OperationStatus::Ready,
+                                OperationStatus::Failed,
+                                OperationStatus::Pending,
+                            ][*status as usize],
                             ..FileFacts::default()
                         })
                         .collect();
