@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use media_migrate::cli::{self, Cli, Command, LogFormat, Outcome, UsageError};
+use media_migrate::cli::{self, Cli, Command, Ending, LogFormat, UsageError};
 use media_migrate::pipeline::StopSignal;
 use tracing_subscriber::EnvFilter;
 
@@ -21,9 +21,9 @@ fn main() -> ExitCode {
     };
     let quiet = cli.quiet;
     match runtime.block_on(run(cli.command, quiet)) {
-        Ok(Outcome::Done) => ExitCode::SUCCESS,
-        Ok(Outcome::Partial) => ExitCode::from(3),
-        Ok(Outcome::Interrupted) => ExitCode::from(130),
+        Ok(Ending::Done) => ExitCode::SUCCESS,
+        Ok(Ending::Partial) => ExitCode::from(3),
+        Ok(Ending::Interrupted) => ExitCode::from(130),
         Err(err) => {
             eprintln!("media-migrate: error: {err:#}");
             if err.downcast_ref::<UsageError>().is_some() {
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, quiet: bool) -> anyhow::Result<Outcome> {
+async fn run(command: Command, quiet: bool) -> anyhow::Result<Ending> {
     // Registered before any work starts, so an early signal is never taken by the default
     // action (which would end the process without flushing anything).
     let mut signals = Signals::register()?;

@@ -1,14 +1,19 @@
 //! Arguments shared by several commands: the manifest (`plan`, `run`, `reconcile`) and the
-//! target (`run`, `reconcile`), with their validation and the connection to the target.
+//! client of the target (`run`, `reconcile`), with their validation; and the one way to
+//! connect to the target ([`Connected`]), which always stops the embedded server it started.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 
 use super::UsageError;
-use crate::api::client::{Secret, Target};
+use crate::api::client::{MediaClient, Secret, Target};
+use crate::control::budget::{Budget, BudgetConfig};
 use crate::manifest::{ColumnMap, Format, ManifestOptions};
+use crate::report::TargetSummary;
 use crate::server::{LocalServer, ServerConfig};
 
 #[derive(Debug, Args)]
@@ -73,12 +78,116 @@ pub struct TargetArgs {
     pub local_dir: PathBuf,
 }
 
-/// The target as a command sees it, and the embedded server when there is one.
+/// The target and how to spend its budget: what every command that calls the API takes.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Requests per minute to spend (Wix allows about 200 per site).
+    #[arg(long, default_value_t = 180)]
+    pub rate: u32,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Time limit of one API request, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub request_timeout_secs: u64,
+}
+
+/// How the client spends the target's budget, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientConfig {
+    pub per_minute: u32,
+    pub concurrency: usize,
+    pub request_timeout: Duration,
+}
+
+impl ClientArgs {
+    pub fn to_config(&self) -> Result<ClientConfig, UsageError> {
+        if self.rate == 0 || self.concurrency == 0 || self.request_timeout_secs == 0 {
+            return Err(UsageError(
+                "--rate, --concurrency and --request-timeout-secs must be at least 1".to_string(),
+            ));
+        }
+        Ok(ClientConfig {
+            per_minute: self.rate,
+            concurrency: self.concurrency,
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+        })
+    }
+}
+
+/// The target as a command sees it, and the embedded server when there is one. Close it with
+/// [`Connected::close`] whatever the command's result, so the embedded server winds down.
 pub struct Connected {
     pub target: Target,
     /// Names the site without secrets (journals are bound to it).
     pub identity: String,
-    pub embedded: Option<LocalServer>,
+    embedded: Option<LocalServer>,
+    local_dir: PathBuf,
+}
+
+impl Connected {
+    /// A client of the target spending its budget as `config` says.
+    pub fn client(&self, config: &ClientConfig) -> anyhow::Result<MediaClient> {
+        let budget = Arc::new(Budget::new(BudgetConfig {
+            per_minute: config.per_minute,
+            concurrency: config.concurrency,
+            ..BudgetConfig::default()
+        }));
+        MediaClient::new(self.target.clone(), budget, config.request_timeout)
+            .context("building the HTTP client")
+    }
+
+    /// The target without secrets, for reports.
+    pub fn summary(&self) -> TargetSummary {
+        TargetSummary {
+            base_url: self.target.base_url.clone(),
+            site_id: self.target.site_id.clone(),
+            embedded: self.embedded.is_some(),
+        }
+    }
+
+    /// One line naming the target, for the terminal.
+    pub fn describe(&self) -> String {
+        match &self.embedded {
+            Some(server) => format!(
+                "embedded local Media Manager at {} (data in {})",
+                server.url,
+                self.local_dir.display()
+            ),
+            None => format!(
+                "{} site {}",
+                self.target.base_url,
+                self.target.site_id.as_deref().unwrap_or("")
+            ),
+        }
+    }
+
+    /// Ends the connection: stops the embedded server, waiting for its requests and processing
+    /// to wind down.
+    pub async fn close(self) -> anyhow::Result<()> {
+        match self.embedded {
+            Some(server) => server
+                .stop()
+                .await
+                .context("stopping the embedded local Media Manager"),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `work` against the target, then closes it, on errors too; the work's error comes
+    /// first.
+    pub async fn scope<T>(
+        self,
+        work: impl AsyncFnOnce(&Connected) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let result = work(&self).await;
+        let closed = self.close().await;
+        let value = result?;
+        closed?;
+        Ok(value)
+    }
 }
 
 impl TargetArgs {
@@ -99,6 +208,7 @@ impl TargetArgs {
                     site_id: Some(site.clone()),
                 },
                 embedded: None,
+                local_dir: self.local_dir.clone(),
             }),
             (None, None) => start_embedded(&self.local_dir).await,
             _ => Err(UsageError(
@@ -128,5 +238,6 @@ async fn start_embedded(local_dir: &Path) -> anyhow::Result<Connected> {
             site_id: None,
         },
         embedded: Some(server),
+        local_dir: local_dir.to_path_buf(),
     })
 }

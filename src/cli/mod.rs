@@ -47,7 +47,7 @@ pub enum Command {
 
 /// How a command ended, mapped to the process exit code by `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Ending {
     /// Every row done (exit 0).
     Done,
     /// Finished, but some rows failed or were invalid (exit 3).

@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::args::ManifestArgs;
-use super::{Outcome, UsageError};
+use super::{Ending, UsageError};
 use crate::plan::{self, PlanConfig, ProbeConfig};
 
 #[derive(Debug, Args)]
@@ -69,7 +69,7 @@ impl PlanArgs {
     }
 }
 
-pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
+pub async fn run(args: PlanArgs) -> anyhow::Result<Ending> {
     let config = args.to_config()?;
     let report = plan::plan(config).await?;
     let s = &report.summary;
@@ -92,8 +92,8 @@ pub async fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         report.json.display()
     );
     Ok(if s.clean() {
-        Outcome::Done
+        Ending::Done
     } else {
-        Outcome::Partial
+        Ending::Partial
     })
 }

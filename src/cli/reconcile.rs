@@ -5,87 +5,56 @@
 //! invalid rows and duplicates are reported but don't change it — else 3.
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args;
 
-use super::args::{ManifestArgs, TargetArgs};
-use super::{Outcome, UsageError};
-use crate::api::client::MediaClient;
-use crate::control::budget::{Budget, BudgetConfig};
+use super::args::{ClientArgs, ClientConfig, ManifestArgs};
+use super::{Ending, UsageError};
 use crate::manifest::ManifestOptions;
 use crate::reconcile::{self, ReconcileConfig};
-use crate::report::TargetSummary;
 
 #[derive(Debug, Args)]
 pub struct ReconcileArgs {
     #[command(flatten)]
     pub input: ManifestArgs,
     #[command(flatten)]
-    pub target: TargetArgs,
+    pub client: ClientArgs,
     /// Where reconcile.csv and reconcile.json are written.
     #[arg(long, default_value = "reconcile")]
     pub report_dir: PathBuf,
-    /// Requests per minute to spend (Wix allows about 200 per site).
-    #[arg(long, default_value_t = 180)]
-    pub rate: u32,
-    /// Time limit of one API request, in seconds.
-    #[arg(long, default_value_t = 60)]
-    pub request_timeout_secs: u64,
 }
 
 impl ReconcileArgs {
-    fn check(&self) -> Result<ManifestOptions, UsageError> {
-        if self.rate == 0 || self.request_timeout_secs == 0 {
-            return Err(UsageError(
-                "--rate and --request-timeout-secs must be at least 1".to_string(),
-            ));
-        }
+    fn check(&self) -> Result<(ManifestOptions, ClientConfig), UsageError> {
+        let client = self.client.to_config()?;
         // Starting the embedded server on a folder that isn't there would create an empty
         // Media Manager just to report everything missing: almost surely a wrong folder.
-        if self.target.is_embedded() && !self.target.local_dir.is_dir() {
+        let target = &self.client.target;
+        if target.is_embedded() && !target.local_dir.is_dir() {
             return Err(UsageError(format!(
                 "no local Media Manager in {}: give --local-dir, or --api-key and --site-id",
-                self.target.local_dir.display()
+                target.local_dir.display()
             )));
         }
-        self.input.options()
+        Ok((self.input.options()?, client))
     }
 }
 
-pub async fn run(args: ReconcileArgs) -> anyhow::Result<Outcome> {
-    let manifest_options = args.check()?;
-    let connected = args.target.connect().await?;
-    let budget = Arc::new(Budget::new(BudgetConfig {
-        per_minute: args.rate,
-        ..BudgetConfig::default()
-    }));
-    let client = MediaClient::new(
-        connected.target.clone(),
-        budget,
-        Duration::from_secs(args.request_timeout_secs),
-    )
-    .context("building the HTTP client")?;
+pub async fn run(args: ReconcileArgs) -> anyhow::Result<Ending> {
+    let (manifest_options, client) = args.check()?;
+    let connected = args.client.target.connect().await?;
     let config = ReconcileConfig {
         manifest: args.input.manifest.clone(),
         manifest_options,
         report_dir: args.report_dir.clone(),
-        target: TargetSummary {
-            base_url: connected.target.base_url.clone(),
-            site_id: connected.target.site_id.clone(),
-            embedded: connected.embedded.is_some(),
-        },
+        target: connected.summary(),
     };
-    let result = reconcile::reconcile(config, &client).await;
-    if let Some(server) = connected.embedded {
-        server
-            .stop()
-            .await
-            .context("stopping the embedded local Media Manager")?;
-    }
-    let report = result?;
+    let report = connected
+        .scope(async |connected| {
+            let client = connected.client(&client)?;
+            Ok(reconcile::reconcile(config, &client).await?)
+        })
+        .await?;
     let c = &report.summary.counts;
     println!(
         "reconcile: {} rows — {} present, {} missing, {} failed, {} pending, {} differs, {} invalid, {} duplicate; {} extra files; {} API calls; reports {} and {}",
@@ -103,8 +72,8 @@ pub async fn run(args: ReconcileArgs) -> anyhow::Result<Outcome> {
         report.json.display()
     );
     Ok(if report.summary.complete() {
-        Outcome::Done
+        Ending::Done
     } else {
-        Outcome::Partial
+        Ending::Partial
     })
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use super::{Outcome, UsageError};
+use super::{Ending, UsageError};
 use crate::server::faults::{FaultConfig, MsRange, parse_rate};
 use crate::server::processing::ProcessingConfig;
 use crate::server::{self, ServerConfig};
@@ -153,7 +153,7 @@ impl ServeArgs {
 pub async fn run(
     args: ServeArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<Outcome> {
+) -> anyhow::Result<Ending> {
     let config = args.to_config()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -164,5 +164,5 @@ pub async fn run(
         args.data_dir.display()
     );
     server::serve(listener, config, shutdown).await?;
-    Ok(Outcome::Done)
+    Ok(Ending::Done)
 }

@@ -96,8 +96,6 @@ pub enum JournalError {
     NewerSchema { path: PathBuf, found: i64 },
     #[error(transparent)]
     Manifest(crate::manifest::ManifestError),
-    #[error("{0}")]
-    Report(String),
     #[error("another run holds the journal lock {}; wait for it to finish", path.display())]
     Locked { path: PathBuf },
     #[error("journal lock {}", path.display())]

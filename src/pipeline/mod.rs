@@ -82,11 +82,21 @@ impl SharedJournal {
         T: Send + 'static,
         F: FnOnce(&mut Journal) -> Result<T, JournalError> + Send + 'static,
     {
+        self.call(f).await?.map_err(PipelineError::from)
+    }
+
+    /// Runs `f` on the journal, on the blocking pool, with an error type of its own (a report
+    /// writer's, say); the outer error is the task's.
+    pub async fn call<T, E, F>(&self, f: F) -> Result<Result<T, E>, PipelineError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: FnOnce(&mut Journal) -> Result<T, E> + Send + 'static,
+    {
         let inner = self.0.clone();
         tokio::task::spawn_blocking(move || f(&mut inner.lock().unwrap_or_else(|p| p.into_inner())))
             .await
-            .map_err(|e| PipelineError::Task(e.to_string()))?
-            .map_err(PipelineError::from)
+            .map_err(|e| PipelineError::Task(e.to_string()))
     }
 }
 

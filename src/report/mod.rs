@@ -8,8 +8,11 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Serialize;
+
+use crate::api::client::CounterState;
 
 use crate::journal::lines::{Issue, IssueKind, LineItem};
 use crate::journal::{Journal, JournalError, JournalRow, RowState};
@@ -255,6 +258,56 @@ pub struct TargetSummary {
     pub base_url: String,
     pub site_id: Option<String>,
     pub embedded: bool,
+}
+
+/// What a run did besides its lines: the facts `summary.json` gives beside the counts.
+#[derive(Debug, Clone)]
+pub struct RunFacts {
+    pub manifest: ManifestSummary,
+    pub target: TargetSummary,
+    pub journal: String,
+    pub run: i64,
+    pub ingest: crate::journal::IngestCounts,
+    pub calls: CounterState,
+    pub settled_in_doubt: u64,
+    pub started_at: jiff::Timestamp,
+    pub duration: Duration,
+    pub interrupted: bool,
+    pub wait_timed_out: bool,
+}
+
+/// Writes every report of a run into `dir` — the CSVs from the journal, then `summary.json` —
+/// and returns the summary.
+pub fn write_run(journal: &Journal, dir: &Path, facts: RunFacts) -> Result<Summary, ReportError> {
+    let counts = write_csv_reports(journal, facts.run, dir)?;
+    let secs = facts.duration.as_secs_f64();
+    let summary = Summary {
+        schema_version: SUMMARY_SCHEMA_VERSION,
+        manifest: facts.manifest,
+        target: facts.target,
+        journal: facts.journal,
+        run: facts.run,
+        files_per_minute: counts.ready as f64 / secs.max(1e-3) * 60.0,
+        counts,
+        ingest: facts.ingest,
+        api_calls_total: facts.calls.calls.values().sum(),
+        api_calls: facts
+            .calls
+            .calls
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect(),
+        throttled: facts.calls.throttled,
+        retries: facts.calls.retries,
+        settled_in_doubt: facts.settled_in_doubt,
+        started_at: facts.started_at.to_string(),
+        finished_at: jiff::Timestamp::now().to_string(),
+        duration_secs: secs,
+        interrupted: facts.interrupted,
+        wait_timed_out: facts.wait_timed_out,
+    };
+    write_summary(dir, &summary)?;
+    Ok(summary)
 }
 
 pub fn write_summary(dir: &Path, summary: &Summary) -> Result<PathBuf, ReportError> {
