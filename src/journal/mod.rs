@@ -254,17 +254,6 @@ impl Journal {
             .optional()
             .map_err(self.wrap())
     }
-
-    pub fn set_folder_id(&self, path: &str, id: &str) -> Result<(), JournalError> {
-        self.conn
-            .execute(
-                "INSERT INTO folders (path, folder_id) VALUES (?1, ?2)
-                 ON CONFLICT(path) DO UPDATE SET folder_id = ?2",
-                params![path, id],
-            )
-            .map_err(self.wrap())?;
-        Ok(())
-    }
 }
 
 fn sql_error(path: &Path, source: rusqlite::Error) -> JournalError {

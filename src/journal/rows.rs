@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Journal, JournalError, now_ms, sql_error};
+use crate::api::client::CallError;
 use crate::api::types::{FileDescriptor, OperationStatus};
+use crate::control::retry::Disposition;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RowState {
@@ -186,6 +188,27 @@ pub enum Outcome {
     FileMissing { file_id: String },
 }
 
+impl Outcome {
+    /// What a failed call means for one of the rows it carried: resend it, settle it by
+    /// looking at the target, or fail it.
+    pub fn from_call_error(key: &str, e: &CallError) -> Self {
+        let key = key.to_string();
+        match e.disposition() {
+            Disposition::NotDone => Self::Retry {
+                key,
+                code: e.code(),
+                message: e.to_string(),
+            },
+            Disposition::InDoubt => Self::InDoubt { key },
+            Disposition::Permanent => Self::Failed {
+                key,
+                code: e.code(),
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
 /// Error code and message of a row whose file the target could not process.
 pub const PROCESSING_FAILED: (&str, &str) = (
     "PROCESSING_FAILED",
@@ -277,9 +300,28 @@ impl Journal {
 
     /// Applies outcomes in one transaction. A retry past `max_attempts` becomes a failure.
     pub fn apply(&mut self, outcomes: &[Outcome], max_attempts: u32) -> Result<(), JournalError> {
+        self.record_answer(&[], outcomes, max_attempts)
+    }
+
+    /// Records what the target answered about some rows, in one transaction: the folders it
+    /// showed to exist (path → id) and each row's outcome. Every stage records its answers so.
+    pub fn record_answer(
+        &mut self,
+        folders: &[(String, String)],
+        outcomes: &[Outcome],
+        max_attempts: u32,
+    ) -> Result<(), JournalError> {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| sql_error(&path, e))?;
         let now = now_ms();
+        for (folder, id) in folders {
+            tx.prepare_cached(
+                "INSERT INTO folders (path, folder_id) VALUES (?1, ?2)
+                 ON CONFLICT(path) DO UPDATE SET folder_id = ?2",
+            )
+            .and_then(|mut s| s.execute(params![folder, id]))
+            .map_err(|e| sql_error(&path, e))?;
+        }
         for outcome in outcomes {
             apply_one(&tx, outcome, max_attempts, now).map_err(|e| sql_error(&path, e))?;
         }

@@ -18,11 +18,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use self::folders::{Folders, take_claimable};
-use super::{PipelineError, Stage, settle};
+use super::{PipelineError, Stage, request, settle};
 use crate::api::client::CallError;
-use crate::api::types::{
-    BulkImportFileResponse, ExternalInfo, ImportFileRequest, MEDIA_ROOT, MediaType,
-};
+use crate::api::types::{BulkImportFileResponse, ImportFileRequest};
 use crate::control::budget::Priority;
 use crate::control::retry::{Disposition, classify_item};
 use crate::journal::{FileFacts, JournalRow, Outcome};
@@ -213,12 +211,7 @@ async fn record(
     let max_attempts = stage.config.max_attempts;
     stage
         .journal
-        .with(move |j| {
-            for (path, id) in &new_ids {
-                j.set_folder_id(path, id)?;
-            }
-            j.apply(&outcomes, max_attempts)
-        })
+        .with(move |j| j.record_answer(&new_ids, &outcomes, max_attempts))
         .await?;
     if stage.config.wait {
         stage.tracker.accepted(accepted, Instant::now());
@@ -235,7 +228,7 @@ async fn launch(
     let items: Vec<ImportFileRequest> = batch
         .rows
         .iter()
-        .map(|r| request_for(r, &folders.known))
+        .map(|r| request::import_item(r, &folders.known))
         .collect();
     let keys: Vec<String> = batch.rows.iter().map(|r| r.key.clone()).collect();
     stage
@@ -294,41 +287,6 @@ async fn send(
     }
 }
 
-/// The import request of a row: its folder by id when known, else by `filePath`.
-pub(crate) fn request_for(row: &JournalRow, known: &HashMap<String, String>) -> ImportFileRequest {
-    let (parent, file_path) = folder_target(&row.folder_path, known);
-    ImportFileRequest {
-        url: row.source.clone(),
-        media_type: row.media_type.as_deref().and_then(MediaType::parse),
-        display_name: Some(row.display_name.clone()),
-        parent_folder_id: Some(parent),
-        file_path,
-        private: Some(row.private),
-        labels: (!row.labels.is_empty()).then(|| row.labels.clone()),
-        mime_type: row.mime_type.clone(),
-        external_info: Some(ExternalInfo {
-            origin: "media-migrate".to_string(),
-            external_ids: vec![row.external_id.clone().unwrap_or_else(|| row.key.clone())],
-        }),
-        url_params: None,
-        url_headers: None,
-    }
-}
-
-/// `(parentFolderId, filePath)` for a manifest folder path.
-pub(crate) fn folder_target(
-    path: &str,
-    known: &HashMap<String, String>,
-) -> (String, Option<String>) {
-    if path.is_empty() {
-        return (MEDIA_ROOT.to_string(), None);
-    }
-    match known.get(path) {
-        Some(id) => (id.clone(), None),
-        None => (MEDIA_ROOT.to_string(), Some(path.to_string())),
-    }
-}
-
 /// Each row's outcome, and the folders the answer showed to exist (path → id, when told).
 fn outcomes_of(
     rows: &[JournalRow],
@@ -338,7 +296,9 @@ fn outcomes_of(
         Ok(r) => r,
         Err(e) => {
             return (
-                rows.iter().map(|r| call_failure(&r.key, &e)).collect(),
+                rows.iter()
+                    .map(|r| Outcome::from_call_error(&r.key, &e))
+                    .collect(),
                 Vec::new(),
             );
         }
@@ -383,22 +343,4 @@ fn outcomes_of(
         })
         .collect();
     (outcomes, learned)
-}
-
-/// What a failed call means for one of the rows it carried.
-pub(crate) fn call_failure(key: &str, e: &CallError) -> Outcome {
-    let key = key.to_string();
-    match e.disposition() {
-        Disposition::NotDone => Outcome::Retry {
-            key,
-            code: e.code(),
-            message: e.to_string(),
-        },
-        Disposition::InDoubt => Outcome::InDoubt { key },
-        Disposition::Permanent => Outcome::Failed {
-            key,
-            code: e.code(),
-            message: e.to_string(),
-        },
-    }
 }

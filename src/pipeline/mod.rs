@@ -9,6 +9,7 @@
 
 mod import;
 mod readiness;
+mod request;
 pub(crate) mod settle;
 mod upload;
 

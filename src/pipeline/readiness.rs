@@ -163,7 +163,7 @@ async fn poll_once(
         .journal
         .with(move |j| {
             j.record_files(&all, &failures)?;
-            j.apply(&missing, max_attempts)
+            j.record_answer(&[], &missing, max_attempts)
         })
         .await?;
     Ok(found)

@@ -50,7 +50,6 @@ async fn settle_folder(
     stage
         .journal
         .with(move |j| {
-            learn_folder(j, &path, folder.as_deref())?;
             let outcomes: Vec<Outcome> = claim(j, &rows, &files)?
                 .into_iter()
                 .zip(&rows)
@@ -67,7 +66,7 @@ async fn settle_folder(
                     },
                 })
                 .collect();
-            j.apply(&outcomes, max_attempts)
+            j.record_answer(&learned(&path, folder), &outcomes, max_attempts)
         })
         .await
 }
@@ -94,7 +93,6 @@ pub(crate) async fn claim_found(
         let claimed = stage
             .journal
             .with(move |j| {
-                learn_folder(j, &path, folder.as_deref())?;
                 let claimed: Vec<(String, FileDescriptor)> = claim(j, &rows, &files)?
                     .into_iter()
                     .zip(&rows)
@@ -107,7 +105,7 @@ pub(crate) async fn claim_found(
                         file: FileFacts::from_descriptor(f, f.id.as_deref().unwrap_or_default()),
                     })
                     .collect();
-                j.apply(&outcomes, max_attempts)?;
+                j.record_answer(&learned(&path, folder), &outcomes, max_attempts)?;
                 Ok(claimed)
             })
             .await?;
@@ -152,12 +150,13 @@ async fn look(
     Ok((folder, files))
 }
 
-/// Records a folder's id found by looking, unless the journal knows it already.
-fn learn_folder(j: &mut Journal, path: &str, id: Option<&str>) -> Result<(), JournalError> {
-    match id {
-        Some(id) if !path.is_empty() && j.folder_id(path)?.is_none() => j.set_folder_id(path, id),
-        _ => Ok(()),
-    }
+/// The folder found by looking, to record (the root is no folder of the manifest's).
+fn learned(path: &str, folder: Option<String>) -> Vec<(String, String)> {
+    folder
+        .filter(|_| !path.is_empty())
+        .map(|id| (path.to_string(), id))
+        .into_iter()
+        .collect()
 }
 
 /// For each row, the first of `files` that stands for it and no row holds yet (in the journal

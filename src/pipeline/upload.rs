@@ -11,11 +11,10 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::import::{call_failure, folder_target};
-use super::{PipelineError, Stage, settle};
+use super::{PipelineError, Stage, request, settle};
 use crate::api::client::CallError;
 use crate::api::media::mime_of_name;
-use crate::api::types::{ExternalInfo, FileResponse, GenerateFileUploadUrlRequest, UploadProtocol};
+use crate::api::types::{FileResponse, UploadProtocol};
 use crate::api::upload;
 use crate::control::budget::Priority;
 use crate::journal::{FileFacts, JournalRow, Outcome};
@@ -88,21 +87,19 @@ pub(crate) async fn upload_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError
                     learned,
                 )
             }
-            Err(e) => (call_failure(&row.key, &e), None),
+            Err(e) => (Outcome::from_call_error(&row.key, &e), None),
         };
         if let Some(id) = &learned {
             known.insert(row.folder_path.clone(), id.clone());
         }
-        let path = row.folder_path.clone();
+        let folders: Vec<(String, String)> = learned
+            .map(|id| (row.folder_path.clone(), id))
+            .into_iter()
+            .collect();
         let max_attempts = stage.config.max_attempts;
         stage
             .journal
-            .with(move |j| {
-                if let Some(id) = &learned {
-                    j.set_folder_id(&path, id)?;
-                }
-                j.apply(&[outcome], max_attempts)
-            })
+            .with(move |j| j.record_answer(&folders, &[outcome], max_attempts))
             .await?;
     }
 }
@@ -167,21 +164,7 @@ async fn upload_one(
         .clone()
         .or_else(|| mime_of_name(&row.display_name))
         .unwrap_or_else(|| "application/octet-stream".to_string());
-    let (parent, file_path) = folder_target(&row.folder_path, known);
-    let mut request = GenerateFileUploadUrlRequest {
-        mime_type: mime.clone(),
-        file_name: Some(row.display_name.clone()),
-        size_in_bytes: Some(size),
-        parent_folder_id: Some(parent),
-        file_path,
-        private: Some(row.private),
-        labels: (!row.labels.is_empty()).then(|| row.labels.clone()),
-        external_info: Some(ExternalInfo {
-            origin: "media-migrate".to_string(),
-            external_ids: vec![row.external_id.clone().unwrap_or_else(|| row.key.clone())],
-        }),
-        upload_protocol: None,
-    };
+    let mut request = request::upload_request(row, known, &mime, size);
     let http = stage.client.http();
     if size >= stage.config.resumable_threshold {
         request.upload_protocol = Some(UploadProtocol::Tus);

@@ -1,0 +1,78 @@
+//! What the stages send for a row: its Bulk Import item, or its upload-URL request — the
+//! folder by id when known, else by `filePath` (the target creates the chain), and the labels,
+//! privacy and external id every request carries alike.
+
+use std::collections::HashMap;
+
+use crate::api::types::{
+    ExternalInfo, GenerateFileUploadUrlRequest, ImportFileRequest, MEDIA_ROOT, MediaType,
+};
+use crate::journal::JournalRow;
+
+/// The `origin` of every file's external info: the files this tool made.
+const ORIGIN: &str = "media-migrate";
+
+/// `(parentFolderId, filePath)` for a manifest folder path, given the folder ids known.
+pub(crate) fn folder_target(
+    path: &str,
+    known: &HashMap<String, String>,
+) -> (String, Option<String>) {
+    if path.is_empty() {
+        return (MEDIA_ROOT.to_string(), None);
+    }
+    match known.get(path) {
+        Some(id) => (id.clone(), None),
+        None => (MEDIA_ROOT.to_string(), Some(path.to_string())),
+    }
+}
+
+/// The Bulk Import item of a URL row.
+pub(crate) fn import_item(row: &JournalRow, known: &HashMap<String, String>) -> ImportFileRequest {
+    let (parent, file_path) = folder_target(&row.folder_path, known);
+    ImportFileRequest {
+        url: row.source.clone(),
+        media_type: row.media_type.as_deref().and_then(MediaType::parse),
+        display_name: Some(row.display_name.clone()),
+        parent_folder_id: Some(parent),
+        file_path,
+        private: Some(row.private),
+        labels: labels(row),
+        mime_type: row.mime_type.clone(),
+        external_info: Some(external_info(row)),
+        url_params: None,
+        url_headers: None,
+    }
+}
+
+/// The upload-URL request of a local file of `size` bytes and type `mime_type`.
+pub(crate) fn upload_request(
+    row: &JournalRow,
+    known: &HashMap<String, String>,
+    mime_type: &str,
+    size: u64,
+) -> GenerateFileUploadUrlRequest {
+    let (parent, file_path) = folder_target(&row.folder_path, known);
+    GenerateFileUploadUrlRequest {
+        mime_type: mime_type.to_string(),
+        file_name: Some(row.display_name.clone()),
+        size_in_bytes: Some(size),
+        parent_folder_id: Some(parent),
+        file_path,
+        private: Some(row.private),
+        labels: labels(row),
+        external_info: Some(external_info(row)),
+        upload_protocol: None,
+    }
+}
+
+fn labels(row: &JournalRow) -> Option<Vec<String>> {
+    (!row.labels.is_empty()).then(|| row.labels.clone())
+}
+
+/// The row's external id (its key when the manifest gave none), under this tool's origin.
+fn external_info(row: &JournalRow) -> ExternalInfo {
+    ExternalInfo {
+        origin: ORIGIN.to_string(),
+        external_ids: vec![row.external_id.clone().unwrap_or_else(|| row.key.clone())],
+    }
+}
