@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use self::folders::{Folders, take_claimable};
-use super::{PipelineError, Stage, request, settle};
+use super::{PipelineError, RunContext, request, settle};
 use crate::api::client::CallError;
 use crate::api::types::{BulkImportFileResponse, ImportFileRequest};
 use crate::control::budget::Priority;
@@ -42,10 +42,10 @@ struct Queue {
 
 impl Queue {
     /// Reads queued rows until `want` are held or the journal has no more.
-    async fn fill(&mut self, stage: &Stage, want: usize) -> Result<(), PipelineError> {
+    async fn fill(&mut self, ctx: &RunContext, want: usize) -> Result<(), PipelineError> {
         while self.held.len() < want && !self.exhausted {
             let after = self.after_line;
-            let rows = stage
+            let rows = ctx
                 .journal
                 .with(move |j| j.queued(false, after, READ_ROWS))
                 .await?;
@@ -97,10 +97,10 @@ type Sent = (Batch, Result<BulkImportFileResponse, CallError>);
 type Sending = Result<Sent, PipelineError>;
 
 /// Sends every queued URL row; returns how many rows were sent.
-pub(crate) async fn import_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError> {
-    let mut folders = Folders::new(stage.journal.with(|j| j.folders()).await?);
-    let concurrency = stage.config.import_concurrency.max(1);
-    let size = stage.config.batch_size.max(1);
+pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineError> {
+    let mut folders = Folders::new(ctx.journal.with(|j| j.folders()).await?);
+    let concurrency = ctx.config.import_concurrency.max(1);
+    let size = ctx.config.batch_size.max(1);
     let mut queue = Queue {
         held: VecDeque::new(),
         keys: HashSet::new(),
@@ -112,13 +112,13 @@ pub(crate) async fn import_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError
     let (mut next_no, mut sent) = (0u64, 0u64);
     loop {
         // Files waiting for confirmation before imports hold back (the estimate may have grown).
-        let cap = stage.config.wait.then(|| {
-            let ceiling = stage.client.budget().ceiling();
-            stage.tracker.backlog_cap(ceiling)
+        let cap = ctx.config.wait.then(|| {
+            let ceiling = ctx.client.budget().ceiling();
+            ctx.tracker.backlog_cap(ceiling)
         });
-        let backlogged = cap.is_some_and(|c| stage.tracker.len() >= c);
-        while in_flight.len() < concurrency && !backlogged && !stage.stop.is_stopped() {
-            queue.fill(stage, size * (concurrency + 2)).await?;
+        let backlogged = cap.is_some_and(|c| ctx.tracker.len() >= c);
+        while in_flight.len() < concurrency && !backlogged && !ctx.stop.is_stopped() {
+            queue.fill(ctx, size * (concurrency + 2)).await?;
             let rows = queue.plan(&mut folders, next_no, size);
             if rows.is_empty() {
                 break;
@@ -137,17 +137,17 @@ pub(crate) async fn import_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError
                 continue;
             }
             sent += rows.len() as u64;
-            launch(stage, Batch { no: next_no, rows }, &folders, &mut in_flight).await?;
+            launch(ctx, Batch { no: next_no, rows }, &folders, &mut in_flight).await?;
             next_no += 1;
         }
         let done = if in_flight.is_empty() {
-            if stage.stop.is_stopped() {
+            if ctx.stop.is_stopped() {
                 return Ok(sent);
             }
             if backlogged {
-                let mut stop = stage.stop.clone();
+                let mut stop = ctx.stop.clone();
                 tokio::select! {
-                    _ = stage.tracker.wait_below(cap.unwrap_or(usize::MAX)) => {}
+                    _ = ctx.tracker.wait_below(cap.unwrap_or(usize::MAX)) => {}
                     _ = stop.stopped() => {}
                 }
                 continue;
@@ -162,20 +162,20 @@ pub(crate) async fn import_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError
         } else if backlogged {
             tokio::select! {
                 done = in_flight.join_next() => done,
-                _ = stage.tracker.wait_below(cap.unwrap_or(usize::MAX)) => continue,
+                _ = ctx.tracker.wait_below(cap.unwrap_or(usize::MAX)) => continue,
             }
         } else {
             in_flight.join_next().await
         };
         let Some(done) = done else { continue };
         let (batch, result) = done.map_err(|e| PipelineError::Task(e.to_string()))??;
-        queue.requeued += record(stage, &mut folders, batch, result).await?;
+        queue.requeued += record(ctx, &mut folders, batch, result).await?;
     }
 }
 
 /// Applies a batch's answer; returns how many of its rows are queued to be sent again.
 async fn record(
-    stage: &Arc<Stage>,
+    ctx: &Arc<RunContext>,
     folders: &mut Folders,
     batch: Batch,
     result: Result<BulkImportFileResponse, CallError>,
@@ -208,19 +208,18 @@ async fn record(
             _ => None,
         })
         .collect();
-    let max_attempts = stage.config.max_attempts;
-    stage
-        .journal
+    let max_attempts = ctx.config.max_attempts;
+    ctx.journal
         .with(move |j| j.record_answer(&new_ids, &outcomes, max_attempts))
         .await?;
-    if stage.config.wait {
-        stage.tracker.accepted(accepted, Instant::now());
+    if ctx.config.wait {
+        ctx.tracker.accepted(accepted, Instant::now());
     }
     Ok(requeued)
 }
 
 async fn launch(
-    stage: &Arc<Stage>,
+    ctx: &Arc<RunContext>,
     batch: Batch,
     folders: &Folders,
     in_flight: &mut JoinSet<Sending>,
@@ -231,15 +230,14 @@ async fn launch(
         .map(|r| request::import_item(r, &folders.known))
         .collect();
     let keys: Vec<String> = batch.rows.iter().map(|r| r.key.clone()).collect();
-    stage
-        .journal
+    ctx.journal
         .with(move |j| {
             let id = j.next_batch_id()?;
             j.mark_sending(&keys, id)
         })
         .await?;
-    let stage = stage.clone();
-    in_flight.spawn(Priority::Import.scope(async move { send(&stage, batch, items).await }));
+    let ctx = ctx.clone();
+    in_flight.spawn(Priority::Import.scope(async move { send(&ctx, batch, items).await }));
     Ok(())
 }
 
@@ -248,11 +246,11 @@ async fn launch(
 /// only the others go again. The resends cost the rows no attempt: a storm of 5xx answers is
 /// waited out with backoff, up to the client's resends, before the rows are left in doubt.
 async fn send(
-    stage: &Arc<Stage>,
+    ctx: &Arc<RunContext>,
     mut batch: Batch,
     mut items: Vec<ImportFileRequest>,
 ) -> Result<Sent, PipelineError> {
-    let client = &stage.client;
+    let client = &ctx.client;
     let mut rng = fastrand::Rng::new();
     let mut resend = 0;
     loop {
@@ -262,7 +260,7 @@ async fn send(
                 tracing::debug!(batch = batch.no, error = %e, "looking at the target before resending");
                 tokio::time::sleep(client.backoff().delay(resend, &mut rng)).await;
                 let found = match Priority::Unblock
-                    .scope(settle::claim_found(stage, &batch.rows))
+                    .scope(settle::claim_found(ctx, &batch.rows))
                     .await
                 {
                     Ok(found) => found,

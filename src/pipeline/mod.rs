@@ -121,7 +121,7 @@ impl StopSignal {
 }
 
 /// The stages' shared context.
-pub(crate) struct Stage {
+pub(crate) struct RunContext {
     pub client: MediaClient,
     pub journal: SharedJournal,
     pub config: RunConfig,
@@ -146,7 +146,7 @@ pub async fn run(
         "manifest: {} rows ({} new, {} known, {} duplicate, {} invalid)",
         ingest.rows, ingest.new, ingest.known, ingest.duplicate, ingest.invalid
     ));
-    let stage = Arc::new(Stage {
+    let ctx = Arc::new(RunContext {
         client,
         journal,
         config,
@@ -154,21 +154,21 @@ pub async fn run(
         tracker: readiness::Tracker::new(),
         settled_after_errors: AtomicU64::new(0),
     });
-    let dead = stage.journal.with(|j| j.doubt_dead_sends()).await?;
+    let dead = ctx.journal.with(|j| j.doubt_dead_sends()).await?;
     if dead > 0 {
         progress(&format!(
             "{dead} rows were being sent when an earlier run stopped; settling them first"
         ));
     }
-    let mut settled = Priority::Unblock.scope(settle::settle_all(&stage)).await?;
+    let mut settled = Priority::Unblock.scope(settle::settle_all(&ctx)).await?;
     let imports_done = watch::channel(false);
-    let poller = tokio::spawn(readiness::poll_until_done(stage.clone(), imports_done.1));
+    let poller = tokio::spawn(readiness::poll_until_done(ctx.clone(), imports_done.1));
     loop {
-        if stage.stop.is_stopped() {
+        if ctx.stop.is_stopped() {
             break;
         }
-        let sent = import::import_pass(&stage).await? + upload::upload_pass(&stage).await?;
-        let doubts = Priority::Unblock.scope(settle::settle_all(&stage)).await?;
+        let sent = import::import_pass(&ctx).await? + upload::upload_pass(&ctx).await?;
+        let doubts = Priority::Unblock.scope(settle::settle_all(&ctx)).await?;
         settled += doubts;
         if sent == 0 && doubts == 0 {
             break;
@@ -178,12 +178,12 @@ pub async fn run(
     let wait_timed_out = poller
         .await
         .map_err(|e| PipelineError::Task(e.to_string()))??;
-    settled += stage.settled_after_errors.load(Ordering::Relaxed);
+    settled += ctx.settled_after_errors.load(Ordering::Relaxed);
     Ok(RunResult {
         run,
         ingest,
         settled,
-        interrupted: stage.stop.is_stopped(),
+        interrupted: ctx.stop.is_stopped(),
         wait_timed_out,
     })
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::{PipelineError, Stage};
+use super::{PipelineError, RunContext};
 use crate::api::types::OperationStatus;
 use crate::api::types::limits::GET_FILES_MAX_IDS;
 use crate::control::budget::Priority;
@@ -38,15 +38,15 @@ const MAX_LATENESS: Duration = Duration::from_secs(3);
 
 /// Polls until every accepted row is final, the wait times out (→ `true`), or the run stops.
 pub(crate) async fn poll_until_done(
-    stage: Arc<Stage>,
+    ctx: Arc<RunContext>,
     mut imports_done: watch::Receiver<bool>,
 ) -> Result<bool, PipelineError> {
-    let tracker = &stage.tracker;
+    let tracker = &ctx.tracker;
     let mut deadline: Option<Instant> = None;
     let mut next_discovery = Instant::now();
     loop {
         let finished = *imports_done.borrow();
-        if !stage.config.wait || stage.stop.is_stopped() {
+        if !ctx.config.wait || ctx.stop.is_stopped() {
             if finished {
                 return Ok(false);
             }
@@ -58,14 +58,14 @@ pub(crate) async fn poll_until_done(
         changed.as_mut().enable();
         let now = Instant::now();
         if finished {
-            let d = *deadline.get_or_insert_with(|| now + stage.config.wait_timeout);
+            let d = *deadline.get_or_insert_with(|| now + ctx.config.wait_timeout);
             if now >= d {
                 return Ok(true);
             }
         }
         let mut due = tracker.due_count(now, GET_FILES_MAX_IDS);
         if due < GET_FILES_MAX_IDS && (now >= next_discovery || finished && tracker.len() == 0) {
-            let rows = stage.journal.with(|j| j.processing(DISCOVERY_ROWS)).await?;
+            let rows = ctx.journal.with(|j| j.processing(DISCOVERY_ROWS)).await?;
             let found_none = rows.is_empty();
             tracker.adopt(rows.into_iter().filter_map(|r| r.file_id), now);
             next_discovery = now + DISCOVERY_INTERVAL;
@@ -86,7 +86,7 @@ pub(crate) async fn poll_until_done(
             finished && due > 0 && (due == waiting || oldest.is_some_and(|t| t + lateness <= now));
         if due >= GET_FILES_MAX_IDS || tail_ready {
             let ids = tracker.take_due(now, GET_FILES_MAX_IDS);
-            let found = Priority::Poll.scope(poll_once(&stage, ids)).await?;
+            let found = Priority::Poll.scope(poll_once(&ctx, ids)).await?;
             tracker.record(Instant::now(), &found);
             continue;
         }
@@ -103,7 +103,7 @@ pub(crate) async fn poll_until_done(
                 .min();
         }
         let wake = wake.map_or(next_discovery, |w| w.min(next_discovery));
-        let mut stop = stage.stop.clone();
+        let mut stop = ctx.stop.clone();
         tokio::select! {
             _ = tokio::time::sleep_until(wake) => {}
             _ = &mut changed => {}
@@ -115,13 +115,13 @@ pub(crate) async fn poll_until_done(
 
 /// One Get File Descriptors call; says what it found for each id.
 async fn poll_once(
-    stage: &Arc<Stage>,
+    ctx: &Arc<RunContext>,
     ids: Vec<String>,
 ) -> Result<Vec<(String, Found)>, PipelineError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let files = stage
+    let files = ctx
         .client
         .get_files(&ids)
         .await
@@ -158,9 +158,8 @@ async fn poll_once(
             }
         })
         .collect();
-    let max_attempts = stage.config.max_attempts;
-    stage
-        .journal
+    let max_attempts = ctx.config.max_attempts;
+    ctx.journal
         .with(move |j| {
             j.record_files(&all, &failures)?;
             j.record_answer(&[], &missing, max_attempts)

@@ -14,14 +14,14 @@ use std::sync::atomic::Ordering;
 
 use tokio::time::Instant;
 
-use super::{PipelineError, Stage};
+use super::{PipelineError, RunContext};
 use crate::api::client::MediaClient;
 use crate::api::types::{FileDescriptor, MEDIA_ROOT, State};
 use crate::journal::{FileFacts, Journal, JournalError, JournalRow, Outcome};
 
 /// Settles every in-doubt row; returns how many there were.
-pub(crate) async fn settle_all(stage: &Arc<Stage>) -> Result<u64, PipelineError> {
-    let rows = stage.journal.with(|j| j.in_doubt()).await?;
+pub(crate) async fn settle_all(ctx: &Arc<RunContext>) -> Result<u64, PipelineError> {
+    let rows = ctx.journal.with(|j| j.in_doubt()).await?;
     if rows.is_empty() {
         return Ok(0);
     }
@@ -34,20 +34,20 @@ pub(crate) async fn settle_all(stage: &Arc<Stage>) -> Result<u64, PipelineError>
             .push(row);
     }
     for (path, rows) in by_folder {
-        settle_folder(stage, &path, rows).await?;
+        settle_folder(ctx, &path, rows).await?;
     }
     Ok(total)
 }
 
 async fn settle_folder(
-    stage: &Arc<Stage>,
+    ctx: &Arc<RunContext>,
     path: &str,
     rows: Vec<JournalRow>,
 ) -> Result<(), PipelineError> {
-    let (folder, files) = look(stage, path).await?;
-    let max_attempts = stage.config.max_attempts;
+    let (folder, files) = look(ctx, path).await?;
+    let max_attempts = ctx.config.max_attempts;
     let path = path.to_string();
-    stage
+    ctx
         .journal
         .with(move |j| {
             let outcomes: Vec<Outcome> = claim(j, &rows, &files)?
@@ -75,7 +75,7 @@ async fn settle_folder(
 /// the rows it holds accepted (claiming their files), and returns their files by row key. The
 /// rows not found stay `sending`, for the caller to resend.
 pub(crate) async fn claim_found(
-    stage: &Arc<Stage>,
+    ctx: &Arc<RunContext>,
     rows: &[JournalRow],
 ) -> Result<HashMap<String, FileDescriptor>, PipelineError> {
     let mut by_folder: BTreeMap<&str, Vec<JournalRow>> = BTreeMap::new();
@@ -87,10 +87,10 @@ pub(crate) async fn claim_found(
     }
     let mut found = HashMap::new();
     for (path, rows) in by_folder {
-        let (folder, files) = look(stage, path).await?;
+        let (folder, files) = look(ctx, path).await?;
         let path = path.to_string();
-        let max_attempts = stage.config.max_attempts;
-        let claimed = stage
+        let max_attempts = ctx.config.max_attempts;
+        let claimed = ctx
             .journal
             .with(move |j| {
                 let claimed: Vec<(String, FileDescriptor)> = claim(j, &rows, &files)?
@@ -111,15 +111,13 @@ pub(crate) async fn claim_found(
             .await?;
         found.extend(claimed);
     }
-    stage
-        .settled_after_errors
+    ctx.settled_after_errors
         .fetch_add(rows.len() as u64, Ordering::Relaxed);
-    if stage.config.wait {
+    if ctx.config.wait {
         let processing = found
             .values()
             .filter(|f| !f.operation_status.is_some_and(|s| s.is_final()));
-        stage
-            .tracker
+        ctx.tracker
             .accepted(processing.filter_map(|f| f.id.clone()), Instant::now());
     }
     Ok(found)
@@ -127,22 +125,22 @@ pub(crate) async fn claim_found(
 
 /// The id of the folder at `path` (when it exists) and every file in it, looking only.
 async fn look(
-    stage: &Stage,
+    ctx: &RunContext,
     path: &str,
 ) -> Result<(Option<String>, Vec<FileDescriptor>), PipelineError> {
     let known = {
         let p = path.to_string();
-        stage.journal.with(move |j| j.folder_id(&p)).await?
+        ctx.journal.with(move |j| j.folder_id(&p)).await?
     };
     let folder = match known {
         Some(id) => Some(id),
         None if path.is_empty() => Some(MEDIA_ROOT.to_string()),
-        None => find_folder(&stage.client, path)
+        None => find_folder(&ctx.client, path)
             .await
             .map_err(PipelineError::Target)?,
     };
     let files = match &folder {
-        Some(id) => list_all_files(&stage.client, id)
+        Some(id) => list_all_files(&ctx.client, id)
             .await
             .map_err(PipelineError::Target)?,
         None => Vec::new(),

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::{PipelineError, Stage, request, settle};
+use super::{PipelineError, RunContext, request, settle};
 use crate::api::client::CallError;
 use crate::api::media::mime_of_name;
 use crate::api::types::{FileResponse, UploadProtocol};
@@ -23,17 +23,17 @@ use crate::journal::{FileFacts, JournalRow, Outcome};
 type Uploading = Result<(JournalRow, Result<FileResponse, CallError>), PipelineError>;
 
 /// Uploads every queued local-file row once; returns how many were sent.
-pub(crate) async fn upload_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError> {
-    let mut known = stage.journal.with(|j| j.folders()).await?;
+pub(crate) async fn upload_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineError> {
+    let mut known = ctx.journal.with(|j| j.folders()).await?;
     let mut after_line = 0u64;
     let mut sent = 0u64;
     let mut in_flight: JoinSet<Uploading> = JoinSet::new();
-    let concurrency = stage.config.import_concurrency.max(1);
+    let concurrency = ctx.config.import_concurrency.max(1);
     // Uploads to one unknown folder wait for the first to reveal its id (no racing creates).
     let mut pioneering: Option<String> = None;
     loop {
-        while in_flight.len() < concurrency && !stage.stop.is_stopped() {
-            let next = stage
+        while in_flight.len() < concurrency && !ctx.stop.is_stopped() {
+            let next = ctx
                 .journal
                 .with(move |j| j.queued(true, after_line, 1))
                 .await?;
@@ -49,18 +49,17 @@ pub(crate) async fn upload_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError
                 pioneering = Some(row.folder_path.clone());
             }
             let key = row.key.clone();
-            stage
-                .journal
+            ctx.journal
                 .with(move |j| {
                     let id = j.next_batch_id()?;
                     j.mark_sending(&[key], id)
                 })
                 .await?;
-            let stage2 = stage.clone();
-            let known2 = known.clone();
+            let ctx = ctx.clone();
+            let known = known.clone();
             sent += 1;
             in_flight.spawn(async move {
-                let result = upload_settled(&stage2, &row, &known2).await?;
+                let result = upload_settled(&ctx, &row, &known).await?;
                 Ok((row, result))
             });
         }
@@ -96,9 +95,8 @@ pub(crate) async fn upload_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError
             .map(|id| (row.folder_path.clone(), id))
             .into_iter()
             .collect();
-        let max_attempts = stage.config.max_attempts;
-        stage
-            .journal
+        let max_attempts = ctx.config.max_attempts;
+        ctx.journal
             .with(move |j| j.record_answer(&folders, &[outcome], max_attempts))
             .await?;
     }
@@ -109,15 +107,15 @@ pub(crate) async fn upload_pass(stage: &Arc<Stage>) -> Result<u64, PipelineError
 /// target is found not to hold it. The resends cost the row no attempt; past the client's
 /// resends the last failure is the row's.
 async fn upload_settled(
-    stage: &Arc<Stage>,
+    ctx: &Arc<RunContext>,
     row: &JournalRow,
     known: &HashMap<String, String>,
 ) -> Result<Result<FileResponse, CallError>, PipelineError> {
-    let client = &stage.client;
+    let client = &ctx.client;
     let mut rng = fastrand::Rng::new();
     let mut resend = 0;
     loop {
-        let result = upload_one(stage, row, known).await;
+        let result = upload_one(ctx, row, known).await;
         let Err(e) = &result else {
             return Ok(result);
         };
@@ -129,8 +127,7 @@ async fn upload_settled(
         resend += 1;
         if !refused {
             tracing::debug!(line = row.line, error = %e, "looking at the target before uploading again");
-            let look =
-                Priority::Unblock.scope(settle::claim_found(stage, std::slice::from_ref(row)));
+            let look = Priority::Unblock.scope(settle::claim_found(ctx, std::slice::from_ref(row)));
             match look.await {
                 Ok(mut found) => {
                     if let Some(file) = found.remove(&row.key) {
@@ -147,7 +144,7 @@ async fn upload_settled(
 }
 
 async fn upload_one(
-    stage: &Stage,
+    ctx: &RunContext,
     row: &JournalRow,
     known: &HashMap<String, String>,
 ) -> Result<FileResponse, CallError> {
@@ -165,13 +162,13 @@ async fn upload_one(
         .or_else(|| mime_of_name(&row.display_name))
         .unwrap_or_else(|| "application/octet-stream".to_string());
     let mut request = request::upload_request(row, known, &mime, size);
-    let http = stage.client.http();
-    if size >= stage.config.resumable_threshold {
+    let http = ctx.client.http();
+    if size >= ctx.config.resumable_threshold {
         request.upload_protocol = Some(UploadProtocol::Tus);
-        let session = stage.client.generate_resumable_upload_url(&request).await?;
+        let session = ctx.client.generate_resumable_upload_url(&request).await?;
         upload::tus_upload(http, &session, &row.display_name, &mime, &path).await
     } else {
-        let url = stage.client.generate_upload_url(&request).await?;
+        let url = ctx.client.generate_upload_url(&request).await?;
         upload::put_file(http, &url, &row.display_name, &mime, &path).await
     }
 }
