@@ -160,14 +160,16 @@ impl Journal {
             })?;
         }
         let conn = Connection::open(path).map_err(wrap)?;
+        // First, so that a reader of the journal (a progress script, `sqlite3`) holding a lock
+        // while the journal turns to WAL is waited for, not a fatal error.
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(wrap)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(wrap)?;
         // FULL: the `sending` commit must survive a power cut, or a resend could duplicate.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(wrap)?;
         conn.pragma_update(None, "cache_size", -32768)
-            .map_err(wrap)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(wrap)?;
         conn.execute_batch(SCHEMA)
             .and_then(|()| conn.execute_batch(CREATE_ROW_INDEXES))
