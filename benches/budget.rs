@@ -75,9 +75,10 @@ fn report(name: &str, s: &Scenario, m: &Measured) {
         m.admitted()
     );
     println!(
-        "    × call efficiency {} (files READY per admitted call {:.1} ÷ {FILES_PER_CALL_AT_FLOOR}) × {allowed:.0}/(window × limit)",
+        "    × call efficiency {} (files READY per admitted call {:.1} ÷ {FILES_PER_CALL_AT_FLOOR}) × burst bonus {} (allowance ÷ limit × window)",
         pct(ready as f64 / m.admitted() as f64 / FILES_PER_CALL_AT_FLOOR),
-        ready as f64 / m.admitted() as f64
+        ready as f64 / m.admitted() as f64,
+        pct(allowed / (f64::from(s.limit) * secs / 60.0))
     );
     println!(
         "  strict utilisation, counting the server's burst of {} as budget too: {}",

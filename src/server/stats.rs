@@ -194,3 +194,27 @@ pub async fn stats_handler(
         }),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every call and every 429 lands in the timeline, in order, with its endpoint's span.
+    #[test]
+    fn timeline_records_arrivals_and_429s() {
+        let stats = Stats::default();
+        stats.count_call("POST /a");
+        stats.count_call("GET /b");
+        stats.count_throttled("GET /b");
+        stats.count_call("POST /a");
+        let t = stats.timeline.lock().unwrap().clone();
+        assert_eq!(t.received_us.len(), 3);
+        assert_eq!(t.throttled_us.len(), 1);
+        assert!(t.received_us.windows(2).all(|w| w[0] <= w[1]));
+        assert!(t.received_us[1] <= t.throttled_us[0]);
+        let a = t.endpoints["POST /a"];
+        assert_eq!(a, [t.received_us[0], t.received_us[2]]);
+        assert_eq!(t.endpoints["GET /b"], [t.received_us[1]; 2]);
+        assert_eq!(t.dropped, 0);
+    }
+}
