@@ -37,29 +37,40 @@ fn default_scenario() -> Scenario {
 const WINDOW: Duration = Duration::from_secs(1);
 const STEP: Duration = Duration::from_millis(100);
 
-/// Server clock: calls arriving (429s included) per minute in `[from, from + WINDOW)`.
+/// Server clock: calls arriving (429s included) per minute in `[from, from + width)`.
+fn server_rate_over(m: &Measured, from: Duration, width: Duration) -> f64 {
+    m.calls_between(from, from + width).0 as f64 / width.as_secs_f64() * 60.0
+}
+
 fn server_rate(m: &Measured, from: Duration) -> f64 {
-    m.calls_between(from, from + WINDOW).0 as f64 / WINDOW.as_secs_f64() * 60.0
+    server_rate_over(m, from, WINDOW)
 }
 
 /// Server clock: the first instant from which the rate the server saw — calls arriving in every
 /// 1 s window that starts then or later, in 100 ms steps, and ends by the last import (after it
-/// only polls remain, and the rate falls by design) — stays within ±50% of the limit.
-fn converged_at(m: &Measured, limit: f64) -> Option<Duration> {
+/// only polls remain, and the rate falls by design) — stays within ±50% of the limit. Also
+/// returns the last window out of that band and its rate.
+fn converged_at(
+    m: &Measured,
+    limit: f64,
+    width: Duration,
+) -> (Option<Duration>, Option<(Duration, f64)>) {
     let end = m.last_call_of("bulk/files/import");
     let starts: Vec<Duration> = (0..)
         .map(|i| STEP * i)
-        .take_while(|t| *t + WINDOW <= end)
+        .take_while(|t| *t + width <= end)
         .collect();
     let last_out = starts.iter().rposition(|t| {
-        let r = server_rate(m, *t);
+        let r = server_rate_over(m, *t, width);
         r > 1.5 * limit || r < 0.5 * limit
     });
-    match last_out {
+    let out = last_out.map(|i| (starts[i], server_rate_over(m, starts[i], width)));
+    let at = match last_out {
         None => Some(Duration::ZERO),
         Some(i) if i + 1 < starts.len() => Some(starts[i + 1]),
         Some(_) => None,
-    }
+    };
+    (at, out)
 }
 
 /// Client clock, for comparison: the first instant after which the client's own rate stays
@@ -107,7 +118,8 @@ fn report(s: &Scenario, m: &Measured) {
         s.burst,
         pct(ready as f64 / (FILES_PER_CALL_AT_FLOOR * m.allowed(s.limit, s.burst)))
     );
-    match converged_at(m, limit) {
+    let (converged, last_out) = converged_at(m, limit, WINDOW);
+    match converged {
         Some(at) => {
             let after = (window - at).as_secs_f64();
             let (calls, throttled) = m.calls_between(at, window);
@@ -116,6 +128,26 @@ fn report(s: &Scenario, m: &Measured) {
             println!(
                 "  converged (server: calls arriving in every 1 s window from then to the last import within ±50% of the limit) at {:.2} s",
                 at.as_secs_f64()
+            );
+            if let Some((t, r)) = last_out {
+                println!(
+                    "    (the last 1 s window out of the band starts at {:.2} s: {r:.0}/min)",
+                    t.as_secs_f64()
+                );
+            }
+            let wider: Vec<String> = [2, 5]
+                .into_iter()
+                .map(|w| {
+                    let (at, _) = converged_at(m, limit, Duration::from_secs(w));
+                    format!(
+                        "{w} s windows: {}",
+                        at.map_or("never".to_string(), |t| format!("{:.2} s", t.as_secs_f64()))
+                    )
+                })
+                .collect();
+            println!(
+                "    (read over wider windows, which smooth the first burst away: {})",
+                wider.join(", ")
             );
             println!(
                 "  after converging ({after:.2} s, server): budget spent {} (calls admitted {admitted} ÷ {allowed:.0} the limit allowed; {} counting the burst too), 429s {} of {calls} calls",
