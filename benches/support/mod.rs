@@ -1,7 +1,13 @@
 //! What the budget and adaptation benchmarks share: a local Media Manager with a rate limit,
 //! latency and processing time (on its own runtime, standing in for a remote site), a source
-//! server for the imports, a generated manifest, and one in-process migration whose calls are
-//! sampled every few milliseconds, so the figures can say where the budget went.
+//! server for the imports, a generated manifest, and one in-process migration.
+//!
+//! The figures come from the server's side: its `/_local/stats` (calls and 429s by endpoint,
+//! files by status) and, with `?timeline=true`, the instant each call arrived and each 429 was
+//! sent on the server's clock; files READY on the server are sampled every 250 ms with the
+//! server's clock beside them. The client's own account (its call counters, its journal, its
+//! rate) is sampled every 10 ms too, and [`migrate`] panics if the client's counts and the
+//! server's disagree.
 
 #![allow(dead_code)]
 
@@ -10,12 +16,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use media_migrate::api::client::{MediaClient, Target};
+use media_migrate::api::client::{CounterState, MediaClient, Target};
 use media_migrate::control::budget::{Budget, BudgetConfig};
 use media_migrate::journal::{Journal, RowState};
 use media_migrate::manifest::ManifestOptions;
 use media_migrate::pipeline::{self, RunConfig, SharedJournal, StopSignal};
-use media_migrate::server::stats::StatsReport;
+use media_migrate::server::stats::{StatsReport, Timeline};
 use media_migrate::server::{LocalServer, ServerConfig};
 use tokio::time::Instant;
 
@@ -110,8 +116,6 @@ pub struct Sample {
     pub calls: BTreeMap<&'static str, u64>,
     pub throttled: u64,
     pub rate: f64,
-    /// Files READY on the server (sampled less often: it is a query of the server's database).
-    pub server_ready: u64,
 }
 
 impl Sample {
@@ -124,17 +128,45 @@ impl Sample {
 }
 
 pub struct Measured {
-    /// From the first API call to the end of the run (the poll that confirmed the last file).
+    /// Client clock: from the client's first API call to the end of the run (the poll that
+    /// confirmed the last file came back).
     pub duration: Duration,
+    /// Rows READY in the client's journal (checked equal to the server's READY files).
     pub ready: u64,
     pub rows: u64,
+    /// The server's final `/_local/stats`, timeline included.
     pub server: StatsReport,
+    /// The client's final counters (checked equal to the server's calls and 429s).
+    pub client: CounterState,
+    /// The client's own account every 10 ms (client clock, since its first call).
     pub samples: Vec<Sample>,
+    /// Server clock, since the first call arrived: arrivals of every call (429s included) and
+    /// every 429 sent, sorted.
+    pub received: Vec<Duration>,
+    pub refused: Vec<Duration>,
+    /// Server clock, since the first call arrived: files READY on the server, sampled every
+    /// 250 ms (the last entry is the final count at the last call).
+    pub server_ready: Vec<(Duration, u64)>,
+    /// Server clock: microseconds from the server's start to the first call's arrival.
+    first_us: u64,
 }
 
 impl Measured {
+    /// Files READY on the server at the end (equal to the client's `ready`, or `migrate`
+    /// panicked).
+    pub fn server_ready_files(&self) -> u64 {
+        self.server.files.get("READY").copied().unwrap_or(0)
+    }
+
+    /// Server clock: from the first call's arrival to the last call's (the poll that confirmed
+    /// the last file).
+    pub fn window(&self) -> Duration {
+        self.received.last().copied().unwrap_or_default()
+    }
+
+    /// Files READY on the server per minute of the server's window.
     pub fn ready_per_minute(&self) -> f64 {
-        self.ready as f64 / self.duration.as_secs_f64() * 60.0
+        self.server_ready_files() as f64 / self.window().as_secs_f64() * 60.0
     }
 
     /// Calls the server answered other than with 429.
@@ -151,41 +183,115 @@ impl Measured {
             .sum()
     }
 
-    /// When (since the first call) an endpoint's count last grew.
-    pub fn last_call_of(&self, endpoint: &str) -> Duration {
-        let end = self.samples.last().map_or(0, |s| s.of(endpoint));
-        self.samples
-            .iter()
-            .find(|s| s.of(endpoint) == end)
-            .map_or(Duration::ZERO, |s| s.at)
+    fn timeline(&self) -> &Timeline {
+        self.server.timeline.as_ref().expect("timeline")
     }
 
-    /// When (since the first call) the server had `n` files READY, as sampled.
-    pub fn server_ready_at(&self, n: u64) -> Option<Duration> {
-        self.samples
-            .iter()
-            .find(|s| s.server_ready >= n)
-            .map(|s| s.at)
+    fn since_first(&self, us: u64) -> Duration {
+        Duration::from_micros(us.saturating_sub(self.first_us))
     }
 
-    pub fn first_call_of(&self, endpoint: &str) -> Duration {
-        self.samples
+    /// Server clock: the first and last arrival of the endpoints whose route contains `name`.
+    pub fn first_call_of(&self, name: &str) -> Duration {
+        self.timeline()
+            .endpoints
             .iter()
-            .find(|s| s.of(endpoint) > 0)
-            .map_or(Duration::ZERO, |s| s.at)
+            .filter(|(k, _)| k.contains(name))
+            .map(|(_, [first, _])| self.since_first(*first))
+            .min()
+            .unwrap_or_default()
     }
 
-    /// Calls (all endpoints, 429s included) and 429s in `[from, to)`.
+    pub fn last_call_of(&self, name: &str) -> Duration {
+        self.timeline()
+            .endpoints
+            .iter()
+            .filter(|(k, _)| k.contains(name))
+            .map(|(_, [_, last])| self.since_first(*last))
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// Server clock: calls that arrived (429s included) and 429s sent in `[from, to)`; the
+    /// last call is counted in any window that ends at or after it.
     pub fn calls_between(&self, from: Duration, to: Duration) -> (u64, u64) {
-        let at = |t: Duration| {
-            self.samples
-                .iter()
-                .take_while(|s| s.at <= t)
-                .last()
-                .map_or((0, 0), |s| (s.total(), s.throttled))
+        let count = |v: &[Duration]| {
+            let end = if to >= self.window() {
+                v.len()
+            } else {
+                v.partition_point(|t| *t < to)
+            };
+            end.saturating_sub(v.partition_point(|t| *t < from)) as u64
         };
-        let (a, b) = (at(from), at(to));
-        (b.0 - a.0, b.1 - a.1)
+        (count(&self.received), count(&self.refused))
+    }
+
+    /// Server clock: files READY on the server at `t`, as last sampled at or before it.
+    pub fn server_ready_at_time(&self, t: Duration) -> u64 {
+        self.server_ready
+            .iter()
+            .take_while(|(at, _)| *at <= t)
+            .last()
+            .map_or(0, |(_, n)| *n)
+    }
+
+    /// Server clock: when the server had `n` files READY, as sampled.
+    pub fn server_ready_at(&self, n: u64) -> Option<Duration> {
+        self.server_ready
+            .iter()
+            .find(|(_, ready)| *ready >= n)
+            .map(|(at, _)| *at)
+    }
+
+    /// The budget the limit allowed over the server's window, its burst included (the bucket
+    /// is full when the first call arrives: nothing spent it before).
+    pub fn allowed(&self, limit: u32, burst: u32) -> f64 {
+        f64::from(limit) * self.window().as_secs_f64() / 60.0 + f64::from(burst)
+    }
+
+    /// Panics unless the client's account and the server's agree: files READY, calls, 429s,
+    /// and every call and 429 present in the timeline.
+    fn check_agreement(&self) {
+        let mut disagree = Vec::new();
+        if self.ready != self.server_ready_files() {
+            disagree.push(format!(
+                "files READY: client journal {} vs server {}",
+                self.ready,
+                self.server_ready_files()
+            ));
+        }
+        let client_calls: u64 = self.client.calls.values().sum();
+        if client_calls != self.server.total_calls {
+            disagree.push(format!(
+                "calls: client {client_calls} vs server {}",
+                self.server.total_calls
+            ));
+        }
+        if self.client.throttled != self.server.throttled {
+            disagree.push(format!(
+                "429s: client {} vs server {}",
+                self.client.throttled, self.server.throttled
+            ));
+        }
+        let t = self.timeline();
+        if t.dropped != 0
+            || self.received.len() as u64 != self.server.total_calls
+            || self.refused.len() as u64 != self.server.throttled
+        {
+            disagree.push(format!(
+                "server timeline: {} arrivals and {} 429s ({} dropped) vs counters {} and {}",
+                self.received.len(),
+                self.refused.len(),
+                t.dropped,
+                self.server.total_calls,
+                self.server.throttled
+            ));
+        }
+        assert!(
+            disagree.is_empty(),
+            "the client's and the server's counts disagree: {}",
+            disagree.join("; ")
+        );
     }
 }
 
@@ -313,22 +419,30 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             import_concurrency: scenario.concurrency.div_ceil(2).max(1),
         };
         let samples: Arc<Mutex<Vec<(Instant, Sample)>>> = Arc::default();
+        // (server clock µs, files READY on the server), every 250 ms.
+        let ready_series: Arc<Mutex<Vec<(u64, u64)>>> = Arc::default();
         let sampler = {
             let (client, budget, samples) = (client.clone(), budget.clone(), samples.clone());
+            let ready_series = ready_series.clone();
             let url = url.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_millis(10));
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                 let http = reqwest::Client::new();
-                let (mut server_ready, mut n) = (0, 0u64);
+                let mut n = 0u64;
                 loop {
                     tick.tick().await;
                     n += 1;
-                    if n % 25 == 0
-                        && let Ok(r) = http.get(format!("{url}/_local/stats")).send().await
+                    if n.is_multiple_of(25)
+                        && let Ok(r) = http
+                            .get(format!("{url}/_local/stats?timeline=true"))
+                            .send()
+                            .await
                         && let Ok(stats) = r.json::<StatsReport>().await
+                        && let Some(t) = &stats.timeline
                     {
-                        server_ready = stats.files.get("READY").copied().unwrap_or(0);
+                        let ready = stats.files.get("READY").copied().unwrap_or(0);
+                        ready_series.lock().expect("series").push((t.now_us, ready));
                     }
                     let c = client.counters().snapshot();
                     let sample = Sample {
@@ -336,7 +450,6 @@ pub fn migrate(scenario: &Scenario) -> Measured {
                         calls: c.calls,
                         throttled: c.throttled,
                         rate: budget.current_rate(),
-                        server_ready,
                     };
                     samples
                         .lock()
@@ -353,15 +466,14 @@ pub fn migrate(scenario: &Scenario) -> Measured {
         sampler.abort();
         let mut raw = std::mem::take(&mut *samples.lock().expect("samples"));
         // The last sample is the final count, at the end of the run.
-        let c = client.counters().snapshot();
+        let final_counts = client.counters().snapshot();
         raw.push((
             ended,
             Sample {
                 at: Duration::ZERO,
-                calls: c.calls,
-                throttled: c.throttled,
+                calls: final_counts.calls.clone(),
+                throttled: final_counts.throttled,
                 rate: budget.current_rate(),
-                server_ready: 0,
             },
         ));
         let first = raw
@@ -369,9 +481,6 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             .find(|(_, s)| s.total() > 0)
             .map(|(t, _)| *t)
             .expect("the run made calls");
-        if let Some(n) = raw.len().checked_sub(2) {
-            raw[n + 1].1.server_ready = raw[n].1.server_ready;
-        }
         let samples: Vec<Sample> = raw
             .into_iter()
             .filter(|(t, _)| *t >= first)
@@ -385,19 +494,50 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             .with(move |j| j.state_counts(Some(run)))
             .await
             .expect("counts");
-        let server: StatsReport = reqwest::get(format!("{url}/_local/stats"))
+        let server: StatsReport = reqwest::get(format!("{url}/_local/stats?timeline=true"))
             .await
             .expect("stats")
             .json()
             .await
             .expect("stats json");
-        Measured {
+        let timeline = server
+            .timeline
+            .clone()
+            .expect("the server sends its timeline");
+        let first_us = timeline
+            .received_us
+            .iter()
+            .copied()
+            .min()
+            .expect("the server saw calls");
+        let since = |us: &u64| Duration::from_micros(us.saturating_sub(first_us));
+        let mut received: Vec<Duration> = timeline.received_us.iter().map(since).collect();
+        let mut refused: Vec<Duration> = timeline.throttled_us.iter().map(since).collect();
+        received.sort();
+        refused.sort();
+        let last = received.last().copied().unwrap_or_default();
+        let mut server_ready: Vec<(Duration, u64)> =
+            std::mem::take(&mut *ready_series.lock().expect("series"))
+                .iter()
+                .filter(|(us, _)| *us >= first_us)
+                .map(|(us, n)| (since(us), *n))
+                .filter(|(at, _)| *at < last)
+                .collect();
+        server_ready.push((last, server.files.get("READY").copied().unwrap_or(0)));
+        let m = Measured {
             duration: ended - first,
             ready: counts.get(&RowState::Ready).copied().unwrap_or(0),
             rows: counts.values().sum(),
             server,
+            client: final_counts,
             samples,
-        }
+            received,
+            refused,
+            server_ready,
+            first_us,
+        };
+        m.check_agreement();
+        m
     });
     drop(site);
     measured
