@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use media_migrate::journal::Journal;
 use media_migrate::manifest::ManifestOptions;
-use media_migrate::server::stats::StatsReport;
-use media_migrate::server::{LocalServer, ServerConfig};
+use wix_media_manager::stats::StatsReport;
+use wix_media_manager::{LocalServer, ServerConfig};
 
 const API_KEY: &str = "bench-resume-key";
 const SITE: &str = "site-resume";

@@ -1,7 +1,12 @@
 //! media-migrate moves media into a Wix site's Media Manager at scale.
 //!
+//! The workspace: this crate (the migration), `wix-media-wire` (`crates/wire`: the API's wire
+//! contract, shared) and `wix-media-manager` (`crates/media-manager`: the local Media Manager,
+//! which this crate embeds as the default target and runs as `media-migrate serve`).
+//!
 //! The map of the crate:
-//! - [`api`]: the Wix Media Manager wire contract (serde types) and media type rules.
+//! - [`api`]: the client of the Media Manager API (budget, dispositions, upload URLs), with the
+//!   wire contract and media type rules re-exported from `wix-media-wire`.
 //! - [`control`]: request budget (token bucket) and retry control.
 //! - [`manifest`]: streamed manifest readers (CSV, JSON, JSON Lines) and row validation.
 //! - [`journal`]: the SQLite journal, single source of truth of a migration.
@@ -9,8 +14,6 @@
 //! - [`plan`]: the dry-run audit of a manifest (validity, duplicates, folders, calls, probes).
 //! - [`reconcile`]: a manifest checked against what the target holds (present, missing, extra).
 //! - [`report`]: reconciliation, failures, URL map and summary writers.
-//! - [`server`]: the local Media Manager — a real implementation of the REST API with SQLite
-//!   metadata, blobs on disk, processing, uploads, downloads, rate limit and fault injection.
 //! - [`cli`]: command-line arguments and one module per subcommand.
 
 pub mod api;
@@ -22,7 +25,6 @@ pub mod pipeline;
 pub mod plan;
 pub mod reconcile;
 pub mod report;
-pub mod server;
 
 /// Installs the `ring` TLS provider for rustls once per process (idempotent). Called before
 /// any HTTP client is built, so library users need not know about it.

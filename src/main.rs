@@ -101,7 +101,7 @@ fn init_logging(cli: &Cli) {
         (true, _) => "error",
         (false, 0) if matches!(cli.command, Command::Serve(_)) => "info",
         // The embedded server's request log would drown the run's own lines.
-        (false, 0) => "info,tower_http=warn,media_migrate::server=warn",
+        (false, 0) => "info,tower_http=warn,wix_media_manager=warn",
         (false, 1) => "debug,hyper=info,h2=info,rustls=info",
         _ => "trace",
     };

@@ -21,9 +21,9 @@ use media_migrate::control::budget::{Budget, BudgetConfig};
 use media_migrate::journal::{Journal, RowState};
 use media_migrate::manifest::ManifestOptions;
 use media_migrate::pipeline::{self, RunConfig, SharedJournal, StopSignal};
-use media_migrate::server::stats::{StatsReport, Timeline};
-use media_migrate::server::{LocalServer, ServerConfig};
 use tokio::time::Instant;
+use wix_media_manager::stats::{StatsReport, Timeline};
+use wix_media_manager::{LocalServer, ServerConfig};
 
 /// Files per Bulk Import call and ids per Get File Descriptors call: the floor is two calls per
 /// 100 files, so a budget of R calls a minute confirms at most 50·R files READY a minute.

@@ -12,12 +12,12 @@ use media_migrate::api::types::{
     SearchFilesRequest, SearchFoldersRequest, UpdateFileDescriptorRequest, UpdateFileRequest,
     UpdateFolderRequest,
 };
-use media_migrate::server::downloads::names::safe_component;
-use media_migrate::server::downloads::range::ByteRange;
-use media_migrate::server::files::{resolve_file_id, validate_display_name, validate_labels};
-use media_migrate::server::query::{FILE_FIELDS, FOLDER_FIELDS, plan_query};
-use media_migrate::server::store::folders::validate_folder_name;
-use media_migrate::server::store::{PageRequest, SortKey};
+use wix_media_manager::downloads::names::safe_component;
+use wix_media_manager::downloads::range::ByteRange;
+use wix_media_manager::files::{resolve_file_id, validate_display_name, validate_labels};
+use wix_media_manager::query::{FILE_FIELDS, FOLDER_FIELDS, plan_query};
+use wix_media_manager::store::folders::validate_folder_name;
+use wix_media_manager::store::{PageRequest, SortKey};
 use serde::de::DeserializeOwned;
 
 const SORTS: &[SortKey] = &[SortKey::DisplayName, SortKey::Updated, SortKey::Size];

@@ -2,6 +2,6 @@
 //! server, and the media type rules.
 
 pub mod client;
-pub mod media;
-pub mod types;
 pub mod upload;
+
+pub use wix_media_wire::{media, types};

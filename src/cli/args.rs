@@ -14,7 +14,7 @@ use crate::api::client::{MediaClient, Secret, Target};
 use crate::control::budget::{Budget, BudgetConfig};
 use crate::manifest::{ColumnMap, Format, ManifestOptions};
 use crate::report::TargetSummary;
-use crate::server::{LocalServer, ServerConfig};
+use wix_media_manager::{LocalServer, ServerConfig};
 
 #[derive(Debug, Args)]
 pub struct ManifestArgs {

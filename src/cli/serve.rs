@@ -7,10 +7,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use wix_media_manager::ServerConfig;
+use wix_media_manager::faults::{FaultConfig, MsRange, parse_rate};
+use wix_media_manager::processing::ProcessingConfig;
+
 use super::{Ending, UsageError};
-use crate::server::faults::{FaultConfig, MsRange, parse_rate};
-use crate::server::processing::ProcessingConfig;
-use crate::server::{self, ServerConfig};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -163,6 +164,6 @@ pub async fn run(
         listener.local_addr().context("reading the bound address")?,
         args.data_dir.display()
     );
-    server::serve(listener, config, shutdown).await?;
+    wix_media_manager::serve(listener, config, shutdown).await?;
     Ok(Ending::Done)
 }

@@ -3,6 +3,7 @@
 //! classification.
 
 pub mod adaptive;
-pub mod bucket;
 pub mod budget;
 pub mod retry;
+
+pub use wix_media_wire::bucket;

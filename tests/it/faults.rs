@@ -16,9 +16,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use media_migrate::server::ServerConfig;
 use serde_json::{Value, json};
 use tokio::time::Instant;
+use wix_media_manager::ServerConfig;
 
 use self::drive::{
     Drive, PUT_URL_CALLS, TUS_URL_CALLS, add_stats, drive, early_seed, run_cmd, write_manifest,

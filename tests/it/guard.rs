@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use media_migrate::server::ServerConfig;
+use wix_media_manager::ServerConfig;
 
 use crate::support::{TestServer, files_held, send, timerless_client};
 

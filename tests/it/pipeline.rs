@@ -36,7 +36,7 @@ fn write_manifest(
     path
 }
 
-async fn start_target(tweak: impl FnOnce(&mut media_migrate::server::ServerConfig)) -> TestServer {
+async fn start_target(tweak: impl FnOnce(&mut wix_media_manager::ServerConfig)) -> TestServer {
     TestServer::start_with(|c| {
         c.api_keys = vec![KEY.to_string()];
         c.site_id = SITE.to_string();

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use md5::{Digest, Md5};
 use media_migrate::api::types::{FileDescriptor, MediaType, OperationStatus};
-use media_migrate::server::ServerConfig;
-use media_migrate::server::faults::MsRange;
 use serde_json::{Value, json};
+use wix_media_manager::ServerConfig;
+use wix_media_manager::faults::MsRange;
 
 use crate::support::{Source, SourceServer, TestServer, jpeg, png};
 
@@ -310,7 +310,7 @@ async fn pending_file_survives_restart() {
     let stored = {
         let conn = rusqlite::Connection::open(dir.path().join("data/media-manager.sqlite"))
             .expect("database opens");
-        media_migrate::server::store::files::get_file(&conn, &id)
+        wix_media_manager::store::files::get_file(&conn, &id)
             .expect("file row reads")
             .expect("file row exists")
     };

@@ -12,8 +12,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use media_migrate::api::types::{FileDescriptor, OperationStatus};
-use media_migrate::server::{LocalServer, ServerConfig};
 use serde_json::Value;
+use wix_media_manager::{LocalServer, ServerConfig};
 
 pub struct TestServer {
     pub server: Option<LocalServer>,
@@ -360,10 +360,10 @@ fn encode(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
 impl TestServer {
     /// A file's stored row, read straight from the database: facts the API doesn't show,
     /// such as why processing failed.
-    pub fn file_row(&self, id: &str) -> media_migrate::server::store::files::FileRow {
+    pub fn file_row(&self, id: &str) -> wix_media_manager::store::files::FileRow {
         let db = self.dir.path().join("data").join("media-manager.sqlite");
         let conn = rusqlite::Connection::open(db).expect("database opens");
-        media_migrate::server::store::files::get_file(&conn, id)
+        wix_media_manager::store::files::get_file(&conn, id)
             .expect("file row reads")
             .expect("file row exists")
     }

@@ -2,8 +2,8 @@
 //! invalid requests and the thumbnail asset.
 
 use axum::http::StatusCode;
-use media_migrate::server::downloads::signing::{Disposition, DownloadGrant};
 use serde_json::{Value, json};
+use wix_media_manager::downloads::signing::{Disposition, DownloadGrant};
 
 use super::{fetch, header, id_of, import, now_secs, signed_url, signing_key};
 use crate::support::{SourceServer, TestServer, jpeg, png};

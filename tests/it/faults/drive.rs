@@ -8,9 +8,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use media_migrate::server::faults::{FaultConfig, FaultKind, Faults, Scope};
 use serde_json::{Value, json};
 use tokio::time::Instant;
+use wix_media_manager::faults::{FaultConfig, FaultKind, Faults, Scope};
 
 use super::{Case, KEY, SITE};
 use crate::support::{Source, SourceServer, TestServer, bin, png, run_to_end};

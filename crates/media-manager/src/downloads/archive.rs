@@ -1,0 +1,249 @@
+//! Zip archives of several files or of a folder tree: what an archive holds (resolved when it
+//! is downloaded, so files trashed since are left out) and the zip itself, streamed with
+//! `Stored` entries (media is already compressed) from a blocking thread through a bounded
+//! channel, so memory stays flat whatever the archive's size. Archive records are the store's.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use rusqlite::{Connection, params};
+use tokio::sync::mpsc;
+use zip::CompressionMethod;
+use zip::write::SimpleFileOptions;
+
+use super::names::EntryNames;
+use crate::blobs::BlobStore;
+use crate::error::WixResult;
+use crate::store::files::{self, FileRow};
+use crate::store::sessions::ArchiveRow;
+use wix_media_wire::types::OperationStatus;
+
+/// One file in an archive: its (safe, unique) entry path and where its bytes are.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub name: String,
+    pub path: PathBuf,
+    pub size: u64,
+    pub modified_ms: i64,
+}
+
+/// Whether a file may go into a (permanent, unsigned) archive.
+pub fn archivable(f: &FileRow) -> bool {
+    f.is_live() && f.status == OperationStatus::Ready && !f.private && f.blob.is_some()
+}
+
+/// The entries of `archive` as things stand now.
+pub fn resolve(
+    conn: &Connection,
+    archive: &ArchiveRow,
+    blobs: &BlobStore,
+) -> WixResult<Vec<Entry>> {
+    let placed: Vec<(Vec<String>, FileRow)> = match (&archive.file_ids, &archive.folder_id) {
+        (Some(ids), _) => files::get_files(conn, ids)?
+            .into_iter()
+            .map(|f| (Vec::new(), f))
+            .collect(),
+        (None, Some(folder)) => folder_files(conn, folder)?,
+        (None, None) => Vec::new(),
+    };
+    let mut names = EntryNames::default();
+    Ok(placed
+        .into_iter()
+        .filter(|(_, f)| archivable(f))
+        .filter_map(|(dirs, f)| {
+            let blob = f.blob.as_deref()?;
+            Some(Entry {
+                name: names.claim(&dirs, &f.display_name),
+                path: blobs.path(blob),
+                size: f.size.unwrap_or(0),
+                modified_ms: f.updated_ms,
+            })
+        })
+        .collect())
+}
+
+/// Files of the live folder tree under `folder_id`, each with its folder path below the root.
+fn folder_files(conn: &Connection, folder_id: &str) -> WixResult<Vec<(Vec<String>, FileRow)>> {
+    let mut stmt = conn.prepare(
+        "WITH RECURSIVE sub(id, parent, name, depth) AS (
+             SELECT id, '', '', 0 FROM folders WHERE id = ?1 AND trashed = 0
+             UNION ALL SELECT f.id, f.parent_id, f.display_name, sub.depth + 1
+                 FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trashed = 0)
+         SELECT id, parent, name FROM sub ORDER BY depth, name, id",
+    )?;
+    let folders = stmt
+        .query_map(params![folder_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    // Parents come before children (ordered by depth), so each path extends its parent's.
+    let mut paths: HashMap<String, Vec<String>> = HashMap::new();
+    let mut out = Vec::new();
+    for (id, parent, name) in folders {
+        let path = match paths.get(&parent) {
+            Some(p) => {
+                let mut p = p.clone();
+                p.push(name);
+                p
+            }
+            None => Vec::new(),
+        };
+        let ids: Vec<String> = conn
+            .prepare_cached(
+                "SELECT id FROM files WHERE parent_id = ?1 AND trashed = 0 ORDER BY display_name, id",
+            )?
+            .query_map([&id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        out.extend(
+            files::get_files(conn, &ids)?
+                .into_iter()
+                .map(|f| (path.clone(), f)),
+        );
+        paths.insert(id, path);
+    }
+    Ok(out)
+}
+
+/// Bytes handed to the response at once; the channel holds a few of these at most.
+const CHUNK: usize = 64 * 1024;
+const CHANNEL_CHUNKS: usize = 4;
+
+/// A `Write` that forwards full chunks to the response body, blocking while the client is slow.
+struct ChannelWriter {
+    tx: mpsc::Sender<io::Result<Bytes>>,
+    buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+/// Starts writing the zip of `entries` on a blocking thread; the stream ends early, with an
+/// error, if a blob can't be read, so a client never takes a truncated zip for a whole one.
+pub fn stream(entries: Vec<Entry>) -> axum::body::Body {
+    let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
+    let errors = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let writer = ChannelWriter {
+            tx,
+            buf: Vec::with_capacity(CHUNK),
+        };
+        // A broken pipe is the client leaving; anything else ends the body with an error.
+        if let Err(e) = write_zip(writer, &entries)
+            && e.kind() != io::ErrorKind::BrokenPipe
+        {
+            tracing::error!(error = %e, "writing a zip archive failed");
+            let _ = errors.blocking_send(Err(e));
+        }
+    });
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    axum::body::Body::from_stream(body)
+}
+
+fn write_zip(writer: ChannelWriter, entries: &[Entry]) -> io::Result<()> {
+    let mut zip = zip::ZipWriter::new_stream(writer);
+    for entry in entries {
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Stored)
+            .large_file(entry.size >= u64::from(u32::MAX))
+            .last_modified_time(zip_time(entry.modified_ms));
+        zip.start_file(entry.name.as_str(), options)?;
+        let mut file = std::fs::File::open(&entry.path)?;
+        io::copy(&mut file, &mut zip)?;
+    }
+    let mut writer = zip.finish()?.into_inner();
+    writer.flush()
+}
+
+/// The zip (MS-DOS) timestamp of a moment, in UTC; the zip epoch (1980) when out of range.
+fn zip_time(ms: i64) -> zip::DateTime {
+    let civil = jiff::tz::Offset::UTC
+        .to_datetime(jiff::Timestamp::from_millisecond(ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH));
+    zip::DateTime::from_date_and_time(
+        u16::try_from(civil.year()).unwrap_or(1980),
+        civil.month() as u8,
+        civil.day() as u8,
+        civil.hour() as u8,
+        civil.minute() as u8,
+        civil.second() as u8,
+    )
+    .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn streamed_zip_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(dir.path().join("a"), b"hello").unwrap();
+        std::fs::write(dir.path().join("b"), &big).unwrap();
+        let entries = vec![
+            Entry {
+                name: "a.txt".into(),
+                path: dir.path().join("a"),
+                size: 5,
+                modified_ms: 1_700_000_000_000,
+            },
+            Entry {
+                name: "sub/b.bin".into(),
+                path: dir.path().join("b"),
+                size: big.len() as u64,
+                modified_ms: 0,
+            },
+        ];
+        let bytes = axum::body::to_bytes(stream(entries), usize::MAX)
+            .await
+            .unwrap()
+            .to_vec();
+        let mut zip = zip::ZipArchive::new(io::Cursor::new(bytes)).unwrap();
+        assert_eq!(zip.len(), 2);
+        let mut read = |name: &str| {
+            let mut out = Vec::new();
+            io::copy(&mut zip.by_name(name).unwrap(), &mut out).unwrap();
+            out
+        };
+        assert_eq!(read("a.txt"), b"hello");
+        assert_eq!(read("sub/b.bin"), big);
+    }
+
+    #[test]
+    fn zip_time_is_utc_civil_time() {
+        let t = zip_time(1_700_000_000_000);
+        assert_eq!((t.year(), t.month(), t.day()), (2023, 11, 14));
+        assert_eq!((t.hour(), t.minute(), t.second()), (22, 13, 20));
+        assert_eq!(zip_time(0).year(), 1980);
+    }
+}

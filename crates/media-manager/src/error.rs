@@ -1,0 +1,197 @@
+//! The one error type of the local Media Manager: every failure a handler can meet, rendered
+//! as Wix renders it (`{message, details}` with the right status; 5xx with an empty body).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use wix_media_wire::types::{
+    ApplicationError, ErrorBody, ErrorDetails, FieldViolation, ValidationError,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WixError {
+    pub status: StatusCode,
+    pub body: Option<Box<ErrorBody>>,
+    pub retry_after_secs: Option<u64>,
+}
+
+pub type WixResult<T> = Result<T, WixError>;
+
+impl WixError {
+    fn application(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self {
+            status,
+            body: Some(Box::new(ErrorBody {
+                message: message.clone(),
+                details: ErrorDetails {
+                    application_error: Some(ApplicationError {
+                        code: code.to_string(),
+                        description: message,
+                        data: None,
+                    }),
+                    validation_error: None,
+                },
+            })),
+            retry_after_secs: None,
+        }
+    }
+
+    /// 400 with a `validationError.fieldViolations` body naming the field.
+    pub fn invalid(field: &str, description: impl Into<String>) -> Self {
+        let description = description.into();
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            body: Some(Box::new(ErrorBody {
+                message: format!("{field}: {description}"),
+                details: ErrorDetails {
+                    application_error: None,
+                    validation_error: Some(ValidationError {
+                        field_violations: vec![FieldViolation {
+                            field: field.to_string(),
+                            description,
+                            violated_rule: "VALIDATION".to_string(),
+                        }],
+                    }),
+                },
+            })),
+            retry_after_secs: None,
+        }
+    }
+
+    /// 400 for a request that is well-formed but not acceptable (an application error).
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::application(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn not_found(code: &str, message: impl Into<String>) -> Self {
+        Self::application(StatusCode::NOT_FOUND, code, message)
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::application(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message)
+    }
+
+    pub fn forbidden(code: &str, message: impl Into<String>) -> Self {
+        Self::application(StatusCode::FORBIDDEN, code, message)
+    }
+
+    /// 405 for a method the path doesn't serve.
+    pub fn method_not_allowed() -> Self {
+        Self::application(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "This endpoint does not accept that HTTP method",
+        )
+    }
+
+    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
+        Self::application(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 429, with `Retry-After` when `retry_after_secs` is given.
+    pub fn too_many_requests(retry_after_secs: Option<u64>) -> Self {
+        let mut e = Self::application(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RESOURCE_EXHAUSTED",
+            "Resource exhausted: too many requests",
+        );
+        e.retry_after_secs = retry_after_secs;
+        e
+    }
+
+    /// 503 with an empty body, as Wix sends system errors.
+    pub fn unavailable() -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            body: None,
+            retry_after_secs: None,
+        }
+    }
+
+    /// A gateway's error (502 or 503) with no body of the API's: what a proxy answers when it
+    /// loses the backend's answer.
+    pub fn gateway(status: u16) -> Self {
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+            body: None,
+            retry_after_secs: None,
+        }
+    }
+
+    /// A transient failure of one bulk item: the caller should retry that item.
+    pub fn unavailable_item() -> Self {
+        Self::application(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "UNAVAILABLE",
+            "Temporarily unavailable; retry this item",
+        )
+    }
+
+    /// 500 with an empty body; the cause goes to the log, never to the caller.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            body: None,
+            retry_after_secs: None,
+        }
+    }
+
+    /// The application error code, if any (used for bulk item errors).
+    pub fn code(&self) -> String {
+        self.body
+            .as_ref()
+            .and_then(|b| b.details.application_error.as_ref().map(|a| a.code.clone()))
+            .unwrap_or_else(|| {
+                if self.status == StatusCode::BAD_REQUEST {
+                    "INVALID_ARGUMENT".to_string()
+                } else {
+                    self.status.as_str().to_string()
+                }
+            })
+    }
+
+    pub fn message(&self) -> String {
+        self.body
+            .as_ref()
+            .map(|b| b.message.clone())
+            .unwrap_or_else(|| self.status.to_string())
+    }
+
+    pub fn to_application_error(&self) -> ApplicationError {
+        ApplicationError {
+            code: self.code(),
+            description: self.message(),
+            data: None,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for WixError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::internal(format_args!("storage: {e}"))
+    }
+}
+
+impl From<std::io::Error> for WixError {
+    fn from(e: std::io::Error) -> Self {
+        Self::internal(format_args!("i/o: {e}"))
+    }
+}
+
+impl IntoResponse for WixError {
+    fn into_response(self) -> Response {
+        let mut response = match &self.body {
+            Some(body) => (self.status, axum::Json(body.as_ref())).into_response(),
+            None => self.status.into_response(),
+        };
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_str(&secs.to_string()).expect("digits are a valid header"),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,136 @@
+//! Request extractors that fail the Wix way: a JSON body that doesn't match its type gives a
+//! 400 `validationError` naming the field, and query strings keep repeated keys
+//! (`mediaTypes=IMAGE&mediaTypes=VIDEO`) and dotted names (`paging.limit`).
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::WixError;
+use super::store::{PageRequest, SortKey};
+use wix_media_wire::types::{CursorPaging, MEDIA_ROOT, SortOrder, Sorting, TRASH_ROOT};
+
+/// A JSON body; an empty body counts as `{}`.
+pub struct WixJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for WixJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = WixError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    WixError::bad_request("PAYLOAD_TOO_LARGE", "The request body is too large")
+                } else {
+                    WixError::bad_request("INVALID_BODY", "The request body could not be read")
+                }
+            })?;
+        let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        let de = &mut serde_json::Deserializer::from_slice(bytes);
+        serde_path_to_error::deserialize(de)
+            .map(WixJson)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let field = if path == "." {
+                    "body".to_string()
+                } else {
+                    path
+                };
+                WixError::invalid(&field, e.into_inner().to_string())
+            })
+    }
+}
+
+/// Query parameters in order, repeated keys kept.
+pub struct QueryList(pub Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryList {
+    type Rejection = WixError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        Ok(Self(
+            url::form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        ))
+    }
+}
+
+impl QueryList {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn all(&self, key: &str) -> impl Iterator<Item = &str> {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, WixError> {
+        match self.get(key) {
+            None | Some("") => Ok(None),
+            Some("true") => Ok(Some(true)),
+            Some("false") => Ok(Some(false)),
+            Some(_) => Err(WixError::invalid(key, "must be true or false")),
+        }
+    }
+
+    /// `sort.fieldName` / `sort.order` and `paging.limit` / `paging.cursor`.
+    pub fn sort_and_paging(&self) -> Result<(Option<Sorting>, CursorPaging), WixError> {
+        let sort = match (self.get("sort.fieldName"), self.get("sort.order")) {
+            (None, None) => None,
+            (field, order) => Some(Sorting {
+                field_name: field.unwrap_or_default().to_string(),
+                order: match order {
+                    None | Some("DESC") => SortOrder::Desc,
+                    Some("ASC") => SortOrder::Asc,
+                    Some(_) => return Err(WixError::invalid("sort.order", "must be ASC or DESC")),
+                },
+            }),
+        };
+        let limit = match self.get("paging.limit") {
+            None | Some("") => None,
+            Some(v) => Some(v.parse::<u32>().map_err(|_| {
+                WixError::invalid("paging.limit", "must be an integer between 0 and 100")
+            })?),
+        };
+        let paging = CursorPaging {
+            limit,
+            cursor: self.get("paging.cursor").map(str::to_string),
+        };
+        Ok((sort, paging))
+    }
+
+    /// What a listing of one folder reads: `parentFolderId` (the media or trash root when
+    /// absent or empty) and the page asked for, sorted by one of `sorts`.
+    pub fn listing(
+        &self,
+        deleted: bool,
+        sorts: &[SortKey],
+    ) -> Result<(String, PageRequest), WixError> {
+        let default_parent = if deleted { TRASH_ROOT } else { MEDIA_ROOT };
+        let parent = self
+            .get("parentFolderId")
+            .filter(|p| !p.is_empty())
+            .unwrap_or(default_parent)
+            .to_string();
+        let (sort, paging) = self.sort_and_paging()?;
+        let page = PageRequest::from_wire(sort.as_ref(), Some(&paging), sorts)?;
+        Ok((parent, page))
+    }
+}

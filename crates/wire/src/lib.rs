@@ -1,0 +1,11 @@
+//! The wire contract of the Wix Media Manager REST API (`/site-media/v1`), shared by a client
+//! and a server of it:
+//! - [`types`]: the requests and answers as serde types, camelCase and int64-as-string as on
+//!   the wire, with the API's limits;
+//! - [`media`]: media kinds and MIME types of file names;
+//! - [`bucket`]: the token bucket of a site's request budget, which the server's rate limit
+//!   and a client's budget both run.
+
+pub mod bucket;
+pub mod media;
+pub mod types;
