@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         }
     };
     let quiet = cli.quiet;
-    match runtime.block_on(run(cli.command, quiet)) {
+    match runtime.block_on(dispatch(cli.command, quiet)) {
         Ok(Ending::Done) => ExitCode::SUCCESS,
         Ok(Ending::Partial) => ExitCode::from(3),
         Ok(Ending::Interrupted) => ExitCode::from(130),
@@ -35,14 +35,16 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, quiet: bool) -> anyhow::Result<Ending> {
+async fn dispatch(command: Command, quiet: bool) -> anyhow::Result<Ending> {
     // Registered before any work starts, so an early signal is never taken by the default
     // action (which would end the process without flushing anything).
     let mut signals = Signals::register()?;
     match command {
-        Command::Serve(args) => cli::serve::run(args, async move { signals.next().await }).await,
-        Command::Plan(args) => cli::plan::run(args).await,
-        Command::Reconcile(args) => cli::reconcile::run(args).await,
+        Command::Serve(args) => {
+            cli::serve::execute(args, async move { signals.next().await }).await
+        }
+        Command::Plan(args) => cli::plan::execute(args).await,
+        Command::Reconcile(args) => cli::reconcile::execute(args).await,
         Command::Run(args) => {
             let (stop, signal) = StopSignal::new();
             tokio::spawn(async move {
@@ -55,7 +57,7 @@ async fn run(command: Command, quiet: bool) -> anyhow::Result<Ending> {
                 // Every journal transition is its own transaction: quitting here loses nothing.
                 std::process::exit(130);
             });
-            cli::run::run(args, signal, quiet).await
+            cli::run::execute(args, signal, quiet).await
         }
     }
 }

@@ -459,7 +459,7 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             })
         };
         let (_tx, stop) = StopSignal::new();
-        let result = pipeline::run(config, client.clone(), journal.clone(), stop, &|_| {})
+        let result = pipeline::migrate(config, client.clone(), journal.clone(), stop, &|_| {})
             .await
             .expect("the run completes");
         let ended = Instant::now();

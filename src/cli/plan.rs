@@ -69,7 +69,7 @@ impl PlanArgs {
     }
 }
 
-pub async fn run(args: PlanArgs) -> anyhow::Result<Ending> {
+pub async fn execute(args: PlanArgs) -> anyhow::Result<Ending> {
     let config = args.to_config()?;
     let report = plan::plan(config).await?;
     let s = &report.summary;

@@ -40,7 +40,7 @@ impl ReconcileArgs {
     }
 }
 
-pub async fn run(args: ReconcileArgs) -> anyhow::Result<Ending> {
+pub async fn execute(args: ReconcileArgs) -> anyhow::Result<Ending> {
     let (manifest_options, client) = args.check()?;
     let connected = args.client.target.connect().await?;
     let config = ReconcileConfig {

@@ -81,7 +81,7 @@ pub fn default_journal(manifest: &Path, target_identity: &str) -> PathBuf {
         .join(format!("{stem}-{}.sqlite", &hex::encode(digest)[..12]))
 }
 
-pub async fn run(args: RunArgs, stop: StopSignal, quiet: bool) -> anyhow::Result<Ending> {
+pub async fn execute(args: RunArgs, stop: StopSignal, quiet: bool) -> anyhow::Result<Ending> {
     let config = args.to_config()?;
     let client = args.client.to_config()?;
     let connected = args.client.target.connect().await?;
@@ -117,7 +117,7 @@ async fn migrate(
         }
     };
     let ticker = super::progress::spawn(shared.clone(), client.clone(), quiet);
-    let result = pipeline::run(config, client.clone(), shared.clone(), stop, &progress).await;
+    let result = pipeline::migrate(config, client.clone(), shared.clone(), stop, &progress).await;
     ticker.finish();
     let result = result?;
     let manifest = &args.input.manifest;

@@ -151,7 +151,7 @@ impl ServeArgs {
     }
 }
 
-pub async fn run(
+pub async fn execute(
     args: ServeArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<Ending> {

@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 use tokio::time::Instant;
 
 use super::{PipelineError, RunContext};
-use crate::api::client::MediaClient;
+use crate::api::listing::{self, FolderResolver};
 use crate::api::types::{FileDescriptor, MEDIA_ROOT, State};
 use crate::journal::{FileFacts, Journal, JournalError, JournalRow, Outcome};
 
@@ -135,12 +135,13 @@ async fn look(
     let folder = match known {
         Some(id) => Some(id),
         None if path.is_empty() => Some(MEDIA_ROOT.to_string()),
-        None => find_folder(&ctx.client, path)
+        None => FolderResolver::new(&ctx.client)
+            .resolve(path)
             .await
             .map_err(PipelineError::Target)?,
     };
     let files = match &folder {
-        Some(id) => list_all_files(&ctx.client, id)
+        Some(id) => listing::list_all_files(&ctx.client, id)
             .await
             .map_err(PipelineError::Target)?,
         None => Vec::new(),
@@ -203,53 +204,4 @@ fn local_size(row: &JournalRow) -> Option<u64> {
     row.is_file
         .then(|| std::fs::metadata(&row.source).ok().map(|m| m.len()))
         .flatten()
-}
-
-/// Every file directly in a folder, all pages.
-pub(crate) async fn list_all_files(
-    client: &MediaClient,
-    folder: &str,
-) -> Result<Vec<FileDescriptor>, crate::api::client::CallError> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = client.list_files(folder, cursor.as_deref()).await?;
-        out.extend(page.files);
-        match page.next_cursor.next_cursor() {
-            // A cursor that doesn't move would loop forever: treat it as the end.
-            Some(next) if cursor.as_deref() != Some(next) => cursor = Some(next.to_string()),
-            _ => return Ok(out),
-        }
-    }
-}
-
-/// The id of the folder at `path` (`/a/b`), looking only (nothing is created); the oldest
-/// folder wins where names repeat.
-pub(crate) async fn find_folder(
-    client: &MediaClient,
-    path: &str,
-) -> Result<Option<String>, crate::api::client::CallError> {
-    let mut parent = MEDIA_ROOT.to_string();
-    for segment in path.split('/').filter(|s| !s.is_empty()) {
-        let mut cursor: Option<String> = None;
-        let mut best: Option<(String, String)> = None;
-        loop {
-            let page = client.list_folders(&parent, cursor.as_deref()).await?;
-            for f in page.folders.iter().filter(|f| f.display_name == segment) {
-                let created = f.created_date.clone().unwrap_or_default();
-                if best.as_ref().is_none_or(|(c, _)| created < *c) {
-                    best = Some((created, f.id.clone()));
-                }
-            }
-            match page.next_cursor.next_cursor() {
-                Some(next) if cursor.as_deref() != Some(next) => cursor = Some(next.to_string()),
-                _ => break,
-            }
-        }
-        match best {
-            Some((_, id)) => parent = id,
-            None => return Ok(None),
-        }
-    }
-    Ok(Some(parent))
 }

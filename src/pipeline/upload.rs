@@ -14,8 +14,8 @@ use tokio::task::JoinSet;
 use super::{PipelineError, RunContext, request, settle};
 use crate::api::client::CallError;
 use crate::api::media::mime_of_name;
+use crate::api::transfer;
 use crate::api::types::{FileResponse, UploadProtocol};
-use crate::api::upload;
 use crate::control::budget::Priority;
 use crate::journal::{FileFacts, JournalRow, Outcome};
 
@@ -166,9 +166,9 @@ async fn upload_one(
     if size >= ctx.config.resumable_threshold {
         request.upload_protocol = Some(UploadProtocol::Tus);
         let session = ctx.client.generate_resumable_upload_url(&request).await?;
-        upload::tus_upload(http, &session, &row.display_name, &mime, &path).await
+        transfer::tus_upload(http, &session, &row.display_name, &mime, &path).await
     } else {
         let url = ctx.client.generate_upload_url(&request).await?;
-        upload::put_file(http, &url, &row.display_name, &mime, &path).await
+        transfer::put_file(http, &url, &row.display_name, &mime, &path).await
     }
 }

@@ -1,72 +1,12 @@
-//! What the target holds, read-only: folder paths resolved to ids (each parent's subfolders
-//! listed once; the oldest folder wins where names repeat, as in the settle stage), then every
-//! file of those folders, indexed by folder and name so each manifest row can claim at most
-//! one file. Files no row claims are the extras.
+//! What the target holds, read-only: every file of the manifest's folders (resolved by
+//! [`crate::api::listing::FolderResolver`]), indexed by folder and name so each manifest row
+//! can claim at most one file. Files no row claims are the extras.
 
 use std::collections::HashMap;
 
 use crate::api::client::{CallError, MediaClient};
-use crate::api::types::{FileDescriptor, MEDIA_ROOT, OperationStatus, State};
-use crate::pipeline::settle::list_all_files;
-
-/// Resolves folder paths to ids, remembering every listing it made.
-pub struct FolderResolver<'a> {
-    client: &'a MediaClient,
-    /// Parent id → (subfolder name → id).
-    children: HashMap<String, HashMap<String, String>>,
-}
-
-impl<'a> FolderResolver<'a> {
-    pub fn new(client: &'a MediaClient) -> Self {
-        Self {
-            client,
-            children: HashMap::new(),
-        }
-    }
-
-    /// The id of the folder at `path` (`""` is the root), or `None` when it doesn't exist.
-    pub async fn resolve(&mut self, path: &str) -> Result<Option<String>, CallError> {
-        let mut parent = MEDIA_ROOT.to_string();
-        for segment in path.split('/').filter(|s| !s.is_empty()) {
-            if !self.children.contains_key(&parent) {
-                let listing = self.list_children(&parent).await?;
-                self.children.insert(parent.clone(), listing);
-            }
-            match self.children.get(&parent).and_then(|c| c.get(segment)) {
-                Some(id) => parent = id.clone(),
-                None => return Ok(None),
-            }
-        }
-        Ok(Some(parent))
-    }
-
-    /// Every subfolder of `parent`, all pages: name → id of the oldest of that name.
-    async fn list_children(&self, parent: &str) -> Result<HashMap<String, String>, CallError> {
-        let mut oldest: HashMap<String, (String, String)> = HashMap::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page = self.client.list_folders(parent, cursor.as_deref()).await?;
-            for f in page.folders {
-                let created = f.created_date.unwrap_or_default();
-                let slot = oldest
-                    .entry(f.display_name)
-                    .or_insert_with(|| (created.clone(), f.id.clone()));
-                if created < slot.0 {
-                    *slot = (created, f.id);
-                }
-            }
-            match page.next_cursor.next_cursor() {
-                // A cursor that doesn't move would loop forever: treat it as the end.
-                Some(next) if cursor.as_deref() != Some(next) => cursor = Some(next.to_string()),
-                _ => break,
-            }
-        }
-        Ok(oldest
-            .into_iter()
-            .map(|(name, (_, id))| (name, id))
-            .collect())
-    }
-}
+use crate::api::listing::list_all_files;
+use crate::api::types::{FileDescriptor, OperationStatus, State};
 
 /// A file of the target and the manifest folder it was listed under.
 pub struct TargetFile {

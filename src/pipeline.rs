@@ -10,7 +10,7 @@
 mod import;
 mod readiness;
 mod request;
-pub(crate) mod settle;
+mod settle;
 mod upload;
 
 use std::path::PathBuf;
@@ -133,7 +133,7 @@ pub(crate) struct RunContext {
 }
 
 /// Runs the migration of `config.manifest` into the client's target with `journal`.
-pub async fn run(
+pub async fn migrate(
     config: RunConfig,
     client: MediaClient,
     journal: SharedJournal,

@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use self::target::{FolderResolver, TargetIndex};
+use self::target::TargetIndex;
 use self::verdict::{ReconcileCounts, Status};
 use crate::api::client::{CallError, MediaClient};
+use crate::api::listing::FolderResolver;
 use crate::api::types::{FileDescriptor, OperationStatus};
 use crate::manifest::{self, Entry, ManifestError, ManifestOptions};
 use crate::plan::keys::{KeyError, KeySet};
