@@ -120,43 +120,50 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
         while in_flight.len() < concurrency && !backlogged && !ctx.stop.is_stopped() {
             queue.fill(ctx, size * (concurrency + 2)).await?;
             let rows = queue.plan(&mut folders, next_no, size);
-            if rows.is_empty() {
-                break;
+            let step = batch_step(&Planned {
+                rows: rows.len(),
+                size,
+                exhausted: queue.exhausted,
+                in_flight: in_flight.len(),
+                requeued: queue.requeued,
+            });
+            match step {
+                BatchStep::Send => {
+                    sent += rows.len() as u64;
+                    launch(ctx, Batch { no: next_no, rows }, &folders, &mut in_flight).await?;
+                    next_no += 1;
+                    continue;
+                }
+                BatchStep::Nothing => {}
+                BatchStep::Hold | BatchStep::Gather => {
+                    folders.release(next_no);
+                    queue.put_back(rows);
+                }
             }
-            if rows.len() < size && !(queue.exhausted && in_flight.is_empty()) {
-                // Rows wait for a batch in flight (their folder, or company): don't send short.
-                folders.release(next_no);
-                queue.put_back(rows);
-                break;
-            }
-            if rows.len() < size && queue.requeued > 0 {
-                // Rows answered "not done" are queued again: let them join this last batch.
-                folders.release(next_no);
-                queue.put_back(rows);
+            if step == BatchStep::Gather {
                 queue.rescan();
                 continue;
             }
-            sent += rows.len() as u64;
-            launch(ctx, Batch { no: next_no, rows }, &folders, &mut in_flight).await?;
-            next_no += 1;
+            break;
         }
         let done = if in_flight.is_empty() {
-            if ctx.stop.is_stopped() {
-                return Ok(sent);
-            }
-            if backlogged {
-                let mut stop = ctx.stop.clone();
-                tokio::select! {
-                    _ = ctx.tracker.wait_below(cap.unwrap_or(usize::MAX)) => {}
-                    _ = stop.stopped() => {}
+            let idle = idle_step(&Idle {
+                stopped: ctx.stop.is_stopped(),
+                backlogged,
+                drained: queue.held.is_empty() && queue.exhausted,
+                requeued: queue.requeued,
+            });
+            match idle {
+                IdleStep::Finish => return Ok(sent),
+                IdleStep::AwaitBacklog => {
+                    let mut stop = ctx.stop.clone();
+                    tokio::select! {
+                        _ = ctx.tracker.wait_below(cap.unwrap_or(usize::MAX)) => {}
+                        _ = stop.stopped() => {}
+                    }
                 }
-                continue;
-            }
-            if queue.held.is_empty() && queue.exhausted {
-                if queue.requeued == 0 {
-                    return Ok(sent);
-                }
-                queue.rescan();
+                IdleStep::Rescan => queue.rescan(),
+                IdleStep::Again => {}
             }
             continue;
         } else if backlogged {
@@ -170,6 +177,91 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
         let Some(done) = done else { continue };
         let (batch, result) = done.map_err(|e| PipelineError::Task(e.to_string()))??;
         queue.requeued += record(ctx, &mut folders, batch, result).await?;
+    }
+}
+
+/// What the import loop knows when it has planned a batch.
+#[derive(Debug, Clone, Copy)]
+struct Planned {
+    /// Rows the batch could take (their folders claimable).
+    rows: usize,
+    /// A full batch.
+    size: usize,
+    /// The journal has no queued row beyond those read.
+    exhausted: bool,
+    /// Batches in flight.
+    in_flight: usize,
+    /// Rows answered "not done" since the last read from the start.
+    requeued: u64,
+}
+
+/// What to do with a planned batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BatchStep {
+    /// Nothing to send now.
+    Nothing,
+    /// Send it.
+    Send,
+    /// Put it back: it is short while batches in flight may still free its rows' folders or
+    /// send company.
+    Hold,
+    /// Put it back and read from the start: rows answered "not done" can join this last,
+    /// short batch.
+    Gather,
+}
+
+/// A batch goes out full; only the last of a pass may be short, once nothing is in flight and
+/// every row retried in the meantime has been gathered into it.
+fn batch_step(p: &Planned) -> BatchStep {
+    if p.rows == 0 {
+        BatchStep::Nothing
+    } else if p.rows >= p.size {
+        BatchStep::Send
+    } else if !(p.exhausted && p.in_flight == 0) {
+        BatchStep::Hold
+    } else if p.requeued > 0 {
+        BatchStep::Gather
+    } else {
+        BatchStep::Send
+    }
+}
+
+/// What the import loop knows when nothing is in flight.
+#[derive(Debug, Clone, Copy)]
+struct Idle {
+    stopped: bool,
+    /// More files wait for confirmation than the budget confirms soon.
+    backlogged: bool,
+    /// Every queued row has been read and planned.
+    drained: bool,
+    /// Rows answered "not done" since the last read from the start.
+    requeued: u64,
+}
+
+/// What to do when nothing is in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdleStep {
+    /// The pass is over.
+    Finish,
+    /// Wait until the backlog of unconfirmed files shrinks (or the run stops).
+    AwaitBacklog,
+    /// Read the journal from the start again, for rows queued again.
+    Rescan,
+    /// Plan again.
+    Again,
+}
+
+fn idle_step(i: &Idle) -> IdleStep {
+    if i.stopped {
+        IdleStep::Finish
+    } else if i.backlogged {
+        IdleStep::AwaitBacklog
+    } else if !i.drained {
+        IdleStep::Again
+    } else if i.requeued > 0 {
+        IdleStep::Rescan
+    } else {
+        IdleStep::Finish
     }
 }
 
@@ -341,4 +433,66 @@ fn outcomes_of(
         })
         .collect();
     (outcomes, learned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The batch decision as a table: full batches go; a short one waits while anything is in
+    /// flight or unread, gathers requeued rows first, and goes last.
+    #[test]
+    fn batch_step_table() {
+        use BatchStep::*;
+        let cases = [
+            // rows, exhausted, in flight, requeued → step
+            (0, true, 0, 0, Nothing),
+            (0, false, 3, 5, Nothing),
+            (10, false, 0, 0, Send),
+            (10, true, 4, 2, Send),
+            (12, false, 2, 0, Send),
+            (3, false, 0, 0, Hold),
+            (3, true, 1, 0, Hold),
+            (3, false, 1, 4, Hold),
+            (3, true, 0, 4, Gather),
+            (3, true, 0, 0, Send),
+        ];
+        for (rows, exhausted, in_flight, requeued, want) in cases {
+            let planned = Planned {
+                rows,
+                size: 10,
+                exhausted,
+                in_flight,
+                requeued,
+            };
+            assert_eq!(batch_step(&planned), want, "{planned:?}");
+        }
+    }
+
+    /// The idle decision as a table: a stop ends the pass, a backlog waits, unread rows are
+    /// planned, requeued rows are read again, and then the pass is over.
+    #[test]
+    fn idle_step_table() {
+        use IdleStep::*;
+        let cases = [
+            // stopped, backlogged, drained, requeued → step
+            (true, true, false, 3, Finish),
+            (true, false, true, 0, Finish),
+            (false, true, true, 0, AwaitBacklog),
+            (false, true, false, 2, AwaitBacklog),
+            (false, false, false, 0, Again),
+            (false, false, false, 7, Again),
+            (false, false, true, 7, Rescan),
+            (false, false, true, 0, Finish),
+        ];
+        for (stopped, backlogged, drained, requeued, want) in cases {
+            let idle = Idle {
+                stopped,
+                backlogged,
+                drained,
+                requeued,
+            };
+            assert_eq!(idle_step(&idle), want, "{idle:?}");
+        }
+    }
 }
