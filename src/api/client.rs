@@ -56,6 +56,37 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
 }
 
+impl ApiError {
+    /// An error answer: its Wix body's code, and the first field violation, the application
+    /// error's description or the message (in that order), else the status itself.
+    fn from_body(
+        endpoint: &'static str,
+        status: StatusCode,
+        bytes: &[u8],
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let body: ErrorBody = serde_json::from_slice(bytes).unwrap_or_default();
+        let app = body.details.application_error;
+        let violation = body
+            .details
+            .validation_error
+            .and_then(|v| v.field_violations.into_iter().next());
+        let description = violation
+            .map(|v| format!("{}: {}", v.field, v.description))
+            .or(app.as_ref().map(|a| a.description.clone()))
+            .filter(|d| !d.is_empty())
+            .or((!body.message.is_empty()).then_some(body.message))
+            .unwrap_or_else(|| status.to_string());
+        Self {
+            endpoint,
+            status: status.as_u16(),
+            code: app.map(|a| a.code),
+            description,
+            retry_after,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
     #[error(transparent)]
@@ -253,29 +284,12 @@ impl MediaClient {
             self.counters.bump(|c| c.throttled += 1);
             self.budget.on_throttled(retry_after);
         }
-        let body: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
-        let app = body.details.application_error;
-        let violation = body
-            .details
-            .validation_error
-            .and_then(|v| v.field_violations.into_iter().next());
-        Err(CallError::Api(ApiError {
+        Err(CallError::Api(ApiError::from_body(
             endpoint,
-            status: status.as_u16(),
-            code: app.as_ref().map(|a| a.code.clone()),
-            description: violation
-                .map(|v| format!("{}: {}", v.field, v.description))
-                .or(app.map(|a| a.description))
-                .filter(|d| !d.is_empty())
-                .unwrap_or_else(|| {
-                    if body.message.is_empty() {
-                        status.to_string()
-                    } else {
-                        body.message
-                    }
-                }),
+            status,
+            &bytes,
             retry_after,
-        }))
+        )))
     }
 
     /// A read: retried while the failure is transient (reads are safe to repeat).

@@ -14,7 +14,7 @@ use super::args::{ClientArgs, ClientConfig, Connected, ManifestArgs};
 use super::{Ending, UsageError};
 use crate::journal::{Journal, RunLock};
 use crate::pipeline::{self, RunConfig, SharedJournal, StopSignal};
-use crate::report::{self, ManifestSummary, RunFacts};
+use crate::report::{self, ManifestSummary, RunFacts, Summary};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -143,23 +143,35 @@ async fn migrate(
     let summary = shared
         .call(move |j| report::write_run(j, &dir, facts))
         .await??;
-    let counts = &summary.counts;
-    println!(
+    println!("{}", done_line(&summary, &args.report_dir));
+    Ok(ending(&summary, args.no_wait))
+}
+
+/// The last line of a run on the terminal.
+fn done_line(summary: &Summary, report_dir: &Path) -> String {
+    let c = &summary.counts;
+    format!(
         "done: {} rows — {} ready, {} pending, {} failed, {} invalid, {} duplicate; {} API calls; reports in {}",
-        counts.total(),
-        counts.ready,
-        counts.pending,
-        counts.failed,
-        counts.invalid,
-        counts.duplicate,
+        c.total(),
+        c.ready,
+        c.pending,
+        c.failed,
+        c.invalid,
+        c.duplicate,
         summary.api_calls_total,
-        args.report_dir.display()
-    );
-    Ok(if result.interrupted {
+        report_dir.display()
+    )
+}
+
+/// How a run ended: stopped; finished with rows failed, invalid or (when waiting) still
+/// pending; or every row done.
+fn ending(summary: &Summary, no_wait: bool) -> Ending {
+    let c = &summary.counts;
+    if summary.interrupted {
         Ending::Interrupted
-    } else if counts.failed > 0 || counts.invalid > 0 || (counts.pending > 0 && !args.no_wait) {
+    } else if c.failed > 0 || c.invalid > 0 || (c.pending > 0 && !no_wait) {
         Ending::Partial
     } else {
         Ending::Done
-    })
+    }
 }

@@ -45,13 +45,7 @@ fn build(record: &Record, base: &Path) -> Result<ManifestRow, Defect> {
     if let Some(defect) = &record.defect {
         return Err(defect.clone());
     }
-    let text = |field: Field| {
-        record
-            .get(field)
-            .map(Value::to_text)
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-    };
+    let text = |field: Field| text_of(record, field);
     let at = |field: Field| move |reason: String| Defect::field(field, reason);
     let (source, source_text) =
         parse_source(text(Field::SOURCE), base).map_err(at(Field::SOURCE))?;
@@ -61,32 +55,13 @@ fn build(record: &Record, base: &Path) -> Result<ManifestRow, Defect> {
         Some(name) => check_display_name(name).map_err(at(Field::DISPLAY_NAME))?,
         None => derive_display_name(&source),
     };
-    let mime_type = text(Field::MIME_TYPE)
-        .map(check_mime_type)
-        .transpose()
-        .map_err(at(Field::MIME_TYPE))?;
-    let media_type = text(Field::MEDIA_TYPE)
-        .map(parse_media_type)
-        .transpose()
-        .map_err(at(Field::MEDIA_TYPE))?;
+    let mime_type = optional(record, Field::MIME_TYPE, check_mime_type)?;
+    let media_type = optional(record, Field::MEDIA_TYPE, parse_media_type)?;
     let labels = parse_labels(record.get(Field::LABELS)).map_err(at(Field::LABELS))?;
-    let private = text(Field::PRIVATE)
-        .map(parse_private)
-        .transpose()
-        .map_err(at(Field::PRIVATE))?
-        .unwrap_or(false);
-    let external_id = text(Field::EXTERNAL_ID)
-        .map(check_external_id)
-        .transpose()
-        .map_err(at(Field::EXTERNAL_ID))?;
-    let expected_size = text(Field::EXPECTED_SIZE)
-        .map(parse_size)
-        .transpose()
-        .map_err(at(Field::EXPECTED_SIZE))?;
-    let expected_md5 = text(Field::EXPECTED_MD5)
-        .map(parse_md5)
-        .transpose()
-        .map_err(at(Field::EXPECTED_MD5))?;
+    let private = optional(record, Field::PRIVATE, parse_private)?.unwrap_or(false);
+    let external_id = optional(record, Field::EXTERNAL_ID, check_external_id)?;
+    let expected_size = optional(record, Field::EXPECTED_SIZE, parse_size)?;
+    let expected_md5 = optional(record, Field::EXPECTED_MD5, parse_md5)?;
     let key = match &external_id {
         Some(id) => RowKey::of_external_id(id),
         None => RowKey::of_content(&source_text, &folder_path, &display_name),
@@ -105,6 +80,27 @@ fn build(record: &Record, base: &Path) -> Result<ManifestRow, Defect> {
         expected_size,
         expected_md5,
     })
+}
+
+/// A field's text, trimmed; `None` when absent or blank.
+fn text_of(record: &Record, field: Field) -> Option<String> {
+    record
+        .get(field)
+        .map(Value::to_text)
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// An optional field parsed by `parse`; its error names the field.
+fn optional<T>(
+    record: &Record,
+    field: Field,
+    parse: impl FnOnce(String) -> Result<T, String>,
+) -> Result<Option<T>, Defect> {
+    text_of(record, field)
+        .map(parse)
+        .transpose()
+        .map_err(|reason| Defect::field(field, reason))
 }
 
 /// The source, and the text that stands for it in the row key: the normalized URL, or the

@@ -36,6 +36,43 @@ const DISCOVERY_INTERVAL: Duration = Duration::from_secs(1);
 const MIN_LATENESS: Duration = Duration::from_millis(250);
 const MAX_LATENESS: Duration = Duration::from_secs(3);
 
+/// When the next poll goes.
+enum NextPoll {
+    Now,
+    /// When the tracker's files make it due (if they ever do without news).
+    At(Option<Instant>),
+}
+
+/// A poll goes with a full 100 due ids. Once imports are over (`finished`) it needn't be full:
+/// it goes when everything left is due, or when its oldest due file has waited a quarter of a
+/// processing time for company.
+fn next_poll(tracker: &Tracker, finished: bool, due: usize, now: Instant) -> NextPoll {
+    let waiting = tracker.len();
+    let lateness = tracker
+        .estimate()
+        .mul_f64(0.25)
+        .clamp(MIN_LATENESS, MAX_LATENESS);
+    let oldest = tracker.nth_due(1);
+    let tail_ready =
+        finished && due > 0 && (due == waiting || oldest.is_some_and(|t| t + lateness <= now));
+    if due >= GET_FILES_MAX_IDS || tail_ready {
+        return NextPoll::Now;
+    }
+    let full = tracker.nth_due(GET_FILES_MAX_IDS);
+    if !finished {
+        return NextPoll::At(full);
+    }
+    let last = tracker
+        .nth_due(waiting)
+        .filter(|_| waiting < GET_FILES_MAX_IDS);
+    NextPoll::At(
+        [full, oldest.map(|t| t + lateness), last]
+            .into_iter()
+            .flatten()
+            .min(),
+    )
+}
+
 /// Polls until every accepted row is final, the wait times out (→ `true`), or the run stops.
 pub(crate) async fn poll_until_done(
     ctx: Arc<RunContext>,
@@ -74,35 +111,17 @@ pub(crate) async fn poll_until_done(
             }
             due = tracker.due_count(now, GET_FILES_MAX_IDS);
         }
-        let waiting = tracker.len();
-        // Once imports are over, a poll needn't be full: it goes when everything left is
-        // due, or when its oldest file has waited a quarter of a processing time for company.
-        let lateness = tracker
-            .estimate()
-            .mul_f64(0.25)
-            .clamp(MIN_LATENESS, MAX_LATENESS);
-        let oldest = tracker.nth_due(1);
-        let tail_ready =
-            finished && due > 0 && (due == waiting || oldest.is_some_and(|t| t + lateness <= now));
-        if due >= GET_FILES_MAX_IDS || tail_ready {
-            let ids = tracker.take_due(now, GET_FILES_MAX_IDS);
-            let found = Priority::Poll.scope(poll_once(&ctx, ids)).await?;
-            tracker.record(Instant::now(), &found);
-            continue;
-        }
+        let wake = match next_poll(tracker, finished, due, now) {
+            NextPoll::Now => {
+                let ids = tracker.take_due(now, GET_FILES_MAX_IDS);
+                let found = Priority::Poll.scope(poll_once(&ctx, ids)).await?;
+                tracker.record(Instant::now(), &found);
+                continue;
+            }
+            NextPoll::At(wake) => wake.map_or(next_discovery, |w| w.min(next_discovery)),
+        };
         // Wait for a full poll's worth to be due, a new acceptance, the end of imports, the
         // next look at the journal, or the stop.
-        let mut wake = tracker.nth_due(GET_FILES_MAX_IDS);
-        if finished {
-            let last = tracker
-                .nth_due(waiting)
-                .filter(|_| waiting < GET_FILES_MAX_IDS);
-            wake = [wake, oldest.map(|t| t + lateness), last]
-                .into_iter()
-                .flatten()
-                .min();
-        }
-        let wake = wake.map_or(next_discovery, |w| w.min(next_discovery));
         let mut stop = ctx.stop.clone();
         tokio::select! {
             _ = tokio::time::sleep_until(wake) => {}

@@ -70,36 +70,41 @@ pub(crate) async fn upload_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
         if pioneering.as_deref() == Some(row.folder_path.as_str()) {
             pioneering = None;
         }
-        let (outcome, learned) = match result {
-            Ok(answer) => {
-                let id = answer.file.id.clone().unwrap_or_default();
-                let learned = answer
-                    .file
-                    .parent_folder_id
-                    .clone()
-                    .filter(|_| !row.folder_path.is_empty());
-                (
-                    Outcome::Accepted {
-                        key: row.key.clone(),
-                        file: FileFacts::from_descriptor(&answer.file, &id),
-                    },
-                    learned,
-                )
-            }
-            Err(e) => (Outcome::from_call_error(&row.key, &e), None),
-        };
-        if let Some(id) = &learned {
-            known.insert(row.folder_path.clone(), id.clone());
+        if let Some(id) = record(ctx, &row, result).await? {
+            known.insert(row.folder_path.clone(), id);
         }
-        let folders: Vec<(String, String)> = learned
-            .map(|id| (row.folder_path.clone(), id))
-            .into_iter()
-            .collect();
-        let max_attempts = ctx.config.max_attempts;
-        ctx.journal
-            .with(move |j| j.record_answer(&folders, &[outcome], max_attempts))
-            .await?;
     }
+}
+
+/// Records an upload's answer; returns the id of the row's folder when the answer told it.
+async fn record(
+    ctx: &RunContext,
+    row: &JournalRow,
+    result: Result<FileResponse, CallError>,
+) -> Result<Option<String>, PipelineError> {
+    let (outcome, learned) = match result {
+        Ok(answer) => {
+            let id = answer.file.id.clone().unwrap_or_default();
+            let learned = answer
+                .file
+                .parent_folder_id
+                .clone()
+                .filter(|_| !row.folder_path.is_empty());
+            let file = FileFacts::from_descriptor(&answer.file, &id);
+            let key = row.key.clone();
+            (Outcome::Accepted { key, file }, learned)
+        }
+        Err(e) => (Outcome::from_call_error(&row.key, &e), None),
+    };
+    let folders: Vec<(String, String)> = learned
+        .iter()
+        .map(|id| (row.folder_path.clone(), id.clone()))
+        .collect();
+    let max_attempts = ctx.config.max_attempts;
+    ctx.journal
+        .with(move |j| j.record_answer(&folders, &[outcome], max_attempts))
+        .await?;
+    Ok(learned)
 }
 
 /// Uploads a row, starting over while the upload certainly made no file (the connection was
