@@ -12,24 +12,8 @@ use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use super::lines::IssueKind;
-use super::rows::{COLUMNS, JournalRow};
-use super::{Journal, JournalError, now_ms, sql_error};
-use crate::manifest::{
-    self, Entry, FIELDS, ManifestError, ManifestOptions, ManifestReader, ManifestRow, Source,
-};
-
-/// The insert of a new row, with `$tail` (a conflict clause or nothing) appended.
-macro_rules! insert_row_sql {
-    ($tail:literal) => {
-        concat!(
-            "INSERT INTO rows (key, line, source, is_file, folder_path, display_name, mime_type,
-                 media_type, labels, private, external_id, expected_size, expected_md5, state,
-                 seen_run, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'queued', ?14, ?15)",
-            $tail
-        )
-    };
-}
+use super::{Journal, JournalError, sql_error};
+use crate::manifest::{self, Entry, ManifestError, ManifestOptions, ManifestReader};
 
 /// What reading a manifest into the journal found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -242,95 +226,6 @@ impl Journal {
         self.requeue_unsent_failures(run)?;
         Ok(counts)
     }
-
-    /// True when the journal holds no row yet and its key index can be dropped and rebuilt
-    /// (journals of schema 1 keep their keys in the table's primary key instead).
-    fn bulk_loadable(&self) -> Result<bool, JournalError> {
-        self.conn
-            .query_row(
-                "SELECT NOT EXISTS (SELECT 1 FROM rows)
-                    AND EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'rows_key')
-                    AND NOT EXISTS (SELECT 1 FROM sqlite_master
-                                    WHERE tbl_name = 'rows' AND name LIKE 'sqlite_autoindex_%')",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(self.wrap())
-    }
-
-    /// The first read into an empty journal. Rows are appended without indexes, which are then
-    /// built once by sorting: several times cheaper than inserting a million random keys one
-    /// by one into a tree far larger than the cache. Keys the build finds twice become
-    /// `duplicate` issues. All of it is one transaction, so a crash leaves the journal empty
-    /// and whole, and the next run reads again; a fatal manifest error keeps what came before.
-    fn bulk_load(
-        &mut self,
-        run: i64,
-        entries: impl Iterator<Item = Result<Entry, ManifestError>>,
-    ) -> Result<IngestCounts, JournalError> {
-        let path = self.path.clone();
-        let sql = |e| sql_error(&path, e);
-        let tx = self.conn.transaction().map_err(sql)?;
-        tx.execute_batch(super::DROP_ROW_INDEXES).map_err(sql)?;
-        let mut counts = IngestCounts::default();
-        let mut fatal = None;
-        for entry in entries {
-            match entry {
-                Err(e) => {
-                    fatal = Some(e);
-                    break;
-                }
-                Ok(Entry::Invalid(bad)) => {
-                    counts.rows += 1;
-                    counts.invalid += 1;
-                    insert_invalid(&tx, run, &bad).map_err(sql)?;
-                }
-                Ok(Entry::Valid(row)) => {
-                    counts.rows += 1;
-                    counts.new += 1;
-                    insert_row(&tx, INSERT_ROW, run, &row).map_err(sql)?;
-                }
-            }
-        }
-        let duplicates = build_row_indexes(&tx, run).map_err(sql)?;
-        counts.new -= duplicates;
-        counts.duplicate += duplicates;
-        tx.commit().map_err(sql)?;
-        match fatal {
-            Some(e) => Err(JournalError::Manifest(e)),
-            None => Ok(counts),
-        }
-    }
-}
-
-/// Builds the row indexes after a bulk load. When keys repeat, the unique key index (built
-/// first) fails; then every line after a key's first is moved from `rows` to a `duplicate`
-/// issue and the build is tried again. Returns how many lines were moved.
-fn build_row_indexes(tx: &rusqlite::Transaction<'_>, run: i64) -> rusqlite::Result<u64> {
-    match tx.execute_batch(super::CREATE_ROW_INDEXES) {
-        Ok(()) => return Ok(0),
-        Err(rusqlite::Error::SqliteFailure(f, _))
-            if f.code == rusqlite::ErrorCode::ConstraintViolation => {}
-        Err(e) => return Err(e),
-    }
-    let repeats: Vec<(JournalRow, i64, i64)> = tx
-        .prepare(&format!(
-            "SELECT {COLUMNS}, rows.rowid, first FROM rows
-             JOIN (SELECT key AS repeated, MIN(line) AS first FROM rows
-                   GROUP BY key HAVING COUNT(*) > 1) ON key = repeated
-             WHERE line > first ORDER BY line"
-        ))?
-        .query_map([], |r| {
-            Ok((JournalRow::from_row(r)?, r.get(23)?, r.get(24)?))
-        })?
-        .collect::<Result<_, _>>()?;
-    for (row, rowid, first) in &repeats {
-        insert_duplicate(tx, run, row.line, &row.key, *first, &row.manifest_cells())?;
-        tx.prepare_cached("DELETE FROM rows WHERE rowid = ?1")?
-            .execute([rowid])?;
-    }
-    tx.execute_batch(super::CREATE_ROW_INDEXES)?;
-    Ok(repeats.len() as u64)
 }
 
 /// What decides the rows a manifest yields: its bytes, how they are read, the folder its
@@ -405,71 +300,10 @@ fn ingest_entry(
     Ok(())
 }
 
-/// Appends a row; only for a bulk load, whose key index is built afterwards.
-const INSERT_ROW: &str = insert_row_sql!("");
-/// Inserts a row unless its key is known.
-const INSERT_NEW_ROW: &str = insert_row_sql!(" ON CONFLICT (key) DO NOTHING");
+mod bulk;
+mod insert;
 
-/// Inserts `row` with `sql` ([`INSERT_ROW`] or [`INSERT_NEW_ROW`]); returns the rows inserted.
-fn insert_row(
-    tx: &rusqlite::Transaction<'_>,
-    sql: &str,
-    run: i64,
-    row: &ManifestRow,
-) -> rusqlite::Result<usize> {
-    let (source, is_file) = match &row.source {
-        Source::Url(u) => (u.to_string(), false),
-        Source::File(p) => (p.to_string_lossy().into_owned(), true),
-    };
-    tx.prepare_cached(sql)?.execute(params![
-        row.key.0,
-        row.line as i64,
-        source,
-        is_file,
-        row.folder_path,
-        row.display_name,
-        row.mime_type,
-        row.media_type.map(|t| t.as_str()),
-        serde_json::to_string(&row.labels).expect("labels serialise"),
-        row.private,
-        row.external_id,
-        row.expected_size.map(|s| s as i64),
-        row.expected_md5,
-        run,
-        now_ms(),
-    ])
-}
-
-fn insert_invalid(
-    tx: &rusqlite::Transaction<'_>,
-    run: i64,
-    bad: &crate::manifest::InvalidRow,
-) -> rusqlite::Result<usize> {
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO issues (run, line, kind, field, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![run, bad.line as i64, IssueKind::Invalid.as_str(), bad.field, bad.reason, raw_json(&bad.raw.0)])
-}
-
-/// Records line `line` as a duplicate of line `first`; `cells` are its fields in [`FIELDS`] order.
-fn insert_duplicate(
-    tx: &rusqlite::Transaction<'_>,
-    run: i64,
-    line: u64,
-    key: &str,
-    first: i64,
-    cells: &[String],
-) -> rusqlite::Result<usize> {
-    let raw: Vec<(&str, &String)> = FIELDS.iter().copied().zip(cells).collect();
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO issues (run, line, kind, key, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![run, line as i64, IssueKind::Duplicate.as_str(), key, format!("duplicate of line {first}"), serde_json::to_string(&raw).expect("strings serialise")])
-}
-
-fn raw_json(raw: &[(String, String)]) -> String {
-    serde_json::to_string(raw).expect("strings serialise")
-}
+use self::insert::{INSERT_NEW_ROW, insert_duplicate, insert_invalid, insert_row};
 
 #[cfg(test)]
 mod tests;
