@@ -3,6 +3,7 @@
 //! and — from `wix-media-wire` — the wire contract and the media type rules.
 
 pub mod client;
+pub mod error;
 pub mod listing;
 pub mod transfer;
 

@@ -12,9 +12,11 @@ use reqwest::{Method, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use super::error::{ApiError, CallError, parse_retry_after};
+use super::error::{transport_error, without_url};
 use super::types::*;
 use crate::control::budget::Budget;
-use crate::control::retry::{Backoff, Disposition, classify_status};
+use crate::control::retry::{Backoff, Disposition};
 
 /// An API key that never shows itself in logs, errors or `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
@@ -43,113 +45,6 @@ pub struct Target {
     pub base_url: String,
     pub api_key: Option<Secret>,
     pub site_id: Option<String>,
-}
-
-/// An error status from the API, with the Wix error body's code and description.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{endpoint} answered {status}{}: {description}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default())]
-pub struct ApiError {
-    pub endpoint: &'static str,
-    pub status: u16,
-    pub code: Option<String>,
-    pub description: String,
-    pub retry_after: Option<Duration>,
-}
-
-impl ApiError {
-    /// An error answer: its Wix body's code, and the first field violation, the application
-    /// error's description or the message (in that order), else the status itself.
-    fn from_body(
-        endpoint: &'static str,
-        status: StatusCode,
-        bytes: &[u8],
-        retry_after: Option<Duration>,
-    ) -> Self {
-        let body: ErrorBody = serde_json::from_slice(bytes).unwrap_or_default();
-        let app = body.details.application_error;
-        let violation = body
-            .details
-            .validation_error
-            .and_then(|v| v.field_violations.into_iter().next());
-        let description = violation
-            .map(|v| format!("{}: {}", v.field, v.description))
-            .or(app.as_ref().map(|a| a.description.clone()))
-            .filter(|d| !d.is_empty())
-            .or((!body.message.is_empty()).then_some(body.message))
-            .unwrap_or_else(|| status.to_string());
-        Self {
-            endpoint,
-            status: status.as_u16(),
-            code: app.map(|a| a.code),
-            description,
-            retry_after,
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CallError {
-    #[error(transparent)]
-    Api(ApiError),
-    /// No connection could be made: the request was certainly not performed.
-    #[error("{endpoint}: can't connect: {message}")]
-    Refused {
-        endpoint: &'static str,
-        message: String,
-    },
-    /// Sent, but no (complete) answer came back: it may or may not have been performed.
-    #[error("{endpoint}: no answer: {message}")]
-    NoAnswer {
-        endpoint: &'static str,
-        message: String,
-    },
-    /// A 200 whose body isn't what the API promises.
-    #[error("{endpoint}: unreadable answer: {message}")]
-    Decode {
-        endpoint: &'static str,
-        message: String,
-    },
-    /// A resumable upload that failed before its finalize, so no file was made: start over.
-    #[error("{0} (the upload was not finished: no file was made)")]
-    Unfinished(Box<CallError>),
-    /// The local file to upload could not be read: nothing was sent.
-    #[error("{endpoint}: {message}")]
-    LocalFile {
-        endpoint: &'static str,
-        message: String,
-    },
-}
-
-impl CallError {
-    pub fn disposition(&self) -> Disposition {
-        match self {
-            Self::Api(e) => classify_status(e.status),
-            Self::Refused { .. } | Self::LocalFile { .. } | Self::Unfinished(_) => {
-                Disposition::NotDone
-            }
-            Self::NoAnswer { .. } | Self::Decode { .. } => Disposition::InDoubt,
-        }
-    }
-
-    /// An answer of the server's side (5xx): the target is there but failing, and whether the
-    /// call was performed is unknown.
-    pub fn is_server_error(&self) -> bool {
-        matches!(self, Self::Api(e) if e.status >= 500)
-    }
-
-    pub fn code(&self) -> String {
-        match self {
-            Self::Api(e) => e
-                .code
-                .clone()
-                .unwrap_or_else(|| format!("HTTP_{}", e.status)),
-            Self::Refused { .. } => "CONNECTION_REFUSED".to_string(),
-            Self::LocalFile { .. } => "LOCAL_FILE_UNREADABLE".to_string(),
-            Self::Unfinished(e) => e.code(),
-            Self::NoAnswer { .. } => "NO_ANSWER".to_string(),
-            Self::Decode { .. } => "BAD_RESPONSE".to_string(),
-        }
-    }
 }
 
 /// Calls made, by endpoint, plus throttles and retries: the client's own account of what it spent.
@@ -455,49 +350,4 @@ fn page_query(parent: &str, cursor: Option<&str>) -> String {
         q.append_pair("paging.cursor", c);
     }
     q.finish()
-}
-
-/// `Retry-After` as delta-seconds or an HTTP date.
-pub fn parse_retry_after(v: &str) -> Option<Duration> {
-    if let Ok(secs) = v.trim().parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(v.trim()).ok()?;
-    Some(
-        when.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
-}
-
-/// reqwest errors name the URL, which may carry tokens: describe the kind and causes only.
-/// Every HTTP client of the crate (API, uploads, probes) reports transport failures this way.
-pub(crate) fn without_url(e: &reqwest::Error) -> String {
-    let mut msg = if e.is_timeout() {
-        "timed out".to_string()
-    } else if e.is_connect() {
-        "connection failed".to_string()
-    } else if e.is_redirect() {
-        "too many redirects".to_string()
-    } else if e.is_body() || e.is_decode() {
-        "response body broken off".to_string()
-    } else {
-        "request failed".to_string()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    msg
-}
-
-/// A transport failure: refused before sending (certainly not done), or no answer (in doubt).
-pub(crate) fn transport_error(endpoint: &'static str, e: &reqwest::Error) -> CallError {
-    let message = without_url(e);
-    if e.is_connect() {
-        CallError::Refused { endpoint, message }
-    } else {
-        CallError::NoAnswer { endpoint, message }
-    }
 }

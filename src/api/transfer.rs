@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::client::{ApiError, CallError, transport_error};
+use super::error::{ApiError, CallError, transport_error};
 use super::types::{FileResponse, GenerateFileResumableUploadUrlResponse};
 
 /// Bytes per tus `PATCH`.

@@ -183,7 +183,7 @@ fn range_total(value: &str) -> Option<u64> {
 
 /// An error without its URL (which may carry tokens), with its causes.
 fn describe(e: &reqwest::Error) -> String {
-    format!("unreachable: {}", crate::api::client::without_url(e))
+    format!("unreachable: {}", crate::api::error::without_url(e))
 }
 
 #[cfg(test)]
