@@ -4,6 +4,7 @@
 //! leaves a journal the next run continues from. It owns the schema, the target binding and
 //! the run lock; row transitions live in [`rows`].
 
+pub mod answers;
 mod ingest;
 pub mod lines;
 pub mod rows;
@@ -13,8 +14,9 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub use answers::{FileFacts, Outcome};
 pub use ingest::IngestCounts;
-pub use rows::{FileFacts, JournalRow, Outcome, RowState};
+pub use rows::{JournalRow, RowState};
 
 /// 2: the key and file-id indexes are separate (the key index can be rebuilt by a bulk load;
 /// the file-id index leaves out rows without a file). Schema 1 journals are still read.

@@ -21,7 +21,7 @@ use super::{PipelineError, RunContext};
 use crate::api::types::OperationStatus;
 use crate::api::types::limits::GET_FILES_MAX_IDS;
 use crate::control::budget::Priority;
-use crate::journal::rows::PROCESSING_FAILED;
+use crate::journal::answers::PROCESSING_FAILED;
 use crate::journal::{FileFacts, Outcome};
 
 use self::tracker::Found;
