@@ -3,7 +3,6 @@
 //! and write, so the client sees the connection drop without a single byte of the answer.
 
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,7 +31,6 @@ impl KillSwitch {
 /// What handlers learn about their connection (as `ConnectInfo<ConnMeta>`).
 #[derive(Debug, Clone)]
 pub struct ConnMeta {
-    pub remote: SocketAddr,
     pub kill: KillSwitch,
 }
 
@@ -59,14 +57,14 @@ impl axum::serve::Listener for KillableListener {
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
             match self.inner.accept().await {
-                Ok((stream, remote)) => {
+                Ok((stream, _remote)) => {
                     let _ = stream.set_nodelay(true);
                     let kill = KillSwitch::default();
                     let io = KillableStream {
                         inner: stream,
                         kill: kill.clone(),
                     };
-                    return (io, ConnMeta { remote, kill });
+                    return (io, ConnMeta { kill });
                 }
                 Err(e) if is_connection_error(&e) => continue,
                 Err(e) => {
@@ -79,8 +77,8 @@ impl axum::serve::Listener for KillableListener {
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
+        // What handlers learn of a connection is its kill switch; the address is the caller's.
         Ok(ConnMeta {
-            remote: self.inner.local_addr()?,
             kill: KillSwitch::default(),
         })
     }

@@ -15,7 +15,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 
-use self::signing::{Disposition, DownloadGrant};
+use self::signing::{DispositionType, DownloadGrant};
 use super::SharedState;
 use super::error::{WixError, WixResult};
 use super::extract::WixJson;
@@ -33,7 +33,7 @@ use wix_media_wire::types::{
 const SRC: &str = "src";
 const THUMBNAIL: &str = "thumbnail";
 
-pub fn api_routes() -> Router<SharedState> {
+pub(crate) fn api_routes() -> Router<SharedState> {
     Router::new()
         .route(
             "/v1/files/generate-file-download-url",
@@ -61,7 +61,7 @@ pub fn api_routes() -> Router<SharedState> {
         )
 }
 
-pub fn public_routes() -> Router<SharedState> {
+pub(crate) fn public_routes() -> Router<SharedState> {
     Router::new()
         .route(
             "/_download/{file_id}/{asset_key}",
@@ -163,8 +163,8 @@ fn grants_for(
     let redirect = redirect_url(req.expiration_redirect_url.as_deref())?;
     let keys = requested_keys(file, req.asset_keys.as_deref())?;
     let disposition = match req.content_disposition.unwrap_or_default() {
-        ContentDisposition::Attachment => Disposition::Attachment,
-        ContentDisposition::Inline => Disposition::Inline,
+        ContentDisposition::Attachment => DispositionType::Attachment,
+        ContentDisposition::Inline => DispositionType::Inline,
     };
     let expires_at = now_secs() + i64::from(minutes) * 60;
     Ok(keys
@@ -220,7 +220,7 @@ async fn generate_video_stream_url(
         file_id: file.id.clone(),
         asset_key: SRC.to_string(),
         expires_at: now_secs() + i64::from(limits::DOWNLOAD_EXPIRATION_DEFAULT_MIN) * 60,
-        disposition: Disposition::Inline,
+        disposition: DispositionType::Inline,
         name: None,
         redirect: None,
     };

@@ -15,7 +15,7 @@ use super::error::{WixError, WixResult};
 use super::store::{FileRow, SortKey, now_ms};
 use wix_media_wire::types::*;
 
-pub fn routes() -> Router<SharedState> {
+pub(crate) fn routes() -> Router<SharedState> {
     Router::new()
         .route("/v1/files/import", post(import::import_file))
         .route("/v1/bulk/files/import-v2", post(import::bulk_import))
@@ -120,7 +120,7 @@ pub fn new_file_id(site_id: &str, media_type: MediaType, ext: Option<&str>) -> S
 }
 
 /// The earliest instant processing may finish (the processing-time fault), or 0.
-pub fn processing_deadline(state: &SharedState) -> i64 {
+pub(crate) fn processing_deadline(state: &SharedState) -> i64 {
     state
         .faults
         .processing_time()

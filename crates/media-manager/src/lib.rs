@@ -8,21 +8,21 @@
 //! The library takes a bound listener and a shutdown future from its caller ([`serve`]); it
 //! never reads the environment.
 
-pub mod blobs;
-pub mod conn;
+pub(crate) mod blobs;
+pub(crate) mod conn;
 pub mod downloads;
-pub mod error;
-pub mod extract;
+pub(crate) mod error;
+pub(crate) mod extract;
 pub mod faults;
 pub mod files;
-pub mod folders;
-pub mod guard;
-pub mod openapi;
+pub(crate) mod folders;
+pub(crate) mod guard;
+pub(crate) mod openapi;
 pub mod processing;
 pub mod query;
 pub mod stats;
 pub mod store;
-pub mod uploads;
+pub(crate) mod uploads;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -104,7 +104,7 @@ pub enum ServeError {
 }
 
 /// Shared by every handler.
-pub struct AppState {
+pub(crate) struct AppState {
     pub config: ServerConfig,
     /// Base of the URLs the server hands out, without a trailing slash.
     pub public_url: String,
@@ -118,10 +118,10 @@ pub struct AppState {
     pub signing_key: Vec<u8>,
 }
 
-pub type SharedState = Arc<AppState>;
+pub(crate) type SharedState = Arc<AppState>;
 
 /// Opens storage, re-queues unfinished processing and builds the router.
-pub async fn build(
+pub(crate) async fn build(
     config: ServerConfig,
     bound: SocketAddr,
 ) -> Result<(Router, SharedState), ServeError> {

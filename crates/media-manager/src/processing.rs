@@ -58,7 +58,7 @@ pub struct Processor {
 }
 
 impl Processor {
-    pub fn new(state: Weak<AppState>, config: &ProcessingConfig) -> Self {
+    pub(crate) fn new(state: Weak<AppState>, config: &ProcessingConfig) -> Self {
         let (queue, rx) = mpsc::unbounded_channel();
         let concurrency = config.concurrency.max(1);
         let workers = Arc::new(Semaphore::new(concurrency));
@@ -83,7 +83,7 @@ impl Processor {
     }
 
     /// Queues every file left PENDING by an earlier run of the server.
-    pub async fn requeue_pending(&self, state: &SharedState) -> WixResult<()> {
+    pub(crate) async fn requeue_pending(&self, state: &SharedState) -> WixResult<()> {
         let ids = state
             .store
             .call(|conn| super::store::files::pending_file_ids(conn))
@@ -399,7 +399,7 @@ async fn conclude(
 /// Commits `f` and queues the files it created for processing, in a task of its own: a
 /// client hanging up mid-call drops the handler's future, and were that to happen between
 /// the commit and the queueing, the files would stay PENDING until the server restarts.
-pub async fn commit_then_queue<T, F>(
+pub(crate) async fn commit_then_queue<T, F>(
     state: &SharedState,
     f: F,
     created: fn(&T) -> Vec<String>,

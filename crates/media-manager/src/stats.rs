@@ -160,7 +160,7 @@ pub struct StatsReport {
     pub timeline: Option<Timeline>,
 }
 
-pub async fn stats_handler(
+pub(crate) async fn stats_handler(
     State(state): State<SharedState>,
     Query(query): Query<StatsQuery>,
 ) -> WixResult<Json<StatsReport>> {

@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use wix_media_manager::downloads::signing::{Disposition, DownloadGrant};
+use wix_media_manager::downloads::signing::{DispositionType, DownloadGrant};
 
 use super::{fetch, header, id_of, import, now_secs, signed_url, signing_key};
 use crate::support::{SourceServer, TestServer, jpeg, png};
@@ -202,7 +202,7 @@ async fn expired_urls_are_forbidden_or_redirect() {
         file_id: id_of(&file),
         asset_key: "src".to_string(),
         expires_at: now_secs() - 1,
-        disposition: Disposition::Attachment,
+        disposition: DispositionType::Attachment,
         name: None,
         redirect: None,
     };
@@ -280,7 +280,7 @@ async fn invalid_download_requests_are_rejected() {
         file_id: "nope_123".to_string(),
         asset_key: "src".to_string(),
         expires_at: now_secs() + 60,
-        disposition: Disposition::Attachment,
+        disposition: DispositionType::Attachment,
         name: None,
         redirect: None,
     };

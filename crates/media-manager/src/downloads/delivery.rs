@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::serve::{self, Served};
-use super::signing::{Disposition, DownloadGrant, Refusal};
+use super::signing::{DispositionType, DownloadGrant, Refusal};
 use super::{SRC, THUMBNAIL, archive, now_secs};
 use crate::SharedState;
 use crate::error::{WixError, WixResult};
@@ -112,7 +112,7 @@ async fn asset(
     state: &SharedState,
     file: &FileRow,
     asset_key: &str,
-    disposition: Disposition,
+    disposition: DispositionType,
     name: Option<String>,
 ) -> WixResult<Served> {
     let missing = || {
@@ -175,7 +175,7 @@ async fn static_asset(
             "This file is private; ask for a signed download URL",
         ));
     }
-    asset(&state, &file, asset_key, Disposition::Inline, None)
+    asset(&state, &file, asset_key, DispositionType::Inline, None)
         .await?
         .respond(&headers)
         .await

@@ -1,14 +1,14 @@
-//! Names that leave the server inside other syntax: the `Content-Disposition` header (an ASCII
+//! Names that leave the server inside other syntax: the `Content-DispositionType` header (an ASCII
 //! fallback plus the RFC 8187 `filename*`) and zip entry paths (no traversal, no absolute
 //! paths, no separators or control characters inside a component, duplicates numbered).
 
 use std::collections::HashSet;
 
-use super::signing::Disposition;
+use super::signing::DispositionType;
 
 /// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded`. Only printable ASCII can
 /// come out, so no name can break the header's syntax.
-pub fn content_disposition(disposition: Disposition, name: &str) -> String {
+pub fn content_disposition(disposition: DispositionType, name: &str) -> String {
     let name = name.replace(['/', '\\'], "_");
     let fallback: String = name
         .chars()
@@ -92,11 +92,11 @@ mod tests {
     #[test]
     fn disposition_header_is_ascii_with_utf8_name() {
         assert_eq!(
-            content_disposition(Disposition::Attachment, "photo.png"),
+            content_disposition(DispositionType::Attachment, "photo.png"),
             "attachment; filename=\"photo.png\"; filename*=UTF-8''photo.png"
         );
         assert_eq!(
-            content_disposition(Disposition::Inline, "café \"x\".png"),
+            content_disposition(DispositionType::Inline, "café \"x\".png"),
             "inline; filename=\"caf_ _x_.png\"; filename*=UTF-8''caf%C3%A9%20%22x%22.png"
         );
     }
@@ -104,7 +104,7 @@ mod tests {
     #[test]
     fn disposition_header_cannot_be_injected() {
         let v = content_disposition(
-            Disposition::Attachment,
+            DispositionType::Attachment,
             "a\"; filename=evil.exe\r\nSet-Cookie: x=1;\\..",
         );
         assert!(v.bytes().all(|b| (b' '..=b'~').contains(&b)), "{v}");

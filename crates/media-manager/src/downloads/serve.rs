@@ -12,7 +12,7 @@ use tokio_util::io::ReaderStream;
 
 use super::names::content_disposition;
 use super::range::ByteRange;
-use super::signing::Disposition;
+use super::signing::DispositionType;
 use crate::error::{WixError, WixResult};
 
 /// A blob about to be served, and how.
@@ -21,7 +21,7 @@ pub struct Served {
     pub path: std::path::PathBuf,
     pub mime_type: String,
     pub etag: String,
-    pub disposition: Disposition,
+    pub disposition: DispositionType,
     pub name: String,
 }
 

@@ -11,12 +11,12 @@ type HmacSha256 = Hmac<Sha256>;
 
 /// How the browser should treat the bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
+pub enum DispositionType {
     Attachment,
     Inline,
 }
 
-impl Disposition {
+impl DispositionType {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Attachment => "attachment",
@@ -40,7 +40,7 @@ pub struct DownloadGrant {
     pub asset_key: String,
     /// Unix seconds after which the URL no longer serves.
     pub expires_at: i64,
-    pub disposition: Disposition,
+    pub disposition: DispositionType,
     /// The download name; the display name when absent.
     pub name: Option<String>,
     /// Where an expired URL sends the browser; a 403 when absent.
@@ -136,7 +136,7 @@ impl DownloadGrant {
                 .ok_or(Refusal::BadSignature)?,
             disposition: query
                 .get("disp")
-                .and_then(Disposition::parse)
+                .and_then(DispositionType::parse)
                 .ok_or(Refusal::BadSignature)?,
             name: query.get("name").map(str::to_string),
             redirect: query.get("redirect").map(str::to_string),
@@ -169,7 +169,7 @@ mod tests {
             file_id: "abc_123~mv2.png".to_string(),
             asset_key: "src".to_string(),
             expires_at: 2_000,
-            disposition: Disposition::Attachment,
+            disposition: DispositionType::Attachment,
             name: Some("Ünïcode name & \"quotes\".png".to_string()),
             redirect: Some("https://example.com/expired?x=1".to_string()),
         }
