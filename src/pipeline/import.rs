@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use self::folders::{Folders, take_claimable};
+use self::steps::{BatchStep, Idle, IdleStep, Planned, batch_step, idle_step};
 use super::{PipelineError, RunContext, request, settle};
 use crate::api::client::CallError;
 use crate::api::types::{BulkImportFileResponse, ImportFileRequest};
@@ -26,6 +27,7 @@ use crate::control::retry::{Disposition, classify_item};
 use crate::journal::{FileFacts, JournalRow, Outcome};
 
 mod folders;
+mod steps;
 
 /// Rows read from the journal at a time.
 const READ_ROWS: usize = 1000;
@@ -177,91 +179,6 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
         let Some(done) = done else { continue };
         let (batch, result) = done.map_err(|e| PipelineError::Task(e.to_string()))??;
         queue.requeued += record(ctx, &mut folders, batch, result).await?;
-    }
-}
-
-/// What the import loop knows when it has planned a batch.
-#[derive(Debug, Clone, Copy)]
-struct Planned {
-    /// Rows the batch could take (their folders claimable).
-    rows: usize,
-    /// A full batch.
-    size: usize,
-    /// The journal has no queued row beyond those read.
-    exhausted: bool,
-    /// Batches in flight.
-    in_flight: usize,
-    /// Rows answered "not done" since the last read from the start.
-    requeued: u64,
-}
-
-/// What to do with a planned batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BatchStep {
-    /// Nothing to send now.
-    Nothing,
-    /// Send it.
-    Send,
-    /// Put it back: it is short while batches in flight may still free its rows' folders or
-    /// send company.
-    Hold,
-    /// Put it back and read from the start: rows answered "not done" can join this last,
-    /// short batch.
-    Gather,
-}
-
-/// A batch goes out full; only the last of a pass may be short, once nothing is in flight and
-/// every row retried in the meantime has been gathered into it.
-fn batch_step(p: &Planned) -> BatchStep {
-    if p.rows == 0 {
-        BatchStep::Nothing
-    } else if p.rows >= p.size {
-        BatchStep::Send
-    } else if !(p.exhausted && p.in_flight == 0) {
-        BatchStep::Hold
-    } else if p.requeued > 0 {
-        BatchStep::Gather
-    } else {
-        BatchStep::Send
-    }
-}
-
-/// What the import loop knows when nothing is in flight.
-#[derive(Debug, Clone, Copy)]
-struct Idle {
-    stopped: bool,
-    /// More files wait for confirmation than the budget confirms soon.
-    backlogged: bool,
-    /// Every queued row has been read and planned.
-    drained: bool,
-    /// Rows answered "not done" since the last read from the start.
-    requeued: u64,
-}
-
-/// What to do when nothing is in flight.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum IdleStep {
-    /// The pass is over.
-    Finish,
-    /// Wait until the backlog of unconfirmed files shrinks (or the run stops).
-    AwaitBacklog,
-    /// Read the journal from the start again, for rows queued again.
-    Rescan,
-    /// Plan again.
-    Again,
-}
-
-fn idle_step(i: &Idle) -> IdleStep {
-    if i.stopped {
-        IdleStep::Finish
-    } else if i.backlogged {
-        IdleStep::AwaitBacklog
-    } else if !i.drained {
-        IdleStep::Again
-    } else if i.requeued > 0 {
-        IdleStep::Rescan
-    } else {
-        IdleStep::Finish
     }
 }
 
@@ -434,6 +351,3 @@ fn outcomes_of(
         .collect();
     (outcomes, learned)
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,0 +1,90 @@
+//! The import loop's decisions, as pure functions of what it knows: what to do with a planned
+//! batch, and what to do when nothing is in flight. Tested as tables.
+
+/// What the import loop knows when it has planned a batch.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Planned {
+    /// Rows the batch could take (their folders claimable).
+    pub(super) rows: usize,
+    /// A full batch.
+    pub(super) size: usize,
+    /// The journal has no queued row beyond those read.
+    pub(super) exhausted: bool,
+    /// Batches in flight.
+    pub(super) in_flight: usize,
+    /// Rows answered "not done" since the last read from the start.
+    pub(super) requeued: u64,
+}
+
+/// What to do with a planned batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum BatchStep {
+    /// Nothing to send now.
+    Nothing,
+    /// Send it.
+    Send,
+    /// Put it back: it is short while batches in flight may still free its rows' folders or
+    /// send company.
+    Hold,
+    /// Put it back and read from the start: rows answered "not done" can join this last,
+    /// short batch.
+    Gather,
+}
+
+/// A batch goes out full; only the last of a pass may be short, once nothing is in flight and
+/// every row retried in the meantime has been gathered into it.
+pub(super) fn batch_step(p: &Planned) -> BatchStep {
+    if p.rows == 0 {
+        BatchStep::Nothing
+    } else if p.rows >= p.size {
+        BatchStep::Send
+    } else if !(p.exhausted && p.in_flight == 0) {
+        BatchStep::Hold
+    } else if p.requeued > 0 {
+        BatchStep::Gather
+    } else {
+        BatchStep::Send
+    }
+}
+
+/// What the import loop knows when nothing is in flight.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Idle {
+    pub(super) stopped: bool,
+    /// More files wait for confirmation than the budget confirms soon.
+    pub(super) backlogged: bool,
+    /// Every queued row has been read and planned.
+    pub(super) drained: bool,
+    /// Rows answered "not done" since the last read from the start.
+    pub(super) requeued: u64,
+}
+
+/// What to do when nothing is in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum IdleStep {
+    /// The pass is over.
+    Finish,
+    /// Wait until the backlog of unconfirmed files shrinks (or the run stops).
+    AwaitBacklog,
+    /// Read the journal from the start again, for rows queued again.
+    Rescan,
+    /// Plan again.
+    Again,
+}
+
+pub(super) fn idle_step(i: &Idle) -> IdleStep {
+    if i.stopped {
+        IdleStep::Finish
+    } else if i.backlogged {
+        IdleStep::AwaitBacklog
+    } else if !i.drained {
+        IdleStep::Again
+    } else if i.requeued > 0 {
+        IdleStep::Rescan
+    } else {
+        IdleStep::Finish
+    }
+}
+
+#[cfg(test)]
+mod tests;
