@@ -4,7 +4,7 @@
 //! session, so a half-done upload survives a restart. Turning a complete upload into a file (the
 //! finalize `PUT`) belongs to the parent module.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::SeekFrom;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -12,18 +12,20 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Extension, Path, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::options;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use futures_util::StreamExt;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use crate::SharedState;
-use crate::error::WixError;
 use crate::store::UploadSession;
 use crate::store::sessions;
+
+mod protocol;
+
+pub(super) use self::protocol::Metadata;
+use self::protocol::{TusError, TusResult, header_str, header_u64, require_version, with_headers};
 
 const VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,termination";
@@ -86,109 +88,6 @@ pub fn part_path(state: &SharedState, upload_id: &str) -> PathBuf {
         .data_dir
         .join("uploads")
         .join(format!("{upload_id}.part"))
-}
-
-/// `Upload-Metadata`: comma-separated `key base64value` pairs (the value may be absent).
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Metadata(HashMap<String, String>);
-
-impl Metadata {
-    pub fn parse(raw: &str) -> Option<Self> {
-        let mut pairs = HashMap::new();
-        for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
-            let bytes = STANDARD.decode(value.trim()).ok()?;
-            pairs.insert(key.to_string(), String::from_utf8(bytes).ok()?);
-        }
-        Some(Self(pairs))
-    }
-
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
-    }
-
-    /// The metadata as a header value, without the pairs named in `omit`, in a stable order.
-    fn encode_without(&self, omit: &str) -> String {
-        let mut keys: Vec<&String> = self.0.keys().filter(|k| *k != omit).collect();
-        keys.sort();
-        keys.iter()
-            .map(|k| format!("{k} {}", STANDARD.encode(&self.0[*k])))
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-}
-
-/// A refusal in tus terms: a status and a short plain-text reason.
-#[derive(Debug)]
-struct TusError(StatusCode, String);
-
-impl TusError {
-    fn new(status: StatusCode, reason: impl Into<String>) -> Self {
-        Self(status, reason.into())
-    }
-}
-
-impl From<WixError> for TusError {
-    fn from(e: WixError) -> Self {
-        Self(e.status, e.message())
-    }
-}
-
-impl From<std::io::Error> for TusError {
-    fn from(e: std::io::Error) -> Self {
-        WixError::from(e).into()
-    }
-}
-
-impl IntoResponse for TusError {
-    fn into_response(self) -> Response {
-        let mut response = (self.0, self.1).into_response();
-        if self.0 == StatusCode::PRECONDITION_FAILED {
-            response
-                .headers_mut()
-                .insert("tus-version", HeaderValue::from_static(VERSION));
-        }
-        response
-    }
-}
-
-type TusResult<T> = Result<T, TusError>;
-
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn header_u64(headers: &HeaderMap, name: &str) -> TusResult<u64> {
-    header_str(headers, name)
-        .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| {
-            TusError::new(
-                StatusCode::BAD_REQUEST,
-                format!("{name} must be a non-negative integer"),
-            )
-        })
-}
-
-fn require_version(headers: &HeaderMap) -> TusResult<()> {
-    match header_str(headers, "tus-resumable") {
-        Some(VERSION) => Ok(()),
-        _ => Err(TusError::new(
-            StatusCode::PRECONDITION_FAILED,
-            "Tus-Resumable: 1.0.0 is required",
-        )),
-    }
-}
-
-fn with_headers(status: StatusCode, headers: &[(&'static str, String)]) -> Response {
-    let mut response = status.into_response();
-    for (name, value) in headers {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            response
-                .headers_mut()
-                .insert(HeaderName::from_static(name), v);
-        }
-    }
-    response
 }
 
 /// `OPTIONS`: what this server supports.
