@@ -25,6 +25,45 @@ fn prepare_import(
     conn: &rusqlite::Connection,
     req: &ImportFileRequest,
 ) -> WixResult<NewFile> {
+    let url = check_import(req)?;
+    let display_name = match &req.display_name {
+        Some(n) => {
+            validate_display_name("displayName", n)?;
+            n.clone()
+        }
+        None => default_display_name(&url),
+    };
+    let labels = req.labels.clone().unwrap_or_default();
+    validate_labels("labels", &labels)?;
+    let parent_id = req.parent_folder_id.as_deref().unwrap_or(MEDIA_ROOT);
+    let parent_id = match req.file_path.as_deref() {
+        Some(path) if !path.trim_matches('/').is_empty() => {
+            folders::resolve_path(conn, parent_id, path)?
+        }
+        _ => folders::live_parent(conn, "parentFolderId", parent_id)?.id,
+    };
+    let (media_type, ext) = guess_kind(req, &display_name, &url);
+    Ok(NewFile {
+        id: new_file_id(
+            &state.config.site_id,
+            media_type.unwrap_or(MediaType::Unknown),
+            ext.as_deref(),
+        ),
+        display_name,
+        parent_id,
+        private: req.private.unwrap_or(false),
+        labels,
+        mime_type: req.mime_type.clone(),
+        media_type,
+        source_url: Some(req.url.clone()),
+        import_request: Some(serde_json::to_string(req).expect("request serialises")),
+        blob: None,
+        ready_not_before_ms: processing_deadline(state),
+    })
+}
+
+/// The request's URL (http or https), declared media type and MIME type, checked.
+fn check_import(req: &ImportFileRequest) -> WixResult<url::Url> {
     let url =
         url::Url::parse(&req.url).map_err(|_| WixError::invalid("url", "must be a valid URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -46,28 +85,23 @@ fn prepare_import(
             "must be a MIME type such as image/jpeg",
         ));
     }
-    let display_name = match &req.display_name {
-        Some(n) => {
-            validate_display_name("displayName", n)?;
-            n.clone()
-        }
-        None => default_display_name(&url),
-    };
-    let labels = req.labels.clone().unwrap_or_default();
-    validate_labels("labels", &labels)?;
-    let parent_id = req.parent_folder_id.as_deref().unwrap_or(MEDIA_ROOT);
-    let parent_id = match req.file_path.as_deref() {
-        Some(path) if !path.trim_matches('/').is_empty() => {
-            folders::resolve_path(conn, parent_id, path)?
-        }
-        _ => folders::live_parent(conn, "parentFolderId", parent_id)?.id,
-    };
+    Ok(url)
+}
+
+/// The media type and file extension a new file's id is made from, before processing knows:
+/// from the declared MIME type, else the name's or the URL's extension, else the declared
+/// media type.
+fn guess_kind(
+    req: &ImportFileRequest,
+    display_name: &str,
+    url: &url::Url,
+) -> (Option<MediaType>, Option<String>) {
     let guessed_mime = req
         .mime_type
         .clone()
-        .or_else(|| mime_of_name(&display_name))
+        .or_else(|| mime_of_name(display_name))
         .or_else(|| mime_of_name(url.path()));
-    let guessed_type = guessed_mime
+    let media_type = guessed_mime
         .as_deref()
         .map(media_type_of_mime)
         .or(req.media_type);
@@ -75,24 +109,8 @@ fn prepare_import(
         .as_deref()
         .and_then(extension_of_mime)
         .map(str::to_string)
-        .or_else(|| extension(&display_name));
-    Ok(NewFile {
-        id: new_file_id(
-            &state.config.site_id,
-            guessed_type.unwrap_or(MediaType::Unknown),
-            ext.as_deref(),
-        ),
-        display_name,
-        parent_id,
-        private: req.private.unwrap_or(false),
-        labels,
-        mime_type: req.mime_type.clone(),
-        media_type: guessed_type,
-        source_url: Some(req.url.clone()),
-        import_request: Some(serde_json::to_string(req).expect("request serialises")),
-        blob: None,
-        ready_not_before_ms: processing_deadline(state),
-    })
+        .or_else(|| extension(display_name));
+    (media_type, ext)
 }
 
 fn default_display_name(url: &url::Url) -> String {
