@@ -1,21 +1,15 @@
-//! The one integration-test binary: the local Media Manager and the CLI driven over real HTTP
-//! on 127.0.0.1.
+//! The one integration-test binary of the migration: the CLI, the pipeline and the journal
+//! driven over real HTTP against the local Media Manager on 127.0.0.1 (whose own endpoints are
+//! tested in `crates/media-manager/tests`).
 
 mod support;
 
 mod cli;
-mod downloads;
 mod faults;
-mod files;
-mod folders;
-mod guard;
 mod hostile;
 mod journal_props;
 mod manifest_props;
-mod openapi;
 mod pipeline;
 mod plan;
-mod processing;
 mod reconcile;
 mod secrets;
-mod uploads;

@@ -172,8 +172,9 @@ pub(crate) async fn build(
 }
 
 /// Installs the `ring` TLS provider for rustls once per process (idempotent), before the
-/// source fetcher's HTTP client is built.
-fn install_crypto_provider() {
+/// source fetcher's HTTP client is built; a caller building reqwest clients of its own (tests,
+/// say) calls it first too.
+pub fn install_crypto_provider() {
     // An error only means a provider is already installed, which is what we want.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }

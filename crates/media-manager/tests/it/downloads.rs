@@ -10,14 +10,14 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use axum::http::StatusCode;
-use media_migrate::api::types::{FileDescriptor, OperationStatus};
 use serde_json::{Value, json};
+use wix_media_wire::types::{FileDescriptor, OperationStatus};
 
 use crate::support::{Source, SourceServer, TestServer};
 
 /// A client that shows redirects instead of following them.
 fn client() -> reqwest::Client {
-    media_migrate::install_crypto_provider();
+    wix_media_manager::install_crypto_provider();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -94,7 +94,7 @@ fn path_shape(path: &str) -> String {
 }
 
 /// Every API operation (method, path shape) the server's source registers: each
-/// `.route("/v1/…", …)` under `crates/media-manager/src`, with the methods its method router names.
+/// `.route("/v1/…", …)` under this crate's `src`, with the methods its method router names.
 fn routes_in_source() -> BTreeSet<(String, String)> {
     fn walk(dir: &Path, out: &mut Vec<String>) {
         for entry in std::fs::read_dir(dir).expect("source dir") {
@@ -108,7 +108,7 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
     }
     let mut sources = Vec::new();
     walk(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/media-manager/src"),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
         &mut sources,
     );
     let mut routes = BTreeSet::new();

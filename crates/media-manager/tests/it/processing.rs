@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use md5::{Digest, Md5};
-use media_migrate::api::types::{FileDescriptor, MediaType, OperationStatus};
 use serde_json::{Value, json};
 use wix_media_manager::ServerConfig;
 use wix_media_manager::faults::MsRange;
+use wix_media_wire::types::{FileDescriptor, MediaType, OperationStatus};
 
 use crate::support::{Source, SourceServer, TestServer, jpeg, png};
 

@@ -8,8 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::StreamExt;
 use md5::{Digest, Md5};
-use media_migrate::api::types::{MediaType, OperationStatus};
 use serde_json::{Value, json};
+use wix_media_wire::types::{MediaType, OperationStatus};
 
 use crate::support::{TestServer, png, send};
 

@@ -1,0 +1,12 @@
+//! The local Media Manager's integration tests: every endpoint, the guard and its faults,
+//! uploads, downloads and processing, driven over real HTTP on 127.0.0.1 as a client would.
+
+mod support;
+
+mod downloads;
+mod files;
+mod folders;
+mod guard;
+mod openapi;
+mod processing;
+mod uploads;
