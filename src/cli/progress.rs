@@ -32,6 +32,31 @@ impl Progress {
 /// The window of the request rate shown.
 const RATE_WINDOW: Duration = Duration::from_secs(30);
 
+/// Calls seen at recent ticks: the rate is taken over a rolling window, not one tick.
+#[derive(Default)]
+struct CallRate {
+    samples: VecDeque<(Instant, u64)>,
+}
+
+impl CallRate {
+    /// Calls a minute over the window, given the calls made by `now`.
+    fn per_minute(&mut self, now: Instant, calls: u64) -> f64 {
+        self.samples.push_back((now, calls));
+        while self.samples.len() > 2
+            && self
+                .samples
+                .front()
+                .is_some_and(|(t, _)| now - *t > RATE_WINDOW)
+        {
+            self.samples.pop_front();
+        }
+        match self.samples.front() {
+            Some((t, c)) if now > *t => (calls - c) as f64 * 60.0 / (now - *t).as_secs_f64(),
+            _ => 0.0,
+        }
+    }
+}
+
 pub fn spawn(journal: SharedJournal, client: MediaClient, quiet: bool) -> Progress {
     let terminal = !quiet && std::io::stderr().is_terminal();
     let bar = terminal.then(|| {
@@ -52,8 +77,7 @@ pub fn spawn(journal: SharedJournal, client: MediaClient, quiet: bool) -> Progre
         if quiet {
             return;
         }
-        // Calls seen at recent ticks: the rate is taken over a rolling window, not one tick.
-        let mut samples: VecDeque<(Instant, u64)> = VecDeque::new();
+        let mut rate = CallRate::default();
         let mut tick = tokio::time::interval(every);
         tick.tick().await;
         loop {
@@ -63,16 +87,7 @@ pub fn spawn(journal: SharedJournal, client: MediaClient, quiet: bool) -> Progre
             };
             let get = |s: RowState| counts.get(&s).copied().unwrap_or(0);
             let calls: u64 = client.counters().snapshot().calls.values().sum();
-            let now = Instant::now();
-            samples.push_back((now, calls));
-            while samples.len() > 2 && samples.front().is_some_and(|(t, _)| now - *t > RATE_WINDOW)
-            {
-                samples.pop_front();
-            }
-            let per_minute = match samples.front() {
-                Some((t, c)) if now > *t => (calls - c) as f64 * 60.0 / (now - *t).as_secs_f64(),
-                _ => 0.0,
-            };
+            let per_minute = rate.per_minute(Instant::now(), calls);
             let line = format!(
                 "{} ready, {} processing, {} failed, {} to send, {} in doubt | {calls} calls, {per_minute:.0}/min of {:.0}/min",
                 get(RowState::Ready),

@@ -100,18 +100,19 @@ type Sending = Result<Sent, PipelineError>;
 
 /// Sends every queued URL row; returns how many rows were sent.
 pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineError> {
-    let mut folders = Folders::new(ctx.journal.with(|j| j.folders()).await?);
-    let concurrency = ctx.config.import_concurrency.max(1);
-    let size = ctx.config.batch_size.max(1);
-    let mut queue = Queue {
-        held: VecDeque::new(),
-        keys: HashSet::new(),
-        after_line: 0,
-        exhausted: false,
-        requeued: 0,
+    let mut pass = Pass {
+        folders: Folders::new(ctx.journal.with(|j| j.folders()).await?),
+        queue: Queue {
+            held: VecDeque::new(),
+            keys: HashSet::new(),
+            after_line: 0,
+            exhausted: false,
+            requeued: 0,
+        },
+        in_flight: JoinSet::new(),
+        next_no: 0,
+        sent: 0,
     };
-    let mut in_flight: JoinSet<Sending> = JoinSet::new();
-    let (mut next_no, mut sent) = (0u64, 0u64);
     loop {
         // Files waiting for confirmation before imports hold back (the estimate may have grown).
         let cap = ctx.config.wait.then(|| {
@@ -119,44 +120,19 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
             ctx.tracker.backlog_cap(ceiling)
         });
         let backlogged = cap.is_some_and(|c| ctx.tracker.len() >= c);
-        while in_flight.len() < concurrency && !backlogged && !ctx.stop.is_stopped() {
-            queue.fill(ctx, size * (concurrency + 2)).await?;
-            let rows = queue.plan(&mut folders, next_no, size);
-            let step = batch_step(&Planned {
-                rows: rows.len(),
-                size,
-                exhausted: queue.exhausted,
-                in_flight: in_flight.len(),
-                requeued: queue.requeued,
-            });
-            match step {
-                BatchStep::Send => {
-                    sent += rows.len() as u64;
-                    launch(ctx, Batch { no: next_no, rows }, &folders, &mut in_flight).await?;
-                    next_no += 1;
-                    continue;
-                }
-                BatchStep::Nothing => {}
-                BatchStep::Hold | BatchStep::Gather => {
-                    folders.release(next_no);
-                    queue.put_back(rows);
-                }
-            }
-            if step == BatchStep::Gather {
-                queue.rescan();
-                continue;
-            }
-            break;
+        if !backlogged {
+            pass.launch_ready(ctx).await?;
         }
+        let in_flight = &mut pass.in_flight;
         let done = if in_flight.is_empty() {
             let idle = idle_step(&Idle {
                 stopped: ctx.stop.is_stopped(),
                 backlogged,
-                drained: queue.held.is_empty() && queue.exhausted,
-                requeued: queue.requeued,
+                drained: pass.queue.held.is_empty() && pass.queue.exhausted,
+                requeued: pass.queue.requeued,
             });
             match idle {
-                IdleStep::Finish => return Ok(sent),
+                IdleStep::Finish => return Ok(pass.sent),
                 IdleStep::AwaitBacklog => {
                     let mut stop = ctx.stop.clone();
                     tokio::select! {
@@ -164,7 +140,7 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
                         _ = stop.stopped() => {}
                     }
                 }
-                IdleStep::Rescan => queue.rescan(),
+                IdleStep::Rescan => pass.queue.rescan(),
                 IdleStep::Again => {}
             }
             continue;
@@ -178,7 +154,60 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
         };
         let Some(done) = done else { continue };
         let (batch, result) = done.map_err(|e| PipelineError::Task(e.to_string()))??;
-        queue.requeued += record(ctx, &mut folders, batch, result).await?;
+        pass.queue.requeued += record(ctx, &mut pass.folders, batch, result).await?;
+    }
+}
+
+/// One import pass's state: the rows read and not sent, the folders known and claimed, the
+/// batches in flight.
+struct Pass {
+    folders: Folders,
+    queue: Queue,
+    in_flight: JoinSet<Sending>,
+    next_no: u64,
+    /// Rows sent in this pass.
+    sent: u64,
+}
+
+impl Pass {
+    /// Launches batches while there is room in flight and a batch worth sending
+    /// ([`batch_step`]).
+    async fn launch_ready(&mut self, ctx: &Arc<RunContext>) -> Result<(), PipelineError> {
+        let concurrency = ctx.config.import_concurrency.max(1);
+        let size = ctx.config.batch_size.max(1);
+        while self.in_flight.len() < concurrency && !ctx.stop.is_stopped() {
+            self.queue.fill(ctx, size * (concurrency + 2)).await?;
+            let rows = self.queue.plan(&mut self.folders, self.next_no, size);
+            let step = batch_step(&Planned {
+                rows: rows.len(),
+                size,
+                exhausted: self.queue.exhausted,
+                in_flight: self.in_flight.len(),
+                requeued: self.queue.requeued,
+            });
+            match step {
+                BatchStep::Send => {
+                    self.sent += rows.len() as u64;
+                    let batch = Batch {
+                        no: self.next_no,
+                        rows,
+                    };
+                    launch(ctx, batch, &self.folders, &mut self.in_flight).await?;
+                    self.next_no += 1;
+                    continue;
+                }
+                BatchStep::Nothing => {}
+                BatchStep::Hold | BatchStep::Gather => {
+                    self.folders.release(self.next_no);
+                    self.queue.put_back(rows);
+                }
+            }
+            if step != BatchStep::Gather {
+                return Ok(());
+            }
+            self.queue.rescan();
+        }
+        Ok(())
     }
 }
 
