@@ -25,11 +25,13 @@ use crate::store::sessions;
 mod protocol;
 
 pub(super) use self::protocol::Metadata;
-use self::protocol::{TusError, TusResult, header_str, header_u64, require_version, with_headers};
+use self::protocol::{
+    TusError, TusResult, header_str, header_u64, require_offset_stream, require_version,
+    with_headers,
+};
 
 const VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,termination";
-const OFFSET_STREAM: &str = "application/offset+octet-stream";
 
 pub fn routes() -> Router<SharedState> {
     Router::new()
@@ -209,13 +211,7 @@ async fn append(
     body: Body,
 ) -> TusResult<Response> {
     require_version(&headers)?;
-    let content_type = header_str(&headers, "content-type").unwrap_or_default();
-    if !content_type.eq_ignore_ascii_case(OFFSET_STREAM) {
-        return Err(TusError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Content-Type must be application/offset+octet-stream",
-        ));
-    }
+    require_offset_stream(&headers)?;
     let offset = header_u64(&headers, "upload-offset")?;
     live_upload(&state, &id).await?;
     let _claim = busy.try_claim(&id).ok_or_else(|| {

@@ -113,3 +113,17 @@ pub(super) fn with_headers(status: StatusCode, headers: &[(&'static str, String)
     }
     response
 }
+
+/// A `PATCH` carries its bytes as `application/offset+octet-stream`, nothing else.
+pub(super) fn require_offset_stream(headers: &HeaderMap) -> TusResult<()> {
+    const OFFSET_STREAM: &str = "application/offset+octet-stream";
+    let content_type = header_str(headers, "content-type").unwrap_or_default();
+    if content_type.eq_ignore_ascii_case(OFFSET_STREAM) {
+        Ok(())
+    } else {
+        Err(TusError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/offset+octet-stream",
+        ))
+    }
+}
