@@ -5,8 +5,9 @@
 //! which this crate embeds as the default target and runs as `media-migrate serve`).
 //!
 //! The map of the crate:
-//! - [`api`]: the client of the Media Manager API (budget, dispositions, upload URLs), with the
-//!   wire contract and media type rules re-exported from `wix-media-wire`.
+//! - [`api`]: the client of the Media Manager API (budget, dispositions, upload URLs, the
+//!   folder walker), with the wire contract and media type rules re-exported from
+//!   `wix-media-wire`.
 //! - [`control`]: request budget (token bucket) and retry control.
 //! - [`manifest`]: streamed manifest readers (CSV, JSON, JSON Lines) and row validation.
 //! - [`journal`]: the SQLite journal, single source of truth of a migration.
