@@ -15,6 +15,7 @@
 //! - [`plan`]: the dry-run audit of a manifest (validity, duplicates, folders, calls, probes).
 //! - [`reconcile`]: a manifest checked against what the target holds (present, missing, extra).
 //! - [`report`]: reconciliation, failures, URL map and summary writers.
+//! - [`sources`]: what the tool knows of source hosts (the headers a private source needs).
 //! - [`cli`]: command-line arguments and one module per subcommand.
 
 pub mod api;
@@ -26,6 +27,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod reconcile;
 pub mod report;
+pub mod sources;
 
 /// Installs the `ring` TLS provider for rustls once per process (idempotent). Called before
 /// any HTTP client is built, so library users need not know about it.

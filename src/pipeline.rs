@@ -24,6 +24,7 @@ use crate::api::client::{CallError, MediaClient};
 use crate::control::budget::Priority;
 use crate::journal::{IngestCounts, Journal, JournalError};
 use crate::manifest::{ManifestError, ManifestOptions};
+use crate::sources::SourceHeaders;
 
 /// What a run needs, validated by the CLI.
 #[derive(Debug, Clone)]
@@ -42,6 +43,8 @@ pub struct RunConfig {
     pub resumable_threshold: u64,
     /// Bulk imports in flight at once.
     pub import_concurrency: usize,
+    /// Headers private sources need, sent as imports' `urlHeaders`.
+    pub source_headers: SourceHeaders,
 }
 
 #[derive(Debug, thiserror::Error)]

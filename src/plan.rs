@@ -22,6 +22,7 @@ use self::probe::{ProbeResult, ProbeStatus, Prober};
 use self::rows::{FolderTree, PlanCounts, PlannedRow};
 use crate::manifest::{Format, ManifestError, ManifestOptions, Source};
 use crate::report::csv_out::{self, CsvOut, OutputError};
+use crate::sources::SourceHeaders;
 
 pub const PLAN_SCHEMA_VERSION: u32 = 1;
 
@@ -49,6 +50,8 @@ pub struct PlanConfig {
     /// Requests per minute `run` will spend.
     pub rate_per_minute: u32,
     pub probe: Option<ProbeConfig>,
+    /// Headers private sources need, sent with the probes.
+    pub source_headers: SourceHeaders,
 }
 
 #[derive(Debug, Clone)]
@@ -147,7 +150,8 @@ pub async fn plan(config: PlanConfig) -> Result<PlanReport, PlanError> {
     csv_out::create_dir(&config.report_dir)?;
     let prober = match &config.probe {
         Some(p) => Some(Arc::new(
-            Prober::new(p.per_host, p.timeout).map_err(PlanError::Http)?,
+            Prober::new(p.per_host, p.timeout, config.source_headers.clone())
+                .map_err(PlanError::Http)?,
         )),
         None => None,
     };

@@ -417,6 +417,7 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             wait_timeout: Duration::from_secs(600),
             resumable_threshold: u64::MAX,
             import_concurrency: scenario.concurrency.div_ceil(2).max(1),
+            source_headers: Default::default(),
         };
         let samples: Arc<Mutex<Vec<(Instant, Sample)>>> = Arc::default();
         // (server clock µs, files READY on the server), every 250 ms.

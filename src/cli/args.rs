@@ -14,6 +14,7 @@ use crate::api::client::{MediaClient, Secret, Target};
 use crate::control::budget::{Budget, BudgetConfig};
 use crate::manifest::{ColumnMap, Format, ManifestOptions};
 use crate::report::TargetSummary;
+use crate::sources::SourceHeaders;
 use wix_media_manager::{LocalServer, ServerConfig};
 
 #[derive(Debug, Args)]
@@ -76,6 +77,23 @@ pub struct TargetArgs {
     /// Data folder of the embedded local Media Manager.
     #[arg(long, default_value = ".media-manager")]
     pub local_dir: PathBuf,
+}
+
+/// Headers private sources need (`run`, `plan --probe`).
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// A header a source host needs, as 'HOST: Name: value' (repeatable); the value may be
+    /// @env:VAR to read it from the environment. Sent with that host's imports and probes
+    /// only; never written to the journal, logs or reports.
+    #[arg(long = "source-header", value_name = "HOST: NAME: VALUE")]
+    pub source_headers: Vec<String>,
+}
+
+impl SourceArgs {
+    pub fn headers(&self) -> Result<SourceHeaders, UsageError> {
+        SourceHeaders::parse_all(&self.source_headers, |var| std::env::var(var).ok())
+            .map_err(UsageError)
+    }
 }
 
 /// The target and how to spend its budget: what every command that calls the API takes.

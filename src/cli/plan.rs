@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::args::ManifestArgs;
+use super::args::{ManifestArgs, SourceArgs};
 use super::{Ending, UsageError};
 use crate::plan::{self, PlanConfig, ProbeConfig};
 
@@ -36,6 +36,8 @@ pub struct PlanArgs {
     /// With --probe: time limit of one probe, in seconds.
     #[arg(long, default_value_t = 15)]
     pub probe_timeout_secs: u64,
+    #[command(flatten)]
+    pub sources: SourceArgs,
 }
 
 impl PlanArgs {
@@ -65,6 +67,7 @@ impl PlanArgs {
                 concurrency: self.probe_concurrency,
                 timeout: Duration::from_secs(self.probe_timeout_secs),
             }),
+            source_headers: self.sources.headers()?,
         })
     }
 }

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use sha2::Digest;
 
-use super::args::{ClientArgs, ClientConfig, Connected, ManifestArgs};
+use super::args::{ClientArgs, ClientConfig, Connected, ManifestArgs, SourceArgs};
 use super::{Ending, UsageError};
 use crate::journal::{Journal, RunLock};
 use crate::pipeline::{self, RunConfig, SharedJournal, StopSignal};
@@ -22,6 +22,8 @@ pub struct RunArgs {
     pub input: ManifestArgs,
     #[command(flatten)]
     pub client: ClientArgs,
+    #[command(flatten)]
+    pub sources: SourceArgs,
     /// Where the reports are written.
     #[arg(long, default_value = "reports")]
     pub report_dir: PathBuf,
@@ -64,6 +66,7 @@ impl RunArgs {
             wait_timeout: Duration::from_secs(self.wait_timeout_secs),
             resumable_threshold: self.resumable_threshold_mib.saturating_mul(1024 * 1024),
             import_concurrency: self.client.concurrency.div_ceil(2).max(1),
+            source_headers: self.sources.headers()?,
         })
     }
 }

@@ -265,7 +265,7 @@ async fn launch(
     let items: Vec<ImportFileRequest> = batch
         .rows
         .iter()
-        .map(|r| request::import_item(r, &folders.known))
+        .map(|r| request::import_item(r, &folders.known, &ctx.config.source_headers))
         .collect();
     let keys: Vec<String> = batch.rows.iter().map(|r| r.key.clone()).collect();
     ctx.journal

@@ -8,6 +8,7 @@ use crate::api::types::{
     ExternalInfo, GenerateFileUploadUrlRequest, ImportFileRequest, MEDIA_ROOT, MediaType,
 };
 use crate::journal::JournalRow;
+use crate::sources::SourceHeaders;
 
 /// The `origin` of every file's external info: the files this tool made.
 const ORIGIN: &str = "media-migrate";
@@ -26,8 +27,12 @@ pub(crate) fn folder_target(
     }
 }
 
-/// The Bulk Import item of a URL row.
-pub(crate) fn import_item(row: &JournalRow, known: &HashMap<String, String>) -> ImportFileRequest {
+/// The Bulk Import item of a URL row, with the headers its source host needs.
+pub(crate) fn import_item(
+    row: &JournalRow,
+    known: &HashMap<String, String>,
+    headers: &SourceHeaders,
+) -> ImportFileRequest {
     let (parent, file_path) = folder_target(&row.folder_path, known);
     ImportFileRequest {
         url: row.source.clone(),
@@ -40,7 +45,7 @@ pub(crate) fn import_item(row: &JournalRow, known: &HashMap<String, String>) -> 
         mime_type: row.mime_type.clone(),
         external_info: Some(external_info(row)),
         url_params: None,
-        url_headers: None,
+        url_headers: headers.for_url(&row.source),
     }
 }
 

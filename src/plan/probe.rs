@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderMap, RANGE};
+
+use crate::sources::SourceHeaders;
 use tokio::sync::Semaphore;
 
 use crate::api::media::{media_type_of_mime, mime_of_name};
@@ -56,12 +58,17 @@ impl ProbeStatus {
 
 pub struct Prober {
     http: reqwest::Client,
+    headers: SourceHeaders,
     per_host: usize,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl Prober {
-    pub fn new(per_host: usize, timeout: Duration) -> Result<Prober, reqwest::Error> {
+    pub fn new(
+        per_host: usize,
+        timeout: Duration,
+        headers: SourceHeaders,
+    ) -> Result<Prober, reqwest::Error> {
         crate::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(timeout)
@@ -74,6 +81,7 @@ impl Prober {
             .build()?;
         Ok(Prober {
             http,
+            headers,
             per_host: per_host.max(1),
             hosts: Mutex::default(),
         })
@@ -86,7 +94,18 @@ impl Prober {
             .acquire_owned()
             .await
             .expect("host semaphores are never closed");
-        let response = match self.http.head(url.clone()).send().await {
+        let mut extra = HeaderMap::new();
+        for (name, value) in self.headers.for_url(url.as_str()).unwrap_or_default() {
+            if let (Ok(n), Ok(mut v)) = (
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+                reqwest::header::HeaderValue::from_str(&value),
+            ) {
+                v.set_sensitive(true);
+                extra.insert(n, v);
+            }
+        }
+        let head = self.http.head(url.clone()).headers(extra.clone());
+        let response = match head.send().await {
             Ok(r)
                 if matches!(
                     r.status(),
@@ -95,6 +114,7 @@ impl Prober {
             {
                 self.http
                     .get(url.clone())
+                    .headers(extra)
                     .header(RANGE, "bytes=0-0")
                     .send()
                     .await
@@ -270,7 +290,8 @@ mod tests {
             .fallback(answer)
             .with_state(seen.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
-        let prober = Arc::new(Prober::new(2, Duration::from_secs(10)).unwrap());
+        let prober =
+            Arc::new(Prober::new(2, Duration::from_secs(10), SourceHeaders::default()).unwrap());
         let probes = (0..6).map(|i| {
             let prober = prober.clone();
             let url = url(&format!("http://{addr}/{i}.png"));

@@ -13,3 +13,4 @@ mod pipeline;
 mod plan;
 mod reconcile;
 mod secrets;
+mod sources;

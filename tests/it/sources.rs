@@ -1,0 +1,166 @@
+//! Private sources: `--source-header 'HOST: Name: value'` reaches the target as the imports'
+//! `urlHeaders` and goes with `plan --probe`'s requests, so a source that needs a header is
+//! imported and probed; without it the same rows fail. The value never reaches the journal,
+//! the reports or the logs.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::{Source, SourceServer, TestServer, bin, png, read_csv, run_to_end};
+
+const TOKEN: &str = "tok-5e3c19a7-private";
+
+/// A source server with three files that need `X-Token` and two public ones; returns the
+/// manifest's rows (url, needs the header).
+async fn private_sources(src: &SourceServer) -> Vec<(String, bool)> {
+    (0..5)
+        .map(|i| {
+            let needs = i % 2 == 0;
+            let mut source = Source::bytes("image/png", png(6 + i, 4));
+            if needs {
+                source.require_header = Some(("x-token".to_string(), TOKEN.to_string()));
+            }
+            (src.add(&format!("/p/{i}.png"), source), needs)
+        })
+        .collect()
+}
+
+fn write_manifest(work: &Path, rows: &[(String, bool)]) {
+    let mut csv = String::from("source,folder_path\n");
+    for (url, _) in rows {
+        csv.push_str(&format!("{url},/private\n"));
+    }
+    std::fs::write(work.join("m.csv"), csv).expect("manifest");
+}
+
+fn run(s: &TestServer, work: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(work)
+        .args(["-vv", "run", "m.csv", "--base-url", &s.url])
+        .args(["--api-key", "k", "--site-id", "local-site"])
+        .args(["--journal", "journal.sqlite", "--report-dir", "reports"])
+        .args(["--rate", "6000", "--wait-timeout-secs", "60"])
+        .args(extra)
+        .env("SOURCE_TOKEN", TOKEN);
+    cmd
+}
+
+/// Every file under `dir`, read as bytes (reports, the journal and its WAL).
+fn contains_anywhere(dir: &Path, needle: &str) -> Vec<String> {
+    let mut hits = Vec::new();
+    for entry in walk(dir) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            hits.push(entry.display().to_string());
+        }
+    }
+    hits
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// With the header (read from the environment) every row is READY; without it the rows that
+/// need it fail and the public ones don't. The token is in no journal, report or log line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_headers_open_private_sources_and_stay_secret() {
+    let s = TestServer::start_with(|c| {
+        c.api_keys = vec!["k".to_string()];
+    })
+    .await;
+    let src = SourceServer::start().await;
+    let rows = private_sources(&src).await;
+
+    let with = tempfile::tempdir().expect("work dir");
+    write_manifest(with.path(), &rows);
+    let header = "127.0.0.1: X-Token: @env:SOURCE_TOKEN";
+    let (code, out) = run_to_end(run(&s, with.path(), &["--source-header", header])).await;
+    assert_eq!(code, 0, "{out}");
+    let report = read_csv(&with.path().join("reports/reconciliation.csv"));
+    assert_eq!(report.len(), rows.len(), "{report:?}");
+    for r in &report {
+        assert_eq!(r["status"], "ready", "{r:?}");
+    }
+    assert!(!out.contains(TOKEN), "the token is in the run's output");
+    let leaks = contains_anywhere(with.path(), TOKEN);
+    assert!(leaks.is_empty(), "the token is in {leaks:?}");
+
+    let without = tempfile::tempdir().expect("work dir");
+    write_manifest(without.path(), &rows);
+    let (code, out) = run_to_end(run(&s, without.path(), &[])).await;
+    assert_eq!(code, 3, "rows needing the header must fail: {out}");
+    let report = read_csv(&without.path().join("reports/reconciliation.csv"));
+    for ((url, needs), r) in rows.iter().zip(&report) {
+        assert_eq!(&r["source"], url);
+        let want = if *needs { "failed" } else { "ready" };
+        assert_eq!(r["status"], want, "{r:?}");
+    }
+}
+
+/// `plan --probe` sends the header to its host: the private sources answer `ok` with it and
+/// 403 without it.
+#[tokio::test]
+async fn probes_send_source_headers() {
+    let src = SourceServer::start().await;
+    let rows = private_sources(&src).await;
+    let work = tempfile::tempdir().expect("work dir");
+    write_manifest(work.path(), &rows);
+    let plan = |extra: &[&str]| {
+        let mut cmd = Command::new(bin());
+        cmd.current_dir(work.path())
+            .args(["plan", "m.csv", "--probe", "--probe-timeout-secs", "5"])
+            .args(extra);
+        cmd
+    };
+    let header = format!("127.0.0.1: X-Token: {TOKEN}");
+    let (code, out) = run_to_end(plan(&["--source-header", &header])).await;
+    assert_eq!(code, 0, "{out}");
+    let probed = read_csv(&work.path().join("plan/plan.csv"));
+    assert!(
+        probed.iter().all(|r| r["probe_status"] == "ok"),
+        "{probed:?}"
+    );
+    assert!(!out.contains(TOKEN), "the token is in plan's output");
+    let leaks = contains_anywhere(&work.path().join("plan"), TOKEN);
+    assert!(leaks.is_empty(), "the token is in {leaks:?}");
+
+    let (code, out) = run_to_end(plan(&[])).await;
+    assert_eq!(code, 3, "{out}");
+    let probed = read_csv(&work.path().join("plan/plan.csv"));
+    for ((_, needs), r) in rows.iter().zip(&probed) {
+        let want = if *needs { "http-403" } else { "ok" };
+        assert_eq!(r["probe_status"], want, "{r:?}");
+    }
+}
+
+/// A malformed flag is a usage error (exit 2) that names the flag, not its value.
+#[tokio::test]
+async fn a_bad_source_header_is_a_usage_error() {
+    let work = tempfile::tempdir().expect("work dir");
+    std::fs::write(
+        work.path().join("m.csv"),
+        "source\nhttps://example.com/a.png\n",
+    )
+    .unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(work.path()).args([
+        "plan",
+        "m.csv",
+        "--source-header",
+        "example.com X-Token hush-value",
+    ]);
+    let (code, out) = run_to_end(cmd).await;
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("--source-header #1"), "{out}");
+    assert!(!out.contains("hush-value"), "{out}");
+}
