@@ -79,6 +79,7 @@ pub struct MediaClient {
     counters: Arc<CallCounters>,
     read_retries: u32,
     backoff: Backoff,
+    timeout: Duration,
 }
 
 impl MediaClient {
@@ -100,6 +101,7 @@ impl MediaClient {
             counters: Arc::default(),
             read_retries: 6,
             backoff: Backoff::default(),
+            timeout,
         })
     }
 
@@ -116,6 +118,11 @@ impl MediaClient {
     /// The backoff between resends, for callers that resend on their own.
     pub fn backoff(&self) -> &Backoff {
         &self.backoff
+    }
+
+    /// The time limit of one request.
+    pub fn request_timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// How many times a call is resent before its failure is returned.

@@ -99,16 +99,40 @@ impl Journal {
         outcomes: &[Outcome],
         max_attempts: u32,
     ) -> Result<(), JournalError> {
+        self.record(folders, true, outcomes, max_attempts)
+    }
+
+    /// Records what looking at the target found: as [`Journal::record_answer`], but a folder
+    /// id is only added where the journal knows none (an answer knows better than a look).
+    pub fn record_found(
+        &mut self,
+        folders: &[(String, String)],
+        outcomes: &[Outcome],
+        max_attempts: u32,
+    ) -> Result<(), JournalError> {
+        self.record(folders, false, outcomes, max_attempts)
+    }
+
+    fn record(
+        &mut self,
+        folders: &[(String, String)],
+        overwrite: bool,
+        outcomes: &[Outcome],
+        max_attempts: u32,
+    ) -> Result<(), JournalError> {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| sql_error(&path, e))?;
         let now = now_ms();
+        let upsert = if overwrite {
+            "INSERT INTO folders (path, folder_id) VALUES (?1, ?2)
+             ON CONFLICT(path) DO UPDATE SET folder_id = ?2"
+        } else {
+            "INSERT INTO folders (path, folder_id) VALUES (?1, ?2) ON CONFLICT(path) DO NOTHING"
+        };
         for (folder, id) in folders {
-            tx.prepare_cached(
-                "INSERT INTO folders (path, folder_id) VALUES (?1, ?2)
-                 ON CONFLICT(path) DO UPDATE SET folder_id = ?2",
-            )
-            .and_then(|mut s| s.execute(params![folder, id]))
-            .map_err(|e| sql_error(&path, e))?;
+            tx.prepare_cached(upsert)
+                .and_then(|mut s| s.execute(params![folder, id]))
+                .map_err(|e| sql_error(&path, e))?;
         }
         for outcome in outcomes {
             apply_one(&tx, outcome, max_attempts, now).map_err(|e| sql_error(&path, e))?;
@@ -141,6 +165,8 @@ impl Journal {
     }
 }
 
+/// Applies one outcome. Only a row being sent or in doubt changes: an answer arriving after
+/// its row was resolved another way (found by looking at the target, say) changes nothing.
 fn apply_one(
     tx: &rusqlite::Transaction<'_>,
     outcome: &Outcome,
@@ -160,7 +186,7 @@ fn apply_one(
             tx.execute(
                 "UPDATE rows SET state = ?2, file_id = ?3, file_url = ?4, operation_status = ?5, size = ?6, hash = ?7,
                      error_code = ?9, error_message = ?10, accepted_ms = ?8, updated_ms = ?8
-                 WHERE key = ?1",
+                 WHERE key = ?1 AND state IN ('sending', 'in_doubt')",
                 params![key, state.as_str(), file.file_id, file.url, file.operation_status.as_str(), file.size.map(|s| s as i64), file.hash, now, code, message],
             )?;
         }
@@ -168,19 +194,21 @@ fn apply_one(
             tx.execute(
                 "UPDATE rows SET state = CASE WHEN attempts >= ?2 THEN 'failed' ELSE 'queued' END,
                      error_code = ?3, error_message = ?4, updated_ms = ?5
-                 WHERE key = ?1",
+                 WHERE key = ?1 AND state IN ('sending', 'in_doubt')",
                 params![key, max_attempts, code, message, now],
             )?;
         }
         Outcome::Failed { key, code, message } => {
             tx.execute(
-                "UPDATE rows SET state = 'failed', error_code = ?2, error_message = ?3, updated_ms = ?4 WHERE key = ?1",
+                "UPDATE rows SET state = 'failed', error_code = ?2, error_message = ?3, updated_ms = ?4
+                 WHERE key = ?1 AND state IN ('sending', 'in_doubt')",
                 params![key, code, message, now],
             )?;
         }
         Outcome::InDoubt { key } => {
             tx.execute(
-                "UPDATE rows SET state = 'in_doubt', updated_ms = ?2 WHERE key = ?1",
+                "UPDATE rows SET state = 'in_doubt', updated_ms = ?2
+                 WHERE key = ?1 AND state IN ('sending', 'in_doubt')",
                 params![key, now],
             )?;
         }

@@ -260,14 +260,21 @@ impl Journal {
     }
 
     /// True when `file_id` is already claimed by a row (so settling can't give it to another).
-    pub fn file_claimed(&self, file_id: &str) -> Result<bool, JournalError> {
+    pub fn file_claimed(&self, file_id: &str, except_key: &str) -> Result<bool, JournalError> {
         Ok(self
             .conn
-            .query_row("SELECT 1 FROM rows WHERE file_id = ?1", [file_id], |_| {
-                Ok(())
-            })
+            .query_row(
+                "SELECT 1 FROM rows WHERE file_id = ?1 AND key != ?2",
+                [file_id, except_key],
+                |_| Ok(()),
+            )
             .optional()
             .map_err(self.wrap())?
             .is_some())
+    }
+
+    /// The rows being sent now (few: at most the batches in flight).
+    pub fn sending(&self) -> Result<Vec<JournalRow>, JournalError> {
+        self.select("WHERE state = 'sending' ORDER BY line", [])
     }
 }

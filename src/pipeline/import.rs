@@ -280,9 +280,10 @@ async fn launch(
 }
 
 /// Sends a batch. A 5xx may come after the work was done (a gateway that lost the answer), so
-/// before each resend the target is looked at: the rows it holds are recorded accepted, and
-/// only the others go again. The resends cost the rows no attempt: a storm of 5xx answers is
-/// waited out with backoff, up to the client's resends, before the rows are left in doubt.
+/// before each resend the target is looked at (after [`settle::look_delay`]): the rows it holds
+/// are recorded accepted, rows another send in flight may stand for are left in doubt, and only
+/// the others go again. The resends cost the rows no attempt: a storm of 5xx answers is waited
+/// out with backoff, up to the client's resends, before the rows are left in doubt.
 async fn send(
     ctx: &Arc<RunContext>,
     mut batch: Batch,
@@ -294,14 +295,19 @@ async fn send(
     loop {
         let result = client.bulk_import(&items).await;
         match &result {
-            Err(e) if e.is_server_error() && resend < client.resends() => {
+            Err(e)
+                if e.is_server_error() && resend < client.resends() && !ctx.stop.is_stopped() =>
+            {
                 tracing::debug!(batch = batch.no, error = %e, "looking at the target before resending");
-                tokio::time::sleep(client.backoff().delay(resend, &mut rng)).await;
-                let found = match Priority::Unblock
+                tokio::time::sleep(settle::look_delay(client, resend, &mut rng)).await;
+                if resend == 0 {
+                    settle::count_looked(ctx, batch.rows.len());
+                }
+                let resolved = match Priority::Unblock
                     .scope(settle::claim_found(ctx, &batch.rows))
                     .await
                 {
-                    Ok(found) => found,
+                    Ok(resolved) => resolved,
                     // Can't look now: the rows stay in doubt for the settle stage.
                     Err(PipelineError::Target(_)) => return Ok((batch, result)),
                     Err(e) => return Err(e),
@@ -310,7 +316,7 @@ async fn send(
                     .rows
                     .into_iter()
                     .zip(items)
-                    .filter(|(row, _)| !found.contains_key(&row.key))
+                    .filter(|(row, _)| !resolved.contains_key(&row.key))
                     .unzip();
                 if batch.rows.is_empty() {
                     return Ok((batch, Ok(BulkImportFileResponse::default())));

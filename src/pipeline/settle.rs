@@ -11,10 +11,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::{PipelineError, RunContext};
+use crate::api::client::MediaClient;
 use crate::api::listing::{self, FolderResolver};
 use crate::api::types::{FileDescriptor, MEDIA_ROOT, State};
 use crate::journal::{FileFacts, Journal, JournalError, JournalRow, Outcome};
@@ -66,18 +68,43 @@ async fn settle_folder(
                     },
                 })
                 .collect();
-            j.record_answer(&learned(&path, folder), &outcomes, max_attempts)
+            j.record_found(&learned(&path, folder), &outcomes, max_attempts)
         })
         .await
 }
 
-/// After a send of `rows` (all `sending`) was answered with a 5xx: looks at the target, records
-/// the rows it holds accepted (claiming their files), and returns their files by row key. The
-/// rows not found stay `sending`, for the caller to resend.
+/// Counts rows settled by looking at the target after a 5xx, once per send.
+pub(crate) fn count_looked(ctx: &RunContext, rows: usize) {
+    ctx.settled_after_errors
+        .fetch_add(rows as u64, Ordering::Relaxed);
+}
+
+/// How long to wait before looking at the target after a 5xx: the backoff of resend `n`, but
+/// at least a couple of seconds (never more than the request timeout) — a gateway may answer
+/// while its backend is still making the file, and a look too soon would miss it.
+pub(crate) fn look_delay(client: &MediaClient, n: u32, rng: &mut fastrand::Rng) -> Duration {
+    let floor = LOOK_FLOOR.min(client.request_timeout());
+    client.backoff().delay(n, rng).max(floor)
+}
+
+/// The least wait before looking at the target after a 5xx.
+const LOOK_FLOOR: Duration = Duration::from_secs(2);
+
+/// What looking at the target after a 5xx decided for each row it resolved, by key: the file
+/// the target holds (recorded accepted), or `None` when another row in flight could stand for
+/// the same file (recorded in doubt, for the settle stage once nothing is in flight). Rows not
+/// in the map are certainly not done: the caller resends them.
+pub(crate) type Resolved = HashMap<String, Option<FileDescriptor>>;
+
+/// After a send of `rows` (all `sending`) was answered with a 5xx: looks at every folder of the
+/// rows, then in one journal call records what it found — so a failed look records nothing,
+/// and two lookers can't claim one file. A file another row's send may have made (a `sending`
+/// row with the same folder, name and source, outside `rows`) is not claimed: that row's
+/// answer may still come.
 pub(crate) async fn claim_found(
     ctx: &Arc<RunContext>,
     rows: &[JournalRow],
-) -> Result<HashMap<String, FileDescriptor>, PipelineError> {
+) -> Result<Resolved, PipelineError> {
     let mut by_folder: BTreeMap<&str, Vec<JournalRow>> = BTreeMap::new();
     for row in rows {
         by_folder
@@ -85,42 +112,79 @@ pub(crate) async fn claim_found(
             .or_default()
             .push(row.clone());
     }
-    let mut found = HashMap::new();
+    let mut looked = Vec::with_capacity(by_folder.len());
     for (path, rows) in by_folder {
         let (folder, files) = look(ctx, path).await?;
-        let path = path.to_string();
-        let max_attempts = ctx.config.max_attempts;
-        let claimed = ctx
-            .journal
-            .with(move |j| {
-                let claimed: Vec<(String, FileDescriptor)> = claim(j, &rows, &files)?
-                    .into_iter()
-                    .zip(&rows)
-                    .filter_map(|(f, row)| Some((row.key.clone(), f?.clone())))
-                    .collect();
-                let outcomes: Vec<Outcome> = claimed
-                    .iter()
-                    .map(|(key, f)| Outcome::Accepted {
-                        key: key.clone(),
-                        file: FileFacts::from_descriptor(f, f.id.as_deref().unwrap_or_default()),
-                    })
-                    .collect();
-                j.record_answer(&learned(&path, folder), &outcomes, max_attempts)?;
-                Ok(claimed)
-            })
-            .await?;
-        found.extend(claimed);
+        looked.push((path.to_string(), folder, files, rows));
     }
-    ctx.settled_after_errors
-        .fetch_add(rows.len() as u64, Ordering::Relaxed);
+    let max_attempts = ctx.config.max_attempts;
+    let resolved = ctx
+        .journal
+        .with(move |j| {
+            let ours: HashSet<&str> = looked
+                .iter()
+                .flat_map(|(_, _, _, rows)| rows.iter().map(|r| r.key.as_str()))
+                .collect();
+            let rivals: HashSet<MatchKey> = j
+                .sending()?
+                .iter()
+                .filter(|r| !ours.contains(r.key.as_str()))
+                .map(MatchKey::of)
+                .collect();
+            let (mut folders, mut outcomes, mut resolved) =
+                (Vec::new(), Vec::new(), Resolved::new());
+            for (path, folder, files, rows) in &looked {
+                folders.extend(learned(path, folder.clone()));
+                let (contested, free): (Vec<&JournalRow>, Vec<&JournalRow>) =
+                    rows.iter().partition(|r| rivals.contains(&MatchKey::of(r)));
+                for row in contested {
+                    outcomes.push(Outcome::InDoubt {
+                        key: row.key.clone(),
+                    });
+                    resolved.insert(row.key.clone(), None);
+                }
+                let free: Vec<JournalRow> = free.into_iter().cloned().collect();
+                for (found, row) in claim(j, &free, files)?.into_iter().zip(&free) {
+                    let Some(f) = found else { continue };
+                    outcomes.push(Outcome::Accepted {
+                        key: row.key.clone(),
+                        file: FileFacts::from_descriptor(f, f.id.as_deref().unwrap_or_default()),
+                    });
+                    resolved.insert(row.key.clone(), Some(f.clone()));
+                }
+            }
+            j.record_found(&folders, &outcomes, max_attempts)?;
+            Ok(resolved)
+        })
+        .await?;
     if ctx.config.wait {
-        let processing = found
+        let processing = resolved
             .values()
+            .flatten()
             .filter(|f| !f.operation_status.is_some_and(|s| s.is_final()));
         ctx.tracker
             .accepted(processing.filter_map(|f| f.id.clone()), Instant::now());
     }
-    Ok(found)
+    Ok(resolved)
+}
+
+/// What makes two rows look alike on the target: folder, name, and the source for a URL row
+/// (an upload is matched by name and size, and the journal knows no size).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct MatchKey {
+    folder_path: String,
+    display_name: String,
+    source: Option<String>,
+}
+
+impl MatchKey {
+    fn of(row: &JournalRow) -> Self {
+        Self {
+            folder_path: row.folder_path.clone(),
+            display_name: row.display_name.clone(),
+            source: (!row.is_file).then(|| row.source.clone()),
+        }
+    }
 }
 
 /// The id of the folder at `path` (when it exists) and every file in it, looking only.
@@ -173,7 +237,7 @@ fn claim<'f>(
         let mut found = None;
         for f in files.iter().filter(|f| matches(f, row, size)) {
             let Some(id) = f.id.as_deref() else { continue };
-            if !claimed_now.contains(id) && !j.file_claimed(id)? {
+            if !claimed_now.contains(id) && !j.file_claimed(id, &row.key)? {
                 claimed_now.insert(id);
                 found = Some(f);
                 break;

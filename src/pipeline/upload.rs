@@ -109,8 +109,9 @@ async fn record(
 
 /// Uploads a row, starting over while the upload certainly made no file (the connection was
 /// refused, or a resumable upload failed before its finalize) and, after a 5xx, once the
-/// target is found not to hold it. The resends cost the row no attempt; past the client's
-/// resends the last failure is the row's.
+/// target is found not to hold it (after [`settle::look_delay`]). The resends cost the row no
+/// attempt; past the client's resends, or when the look can't decide, the last failure is the
+/// row's.
 async fn upload_settled(
     ctx: &Arc<RunContext>,
     row: &JournalRow,
@@ -118,32 +119,39 @@ async fn upload_settled(
 ) -> Result<Result<FileResponse, CallError>, PipelineError> {
     let client = &ctx.client;
     let mut rng = fastrand::Rng::new();
-    let mut resend = 0;
+    let (mut resend, mut looked) = (0, false);
     loop {
         let result = upload_one(ctx, row, known).await;
         let Err(e) = &result else {
             return Ok(result);
         };
         let refused = matches!(e, CallError::Refused { .. } | CallError::Unfinished(_));
-        if !(refused || e.is_server_error()) || resend >= client.resends() {
+        if !(refused || e.is_server_error()) || resend >= client.resends() || ctx.stop.is_stopped()
+        {
             return Ok(result);
         }
-        tokio::time::sleep(client.backoff().delay(resend, &mut rng)).await;
-        resend += 1;
-        if !refused {
+        if refused {
+            tokio::time::sleep(client.backoff().delay(resend, &mut rng)).await;
+        } else {
             tracing::debug!(line = row.line, error = %e, "looking at the target before uploading again");
+            tokio::time::sleep(settle::look_delay(client, resend, &mut rng)).await;
+            if !std::mem::replace(&mut looked, true) {
+                settle::count_looked(ctx, 1);
+            }
             let look = Priority::Unblock.scope(settle::claim_found(ctx, std::slice::from_ref(row)));
             match look.await {
-                Ok(mut found) => {
-                    if let Some(file) = found.remove(&row.key) {
-                        return Ok(Ok(FileResponse { file }));
-                    }
-                }
+                Ok(mut resolved) => match resolved.remove(&row.key) {
+                    Some(Some(file)) => return Ok(Ok(FileResponse { file })),
+                    // In doubt now, for the settle stage: the 5xx stands for the row.
+                    Some(None) => return Ok(result),
+                    None => {}
+                },
                 // Can't look now: the row stays in doubt for the settle stage.
                 Err(PipelineError::Target(_)) => return Ok(result),
                 Err(e) => return Err(e),
             }
         }
+        resend += 1;
         client.count_retry();
     }
 }

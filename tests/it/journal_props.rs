@@ -251,3 +251,61 @@ proptest! {
         }
     }
 }
+
+/// Regression (a review found it): an answer arriving after its row was resolved another way
+/// changes nothing — a row found accepted by a look stays accepted with its file when the
+/// 5xx of its send is recorded afterwards as in doubt, or a late answer retries or fails it;
+/// and the row's own file doesn't count as claimed by another row.
+#[test]
+fn late_answers_leave_resolved_rows_alone() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut journal = Journal::open(&dir.path().join("j.sqlite")).expect("journal");
+    let run = ingest(&mut journal, &[LineSpec::Valid(1), LineSpec::Valid(2)]);
+    let rows = lines(&journal, run, 2);
+    let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
+    journal.mark_sending(&keys, 1).expect("sending");
+    let file = FileFacts {
+        file_id: "file-x".to_string(),
+        operation_status: OperationStatus::Pending,
+        ..FileFacts::default()
+    };
+    let accepted = Outcome::Accepted {
+        key: keys[0].clone(),
+        file,
+    };
+    journal.apply(&[accepted], 3).expect("accepted");
+    let late = [
+        Outcome::InDoubt {
+            key: keys[0].clone(),
+        },
+        Outcome::Retry {
+            key: keys[0].clone(),
+            code: "HTTP_502".into(),
+            message: "late".into(),
+        },
+        Outcome::Failed {
+            key: keys[0].clone(),
+            code: "HTTP_400".into(),
+            message: "late".into(),
+        },
+    ];
+    for outcome in late {
+        journal.apply(&[outcome.clone()], 3).expect("applied");
+        let row = lines(&journal, run, 2).remove(0);
+        assert_eq!(row.state, RowState::Accepted, "after {outcome:?}");
+        assert_eq!(row.file_id.as_deref(), Some("file-x"), "after {outcome:?}");
+    }
+    assert!(!journal.file_claimed("file-x", &keys[0]).expect("claimed"));
+    assert!(journal.file_claimed("file-x", &keys[1]).expect("claimed"));
+    // The other row, still being sent, takes its outcome as before.
+    journal
+        .apply(
+            &[Outcome::InDoubt {
+                key: keys[1].clone(),
+            }],
+            3,
+        )
+        .expect("in doubt");
+    assert_eq!(lines(&journal, run, 2)[1].state, RowState::InDoubt);
+    assert_eq!(journal.sending().expect("sending").len(), 0);
+}
