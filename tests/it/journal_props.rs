@@ -290,7 +290,9 @@ fn late_answers_leave_resolved_rows_alone() {
         },
     ];
     for outcome in late {
-        journal.apply(&[outcome.clone()], 3).expect("applied");
+        journal
+            .apply(std::slice::from_ref(&outcome), 3)
+            .expect("applied");
         let row = lines(&journal, run, 2).remove(0);
         assert_eq!(row.state, RowState::Accepted, "after {outcome:?}");
         assert_eq!(row.file_id.as_deref(), Some("file-x"), "after {outcome:?}");
