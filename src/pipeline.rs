@@ -7,6 +7,7 @@
 //! first, then imports, then polls; the readiness tracker holds imports back when too many
 //! files wait for confirmation, so polls get their share.
 
+mod explain;
 mod import;
 mod readiness;
 mod request;
@@ -182,6 +183,14 @@ pub async fn migrate(
         .await
         .map_err(|e| PipelineError::Task(e.to_string()))??;
     settled += ctx.settled_after_errors.load(Ordering::Relaxed);
+    if !ctx.stop.is_stopped() {
+        let explained = explain::explain_failures(&ctx, run).await?;
+        if explained > 0 {
+            progress(&format!(
+                "asked the sources of {explained} failed rows why they failed"
+            ));
+        }
+    }
     Ok(RunResult {
         run,
         ingest,

@@ -6,7 +6,6 @@
 
 pub mod estimate;
 pub mod keys;
-pub mod probe;
 pub mod rows;
 
 use std::path::{Path, PathBuf};
@@ -18,11 +17,11 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use self::estimate::CallEstimate;
-use self::probe::{ProbeResult, ProbeStatus, Prober};
 use self::rows::{FolderTree, PlanCounts, PlannedRow};
 use crate::manifest::{Format, ManifestError, ManifestOptions, Source};
 use crate::report::csv_out::{self, CsvOut, OutputError};
 use crate::sources::SourceHeaders;
+use crate::sources::probe::{ProbeResult, ProbeStatus, Prober};
 
 pub const PLAN_SCHEMA_VERSION: u32 = 1;
 

@@ -17,6 +17,7 @@ use crate::api::client::CounterState;
 use crate::journal::lines::{Issue, IssueKind, LineItem};
 use crate::journal::{Journal, JournalError, JournalRow, RowState};
 use crate::manifest::FIELDS;
+use crate::sources::diagnosis;
 
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
 
@@ -79,6 +80,9 @@ pub struct StatusCounts {
     pub failed: u64,
     pub invalid: u64,
     pub duplicate: u64,
+    /// Failed and invalid lines by error code (in `summary.json` as `failureReasons`).
+    #[serde(skip)]
+    pub reasons: BTreeMap<String, u64>,
 }
 
 impl StatusCounts {
@@ -105,7 +109,7 @@ pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-const RECONCILIATION_HEADER: [&str; 14] = [
+const RECONCILIATION_HEADER: [&str; 15] = [
     "line",
     "key",
     "source",
@@ -120,7 +124,11 @@ const RECONCILIATION_HEADER: [&str; 14] = [
     "attempts",
     "error_code",
     "error_message",
+    "hint",
 ];
+
+/// `failed.csv`: the manifest's columns, so it can be run again, then why each line failed.
+const FAILED_EXTRA: [&str; 4] = ["line", "error_code", "error_message", "hint"];
 
 /// Writes the three CSV reports for run `run` into `dir`; returns the counts by status.
 pub fn write_csv_reports(
@@ -131,7 +139,8 @@ pub fn write_csv_reports(
     csv_out::create_dir(dir)?;
     let mut reconciliation =
         CsvOut::create(dir.join("reconciliation.csv"), &RECONCILIATION_HEADER)?;
-    let mut failed = CsvOut::create(dir.join("failed.csv"), &FIELDS)?;
+    let failed_header: Vec<&str> = FIELDS.iter().chain(&FAILED_EXTRA).copied().collect();
+    let mut failed = CsvOut::create(dir.join("failed.csv"), &failed_header)?;
     let mut url_map = CsvOut::create(
         dir.join("url-map.csv"),
         &["source", "file_id", "file_url", "status"],
@@ -144,7 +153,11 @@ pub fn write_csv_reports(
                 counts.add(status);
                 reconciliation.write(&row_cells(row, status))?;
                 if status == LineStatus::Failed {
-                    failed.write(&row.manifest_cells())?;
+                    let code = row.error_code.clone().unwrap_or_default();
+                    let mut cells = row.manifest_cells();
+                    cells.extend(why(row.line, &code, opt(&row.error_message)));
+                    failed.write(&cells)?;
+                    *counts.reasons.entry(code).or_default() += 1;
                 }
                 if let Some(id) = &row.file_id {
                     url_map.write(&[
@@ -158,7 +171,12 @@ pub fn write_csv_reports(
             LineItem::Issue(issue) => {
                 counts.add(LineStatus::of_issue(issue.kind));
                 if issue.kind == IssueKind::Invalid {
-                    failed.write(&FIELDS.map(|f| issue.get(f)))?;
+                    let code = issue_code(issue);
+                    let mut cells: Vec<String> =
+                        FIELDS.iter().map(|f| issue.get(f).to_string()).collect();
+                    cells.extend(why(issue.line, &code, issue.reason.clone()));
+                    failed.write(&cells)?;
+                    *counts.reasons.entry(code).or_default() += 1;
                 }
                 reconciliation.write(&issue_cells(issue))?;
             }
@@ -169,6 +187,16 @@ pub fn write_csv_reports(
     failed.finish()?;
     url_map.finish()?;
     Ok(counts)
+}
+
+/// The cells of [`FAILED_EXTRA`].
+fn why(line: u64, code: &str, message: String) -> [String; 4] {
+    [
+        line.to_string(),
+        code.to_string(),
+        message,
+        diagnosis::hint(code).to_string(),
+    ]
 }
 
 fn opt<T: ToString>(v: &Option<T>) -> String {
@@ -191,15 +219,22 @@ fn row_cells(row: &JournalRow, status: LineStatus) -> Vec<String> {
         row.attempts.to_string(),
         opt(&row.error_code),
         opt(&row.error_message),
+        diagnosis::hint(row.error_code.as_deref().unwrap_or_default()).to_string(),
     ]
 }
 
-fn issue_cells(issue: &Issue) -> Vec<String> {
-    let code = match (issue.kind, &issue.field) {
+/// The error code of a line that was not imported.
+fn issue_code(issue: &Issue) -> String {
+    match (issue.kind, &issue.field) {
         (IssueKind::Invalid, Some(field)) => format!("INVALID_{}", field.to_ascii_uppercase()),
         (IssueKind::Invalid, None) => "INVALID_ROW".to_string(),
         (IssueKind::Duplicate, _) => "DUPLICATE".to_string(),
-    };
+    }
+}
+
+fn issue_cells(issue: &Issue) -> Vec<String> {
+    let code = issue_code(issue);
+    let hint = diagnosis::hint(&code).to_string();
     vec![
         issue.line.to_string(),
         opt(&issue.key),
@@ -215,6 +250,7 @@ fn issue_cells(issue: &Issue) -> Vec<String> {
         "0".to_string(),
         code,
         issue.reason.clone(),
+        hint,
     ]
 }
 
@@ -229,6 +265,8 @@ pub struct Summary {
     pub journal: String,
     pub run: i64,
     pub counts: StatusCounts,
+    /// Failed and invalid lines by error code.
+    pub failure_reasons: BTreeMap<String, u64>,
     pub ingest: crate::journal::IngestCounts,
     pub api_calls: BTreeMap<String, u64>,
     pub api_calls_total: u64,
@@ -288,6 +326,7 @@ pub fn write_run(journal: &Journal, dir: &Path, facts: RunFacts) -> Result<Summa
         journal: facts.journal,
         run: facts.run,
         files_per_minute: counts.ready as f64 / secs.max(1e-3) * 60.0,
+        failure_reasons: counts.reasons.clone(),
         counts,
         ingest: facts.ingest,
         api_calls_total: facts.calls.calls.values().sum(),

@@ -1,7 +1,11 @@
 //! What the tool knows of the hosts media comes from: the headers a private source needs
-//! (`--source-header 'HOST: Name: value'`). They go to the target as an import's `urlHeaders`
-//! and with `plan --probe`'s requests, and nowhere else: never into the journal, logs, reports
-//! or error messages.
+//! (`--source-header 'HOST: Name: value'`), which go to the target as an import's `urlHeaders`
+//! and with the probes, and nowhere else — never into the journal, logs, reports or error
+//! messages; [`probe`], asking a source what it is without downloading it (politely per host);
+//! and [`diagnosis`], what a failed row's source says about why it failed.
+
+pub mod diagnosis;
+pub mod probe;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -150,11 +150,24 @@ async fn migrate(
     Ok(ending(&summary, args.no_wait))
 }
 
-/// The last line of a run on the terminal.
+/// The last line of a run on the terminal, naming the commonest reasons rows failed.
 fn done_line(summary: &Summary, report_dir: &Path) -> String {
     let c = &summary.counts;
+    let mut reasons: Vec<(&String, &u64)> = summary.failure_reasons.iter().collect();
+    reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let why = if reasons.is_empty() {
+        String::new()
+    } else {
+        let top: Vec<String> = reasons
+            .iter()
+            .take(3)
+            .map(|(code, n)| format!("{n} {code}"))
+            .collect();
+        let more = if reasons.len() > 3 { ", …" } else { "" };
+        format!(" (why: {}{more}; see failed.csv)", top.join(", "))
+    };
     format!(
-        "done: {} rows — {} ready, {} pending, {} failed, {} invalid, {} duplicate; {} API calls; reports in {}",
+        "done: {} rows — {} ready, {} pending, {} failed, {} invalid, {} duplicate{why}; {} API calls; reports in {}",
         c.total(),
         c.ready,
         c.pending,

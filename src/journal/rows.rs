@@ -170,6 +170,42 @@ impl Journal {
         self.select("WHERE state = 'in_doubt' ORDER BY line", [])
     }
 
+    /// URL rows of `run`'s manifest whose file the target could not process, without a reason
+    /// of their source's yet.
+    pub fn unexplained_failures(&self, run: i64) -> Result<Vec<JournalRow>, JournalError> {
+        let rows_run = self.rows_run(run)?;
+        self.select(
+            "WHERE seen_run = ?1 AND state = 'failed' AND is_file = 0 AND error_code = ?2 ORDER BY line",
+            params![rows_run, super::answers::PROCESSING_FAILED.0],
+        )
+    }
+
+    /// Replaces failed rows' `PROCESSING_FAILED` by what their sources said: (key, code, message).
+    pub fn explain_failures(
+        &mut self,
+        reasons: &[(String, String, String)],
+    ) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| sql_error(&path, e))?;
+        for (key, code, message) in reasons {
+            tx.prepare_cached(
+                "UPDATE rows SET error_code = ?2, error_message = ?3, updated_ms = ?4
+                 WHERE key = ?1 AND state = 'failed' AND error_code = ?5",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    key,
+                    code,
+                    message,
+                    now_ms(),
+                    super::answers::PROCESSING_FAILED.0
+                ])
+            })
+            .map_err(|e| sql_error(&path, e))?;
+        }
+        tx.commit().map_err(|e| sql_error(&path, e))
+    }
+
     /// Accepted rows whose file is still processing, oldest acceptance first, after `after_key`.
     pub fn processing(&self, limit: usize) -> Result<Vec<JournalRow>, JournalError> {
         self.select(

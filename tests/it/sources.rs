@@ -164,3 +164,85 @@ async fn a_bad_source_header_is_a_usage_error() {
     assert!(out.contains("--source-header #1"), "{out}");
     assert!(!out.contains("hush-value"), "{out}");
 }
+
+/// A row whose file comes back FAILED is explained by asking its source: each kind of broken
+/// source gets its own code, what was seen and a hint, in the reconciliation and in
+/// `failed.csv` (with its line); a healthy-looking source keeps `PROCESSING_FAILED`; the last
+/// line names the reasons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_rows_are_explained_by_their_sources() {
+    let s = TestServer::start_with(|c| c.api_keys = vec!["k".to_string()]).await;
+    let src = SourceServer::start().await;
+    let mut forbidden = Source::bytes("image/png", png(5, 5));
+    forbidden.require_header = Some(("x-token".to_string(), TOKEN.to_string()));
+    let mut missing = Source::bytes("text/plain", b"not here".to_vec());
+    missing.status = 404;
+    let mut looping = Source::bytes("image/png", Vec::new());
+    looping.redirect_to = Some("/loop.png".to_string());
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        format!("http://{}/gone.png", l.local_addr().expect("addr"))
+    };
+    let cases = [
+        (
+            src.add("/ok.png", Source::bytes("image/png", png(7, 7))),
+            "",
+        ),
+        (src.add("/missing.png", missing), "SOURCE_NOT_FOUND"),
+        (
+            src.add("/page.png", Source::html_page()),
+            "SOURCE_NOT_MEDIA",
+        ),
+        (src.add("/private.png", forbidden), "SOURCE_FORBIDDEN"),
+        (src.add("/loop.png", looping), "SOURCE_REDIRECT_LOOP"),
+        (closed, "SOURCE_UNREACHABLE"),
+        (
+            src.add(
+                "/fake.png",
+                Source::bytes("image/png", b"no png at all".to_vec()),
+            ),
+            "PROCESSING_FAILED",
+        ),
+    ];
+    let work = tempfile::tempdir().expect("work dir");
+    let rows: Vec<(String, bool)> = cases.iter().map(|(u, _)| (u.clone(), false)).collect();
+    write_manifest(work.path(), &rows);
+    let (code, out) = run_to_end(run(&s, work.path(), &[])).await;
+    assert_eq!(code, 3, "{out}");
+    let report = read_csv(&work.path().join("reports/reconciliation.csv"));
+    assert_eq!(report.len(), cases.len());
+    for ((url, want), r) in cases.iter().zip(&report) {
+        assert_eq!(&r["source"], url);
+        if want.is_empty() {
+            assert_eq!(r["status"], "ready", "{r:?}");
+            continue;
+        }
+        assert_eq!(r["status"], "failed", "{r:?}");
+        assert_eq!(&r["error_code"], want, "{r:?}");
+        assert!(
+            !r["error_message"].is_empty() && !r["hint"].is_empty(),
+            "{r:?}"
+        );
+    }
+    let by_code = |code: &str| {
+        report
+            .iter()
+            .find(|r| r["error_code"] == code)
+            .expect("row")
+            .clone()
+    };
+    assert!(by_code("SOURCE_NOT_FOUND")["error_message"].contains("404"));
+    assert!(by_code("SOURCE_NOT_MEDIA")["error_message"].contains("text/html"));
+    assert!(by_code("SOURCE_FORBIDDEN")["error_message"].contains("403"));
+    let failed = read_csv(&work.path().join("reports/failed.csv"));
+    assert_eq!(failed.len(), cases.len() - 1);
+    for f in &failed {
+        let line: usize = f["line"].parse().expect("line");
+        let (url, want) = &cases[line - 2];
+        assert_eq!(&f["source"], url, "{f:?}");
+        assert_eq!(&f["error_code"], want, "{f:?}");
+        assert!(!f["hint"].is_empty(), "{f:?}");
+    }
+    assert!(out.contains("why: "), "{out}");
+    assert!(out.contains("SOURCE_NOT_FOUND"), "{out}");
+}

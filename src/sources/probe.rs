@@ -1,7 +1,8 @@
-//! `plan --probe`: asks each URL source whether it answers, what type it claims and how big it
-//! is — a `HEAD`, or a one-byte ranged `GET` where `HEAD` is refused (405/501) — without ever
-//! downloading a body. Politeness: at most `per_host` requests in flight to one host (the
-//! global cap is the caller's).
+//! Asks a URL source whether it answers, what type it claims and how big it is — a `HEAD`, or
+//! a one-byte ranged `GET` where `HEAD` is refused (405/501) — without ever downloading a body,
+//! with the headers its host needs. Used by `plan --probe` and to explain a failed row.
+//! Politeness: at most `per_host` requests in flight to one host (the global cap is the
+//! caller's).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -10,7 +11,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderMap, RANGE};
 
-use crate::sources::SourceHeaders;
+use super::SourceHeaders;
 use tokio::sync::Semaphore;
 
 use crate::api::media::{media_type_of_mime, mime_of_name};
