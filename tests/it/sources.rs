@@ -246,3 +246,33 @@ async fn failed_rows_are_explained_by_their_sources() {
     assert!(out.contains("why: "), "{out}");
     assert!(out.contains("SOURCE_NOT_FOUND"), "{out}");
 }
+
+/// A host that doesn't answer is asked a few times, not once per failed row: after four
+/// silent probes its other rows get the same reason without a probe of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_host_is_not_probed_for_every_row() {
+    let s = TestServer::start_with(|c| c.api_keys = vec!["k".to_string()]).await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let rows: Vec<(String, bool)> = (0..7)
+        .map(|i| (format!("http://{closed}/gone-{i}.png"), false))
+        .collect();
+    let work = tempfile::tempdir().expect("work dir");
+    write_manifest(work.path(), &rows);
+    let (code, out) = run_to_end(run(&s, work.path(), &[])).await;
+    assert_eq!(code, 3, "{out}");
+    let report = read_csv(&work.path().join("reports/reconciliation.csv"));
+    assert!(
+        report
+            .iter()
+            .all(|r| r["error_code"] == "SOURCE_UNREACHABLE"),
+        "{report:?}"
+    );
+    let unprobed = report
+        .iter()
+        .filter(|r| r["error_message"].contains("did not answer probes of 4 other rows"))
+        .count();
+    assert_eq!(unprobed, 3, "{report:?}");
+}
