@@ -10,6 +10,7 @@
 mod explain;
 mod import;
 mod readiness;
+mod reopen;
 mod request;
 mod settle;
 mod upload;
@@ -46,6 +47,10 @@ pub struct RunConfig {
     pub import_concurrency: usize,
     /// Headers private sources need, sent as imports' `urlHeaders`.
     pub source_headers: SourceHeaders,
+    /// Give rows that ended failed in earlier runs a fresh set of attempts.
+    pub retry_failed: bool,
+    /// With `retry_failed`, leave their FAILED files where they are instead of trashing them.
+    pub keep_failed_files: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +170,12 @@ pub async fn migrate(
         ));
     }
     let mut settled = Priority::Unblock.scope(settle::settle_all(&ctx)).await?;
+    if ctx.config.retry_failed {
+        let (reopened, trashed) = reopen::reopen_failed(&ctx, run).await?;
+        progress(&format!(
+            "--retry-failed: {reopened} failed rows get a fresh set of attempts ({trashed} of their FAILED files moved to the trash)"
+        ));
+    }
     let imports_done = watch::channel(false);
     let poller = tokio::spawn(readiness::poll_until_done(ctx.clone(), imports_done.1));
     loop {

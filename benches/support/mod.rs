@@ -418,6 +418,8 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             resumable_threshold: u64::MAX,
             import_concurrency: scenario.concurrency.div_ceil(2).max(1),
             source_headers: Default::default(),
+            retry_failed: false,
+            keep_failed_files: false,
         };
         let samples: Arc<Mutex<Vec<(Instant, Sample)>>> = Arc::default();
         // (server clock µs, files READY on the server), every 250 ms.

@@ -267,6 +267,24 @@ impl MediaClient {
             .await
     }
 
+    /// Bulk Delete Files to the trash (not permanently). Trashing is idempotent — a trashed or
+    /// unknown id is no error — so it is resent like a read.
+    pub async fn trash_files(&self, ids: &[String]) -> Result<(), CallError> {
+        let body = BulkDeleteFilesRequest {
+            file_ids: ids.to_vec(),
+            permanent: Some(false),
+        };
+        let _: serde_json::Value = self
+            .read(
+                "bulkDeleteFiles",
+                Method::POST,
+                "/v1/bulk/files/delete",
+                Some(&body),
+            )
+            .await?;
+        Ok(())
+    }
+
     pub async fn get_files(&self, ids: &[String]) -> Result<Vec<FileDescriptor>, CallError> {
         let body = GetFileDescriptorsRequest {
             file_ids: ids.to_vec(),

@@ -42,6 +42,13 @@ pub struct RunArgs {
     /// Give up waiting for processing after this many seconds.
     #[arg(long, default_value_t = 1800)]
     pub wait_timeout_secs: u64,
+    /// Give rows that ended failed in earlier runs of this journal a fresh set of attempts
+    /// (after fixing their sources); their FAILED files go to the trash first.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// With --retry-failed: leave the rows' FAILED files in place instead of trashing them.
+    #[arg(long, requires = "retry_failed")]
+    pub keep_failed_files: bool,
     /// Local files of at least this many MiB use resumable (tus) uploads.
     #[arg(long, default_value_t = 10)]
     pub resumable_threshold_mib: u64,
@@ -67,6 +74,8 @@ impl RunArgs {
             resumable_threshold: self.resumable_threshold_mib.saturating_mul(1024 * 1024),
             import_concurrency: self.client.concurrency.div_ceil(2).max(1),
             source_headers: self.sources.headers()?,
+            retry_failed: self.retry_failed,
+            keep_failed_files: self.keep_failed_files,
         })
     }
 }

@@ -170,6 +170,33 @@ impl Journal {
         self.select("WHERE state = 'in_doubt' ORDER BY line", [])
     }
 
+    /// Rows of `run`'s manifest that ended failed (in this run or an earlier one).
+    pub fn failed_rows(&self, run: i64) -> Result<Vec<JournalRow>, JournalError> {
+        let rows_run = self.rows_run(run)?;
+        self.select(
+            "WHERE seen_run = ?1 AND state = 'failed' ORDER BY line",
+            params![rows_run],
+        )
+    }
+
+    /// Gives failed rows a fresh set of attempts: queued again, without their old file, code
+    /// or attempts.
+    pub fn reopen_failed(&mut self, keys: &[String]) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let tx = self.conn.transaction().map_err(|e| sql_error(&path, e))?;
+        for key in keys {
+            tx.prepare_cached(
+                "UPDATE rows SET state = 'queued', attempts = 0, file_id = NULL, file_url = NULL,
+                     operation_status = NULL, size = NULL, hash = NULL, error_code = NULL,
+                     error_message = NULL, batch_id = NULL, accepted_ms = NULL, updated_ms = ?2
+                 WHERE key = ?1 AND state = 'failed'",
+            )
+            .and_then(|mut s| s.execute(params![key, now_ms()]))
+            .map_err(|e| sql_error(&path, e))?;
+        }
+        tx.commit().map_err(|e| sql_error(&path, e))
+    }
+
     /// URL rows of `run`'s manifest whose file the target could not process, without a reason
     /// of their source's yet.
     pub fn unexplained_failures(&self, run: i64) -> Result<Vec<JournalRow>, JournalError> {

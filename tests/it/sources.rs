@@ -276,3 +276,65 @@ async fn a_dead_host_is_not_probed_for_every_row() {
         .count();
     assert_eq!(unprobed, 3, "{report:?}");
 }
+
+/// `--retry-failed` after the source was fixed: the failed rows are imported again and end
+/// READY, and their FAILED files go to the trash (`--keep-failed-files` leaves them live);
+/// without the flag a re-run leaves them failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_failed_reimports_after_the_source_is_fixed() {
+    for keep in [false, true] {
+        let s = TestServer::start_with(|c| c.api_keys = vec!["k".to_string()]).await;
+        let src = SourceServer::start().await;
+        let mut gone = Source::bytes("text/plain", b"not yet".to_vec());
+        gone.status = 404;
+        let broken = src.add("/later.png", gone);
+        let fine = src.add("/fine.png", Source::bytes("image/png", png(9, 9)));
+        let rows = vec![(fine.clone(), false), (broken.clone(), false)];
+        let work = tempfile::tempdir().expect("work dir");
+        write_manifest(work.path(), &rows);
+        let (code, out) = run_to_end(run(&s, work.path(), &[])).await;
+        assert_eq!(code, 3, "{out}");
+        let first = read_csv(&work.path().join("reports/reconciliation.csv"));
+        assert_eq!(first[1]["error_code"], "SOURCE_NOT_FOUND", "{first:?}");
+        let failed_file = first[1]["file_id"].clone();
+        assert!(!failed_file.is_empty(), "{first:?}");
+
+        src.add("/later.png", Source::bytes("image/png", png(11, 11)));
+        let (code, out) = run_to_end(run(&s, work.path(), &[])).await;
+        assert_eq!(code, 3, "a plain re-run leaves failed rows failed: {out}");
+
+        let flags: &[&str] = if keep {
+            &["--retry-failed", "--keep-failed-files"]
+        } else {
+            &["--retry-failed"]
+        };
+        let (code, out) = run_to_end(run(&s, work.path(), flags)).await;
+        assert_eq!(code, 0, "{out}");
+        let last = read_csv(&work.path().join("reports/reconciliation.csv"));
+        assert!(last.iter().all(|r| r["status"] == "ready"), "{last:?}");
+        assert_eq!(
+            last[0]["file_id"], first[0]["file_id"],
+            "the ready row is untouched"
+        );
+        assert_ne!(
+            last[1]["file_id"], failed_file,
+            "a new file for the retried row"
+        );
+        let live = s.files_with_paths().await;
+        let of = |url: &str| -> Vec<String> {
+            live.iter()
+                .filter(|(_, f)| f["sourceUrl"] == url)
+                .map(|(_, f)| f["operationStatus"].as_str().unwrap_or("").to_string())
+                .collect()
+        };
+        assert_eq!(of(&fine), vec!["READY"], "{live:?}");
+        let want: Vec<&str> = if keep {
+            vec!["READY", "FAILED"]
+        } else {
+            vec!["READY"]
+        };
+        let mut got = of(&broken);
+        got.sort_by(|a, b| b.cmp(a));
+        assert_eq!(got, want, "keep={keep}: {live:?}");
+    }
+}
