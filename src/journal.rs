@@ -20,7 +20,7 @@ pub use rows::{JournalRow, RowState};
 
 /// 2: the key and file-id indexes are separate (the key index can be rebuilt by a bulk load;
 /// the file-id index leaves out rows without a file). Schema 1 journals are still read.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// The rows' indexes, dropped and rebuilt by [`Journal::ingest`]'s bulk load; the unique key
 /// index comes first, so a repeated key fails the batch before anything else is built.
@@ -62,7 +62,9 @@ CREATE TABLE IF NOT EXISTS rows (
     -- the run whose manifest last held this row (duplicates are rows seen twice in one run)
     seen_run INTEGER NOT NULL,
     accepted_ms INTEGER,
-    updated_ms INTEGER NOT NULL
+    updated_ms INTEGER NOT NULL,
+    -- times the row was imported again after its file FAILED for a reason that can heal
+    reimports INTEGER NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX IF NOT EXISTS rows_file ON rows (file_id) WHERE file_id IS NOT NULL;
 -- manifest lines that are not rows to import: invalid, or duplicates of an earlier line
@@ -190,9 +192,31 @@ impl Journal {
                         found,
                     });
                 }
+                if found < SCHEMA_VERSION {
+                    journal.migrate()?;
+                }
             }
         }
         Ok(journal)
+    }
+
+    /// Brings a journal of an earlier schema up to this one; the rows stay as they were.
+    /// Schema 3 adds `rows.reimports` (0 for every existing row).
+    fn migrate(&self) -> Result<(), JournalError> {
+        let has_reimports: bool = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) > 0 FROM pragma_table_info('rows') WHERE name = 'reimports'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(self.wrap())?;
+        if !has_reimports {
+            self.conn
+                .execute_batch("ALTER TABLE rows ADD COLUMN reimports INTEGER NOT NULL DEFAULT 0")
+                .map_err(self.wrap())?;
+        }
+        self.set_meta("schema_version", &SCHEMA_VERSION.to_string())
     }
 
     pub fn path(&self) -> &Path {

@@ -49,8 +49,11 @@ pub struct RunConfig {
     pub source_headers: SourceHeaders,
     /// Give rows that ended failed in earlier runs a fresh set of attempts.
     pub retry_failed: bool,
-    /// With `retry_failed`, leave their FAILED files where they are instead of trashing them.
+    /// Leave FAILED files where they are when their rows are imported again, instead of
+    /// trashing them.
     pub keep_failed_files: bool,
+    /// Imports of a row whose file FAILED for a reason that can heal, the first included.
+    pub max_processing_attempts: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -176,14 +179,59 @@ pub async fn migrate(
             "--retry-failed: {reopened} failed rows get a fresh set of attempts ({trashed} of their FAILED files moved to the trash)"
         ));
     }
+    let mut wait_timed_out;
+    let mut round = 0;
+    loop {
+        let (waited_out, doubts) = send_and_wait(&ctx).await?;
+        (wait_timed_out, settled) = (waited_out, settled + doubts);
+        if ctx.stop.is_stopped() {
+            break;
+        }
+        let explained = explain::explain_failures(&ctx, run).await?;
+        if explained > 0 {
+            progress(&format!(
+                "asked the sources of {explained} failed rows why they failed"
+            ));
+        }
+        round += 1;
+        let (again, trashed) = reopen::reimport_healable(&ctx, run).await?;
+        if again == 0 || ctx.stop.is_stopped() {
+            break;
+        }
+        let pause = reopen::round_pause(round);
+        progress(&format!(
+            "{again} rows failed for reasons that can heal (their sources throttled, failed or did not answer, or processing failed): importing them again in {}s ({trashed} FAILED files moved to the trash)",
+            pause.as_secs()
+        ));
+        let mut stop = ctx.stop.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stop.stopped() => break,
+        }
+    }
+    settled += ctx.settled_after_errors.load(Ordering::Relaxed);
+    Ok(RunResult {
+        run,
+        ingest,
+        settled,
+        interrupted: ctx.stop.is_stopped(),
+        wait_timed_out,
+    })
+}
+
+/// Sends every queued row (settling doubts between passes) while the readiness stage polls,
+/// until nothing is left to send and every accepted file is READY or FAILED (or the wait timed
+/// out, → `true`); returns that and how many rows were settled.
+async fn send_and_wait(ctx: &Arc<RunContext>) -> Result<(bool, u64), PipelineError> {
+    let mut settled = 0;
     let imports_done = watch::channel(false);
     let poller = tokio::spawn(readiness::poll_until_done(ctx.clone(), imports_done.1));
     loop {
         if ctx.stop.is_stopped() {
             break;
         }
-        let sent = import::import_pass(&ctx).await? + upload::upload_pass(&ctx).await?;
-        let doubts = Priority::Unblock.scope(settle::settle_all(&ctx)).await?;
+        let sent = import::import_pass(ctx).await? + upload::upload_pass(ctx).await?;
+        let doubts = Priority::Unblock.scope(settle::settle_all(ctx)).await?;
         settled += doubts;
         if sent == 0 && doubts == 0 {
             break;
@@ -193,22 +241,7 @@ pub async fn migrate(
     let wait_timed_out = poller
         .await
         .map_err(|e| PipelineError::Task(e.to_string()))??;
-    settled += ctx.settled_after_errors.load(Ordering::Relaxed);
-    if !ctx.stop.is_stopped() {
-        let explained = explain::explain_failures(&ctx, run).await?;
-        if explained > 0 {
-            progress(&format!(
-                "asked the sources of {explained} failed rows why they failed"
-            ));
-        }
-    }
-    Ok(RunResult {
-        run,
-        ingest,
-        settled,
-        interrupted: ctx.stop.is_stopped(),
-        wait_timed_out,
-    })
+    Ok((wait_timed_out, settled))
 }
 
 async fn ingest(

@@ -420,6 +420,7 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             source_headers: Default::default(),
             retry_failed: false,
             keep_failed_files: false,
+            max_processing_attempts: 1,
         };
         let samples: Arc<Mutex<Vec<(Instant, Sample)>>> = Arc::default();
         // (server clock µs, files READY on the server), every 250 ms.

@@ -46,9 +46,15 @@ pub struct RunArgs {
     /// (after fixing their sources); their FAILED files go to the trash first.
     #[arg(long)]
     pub retry_failed: bool,
-    /// With --retry-failed: leave the rows' FAILED files in place instead of trashing them.
-    #[arg(long, requires = "retry_failed")]
+    /// Leave FAILED files in place when their rows are imported again (by --retry-failed, or
+    /// after a failure that can heal) instead of moving them to the trash.
+    #[arg(long)]
     pub keep_failed_files: bool,
+    /// Imports of a row whose file FAILED for a reason that can heal (its source throttled,
+    /// failed or did not answer, or processing failed on a healthy source), the first
+    /// included; 1 imports once.
+    #[arg(long, default_value_t = 3)]
+    pub max_processing_attempts: u32,
     /// Local files of at least this many MiB use resumable (tus) uploads.
     #[arg(long, default_value_t = 10)]
     pub resumable_threshold_mib: u64,
@@ -61,8 +67,10 @@ impl RunArgs {
                 "--batch-size must be between 1 and 1000".to_string(),
             ));
         }
-        if self.max_attempts == 0 {
-            return Err(UsageError("--max-attempts must be at least 1".to_string()));
+        if self.max_attempts == 0 || self.max_processing_attempts == 0 {
+            return Err(UsageError(
+                "--max-attempts and --max-processing-attempts must be at least 1".to_string(),
+            ));
         }
         Ok(RunConfig {
             manifest: self.input.manifest.clone(),
@@ -76,6 +84,7 @@ impl RunArgs {
             source_headers: self.sources.headers()?,
             retry_failed: self.retry_failed,
             keep_failed_files: self.keep_failed_files,
+            max_processing_attempts: self.max_processing_attempts,
         })
     }
 }

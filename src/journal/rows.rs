@@ -83,11 +83,13 @@ pub struct JournalRow {
     pub attempts: u32,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
+    /// Times the row was imported again after its file FAILED for a reason that can heal.
+    pub reimports: u32,
 }
 
 pub(crate) const COLUMNS: &str = "key, line, source, is_file, folder_path, display_name, mime_type,
     media_type, labels, private, external_id, expected_size, expected_md5, state, batch_id, file_id,
-    file_url, operation_status, size, hash, attempts, error_code, error_message";
+    file_url, operation_status, size, hash, attempts, error_code, error_message, reimports";
 
 impl JournalRow {
     /// The row's manifest fields as text, in [`crate::manifest::FIELDS`] order.
@@ -136,6 +138,7 @@ impl JournalRow {
             attempts: r.get(20)?,
             error_code: r.get(21)?,
             error_message: r.get(22)?,
+            reimports: r.get(23)?,
         })
     }
 }
@@ -179,22 +182,51 @@ impl Journal {
         )
     }
 
-    /// Gives failed rows a fresh set of attempts: queued again, without their old file, code
-    /// or attempts.
+    /// Gives failed rows a fresh set of attempts (`--retry-failed`): queued again, without
+    /// their old file, code, attempts or re-imports.
     pub fn reopen_failed(&mut self, keys: &[String]) -> Result<(), JournalError> {
+        self.requeue_failed(keys, "0")
+    }
+
+    /// Queues failed rows to be imported again after a failure that can heal, counting the
+    /// re-import.
+    pub fn reimport_failed(&mut self, keys: &[String]) -> Result<(), JournalError> {
+        self.requeue_failed(keys, "reimports + 1")
+    }
+
+    fn requeue_failed(&mut self, keys: &[String], reimports: &str) -> Result<(), JournalError> {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| sql_error(&path, e))?;
+        let sql = format!(
+            "UPDATE rows SET state = 'queued', attempts = 0, file_id = NULL, file_url = NULL,
+                 operation_status = NULL, size = NULL, hash = NULL, error_code = NULL,
+                 error_message = NULL, batch_id = NULL, accepted_ms = NULL, updated_ms = ?2,
+                 reimports = {reimports}
+             WHERE key = ?1 AND state = 'failed'"
+        );
         for key in keys {
-            tx.prepare_cached(
-                "UPDATE rows SET state = 'queued', attempts = 0, file_id = NULL, file_url = NULL,
-                     operation_status = NULL, size = NULL, hash = NULL, error_code = NULL,
-                     error_message = NULL, batch_id = NULL, accepted_ms = NULL, updated_ms = ?2
-                 WHERE key = ?1 AND state = 'failed'",
-            )
-            .and_then(|mut s| s.execute(params![key, now_ms()]))
-            .map_err(|e| sql_error(&path, e))?;
+            tx.prepare_cached(&sql)
+                .and_then(|mut s| s.execute(params![key, now_ms()]))
+                .map_err(|e| sql_error(&path, e))?;
         }
         tx.commit().map_err(|e| sql_error(&path, e))
+    }
+
+    /// Rows of `run`'s manifest that failed with one of `codes` and were re-imported fewer
+    /// than `max_reimports` times.
+    pub fn healable_failures(
+        &self,
+        run: i64,
+        codes: &[&str],
+        max_reimports: u32,
+    ) -> Result<Vec<JournalRow>, JournalError> {
+        let rows_run = self.rows_run(run)?;
+        let codes = serde_json::to_string(codes).expect("strings serialise");
+        self.select(
+            "WHERE seen_run = ?1 AND state = 'failed' AND reimports < ?2
+                 AND error_code IN (SELECT value FROM json_each(?3)) ORDER BY line",
+            params![rows_run, max_reimports, codes],
+        )
     }
 
     /// URL rows of `run`'s manifest whose file the target could not process, without a reason

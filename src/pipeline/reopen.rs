@@ -1,15 +1,34 @@
-//! `run --retry-failed`: rows that ended failed get a fresh set of attempts, after the user
-//! fixed their sources. The FAILED files this tool made for them go to the trash first (only
-//! ids the journal holds, only files that ended FAILED; `--keep-failed-files` leaves them), so
-//! a row that ends ready leaves no FAILED file of ours in a live folder. Trashing is idempotent
-//! and comes before the journal forgets the ids: a crash in between repeats the trash, harmless.
+//! Failed rows imported again: by `run --retry-failed`, every row that ended failed (after the
+//! user fixed its source); and within a run, rows whose file FAILED for a reason that can heal
+//! (the source throttled, failed or did not answer, or processing failed on a healthy source),
+//! up to `--max-processing-attempts`. The FAILED files this tool made for them go to the trash
+//! first (only ids the journal holds, only files that ended FAILED; `--keep-failed-files`
+//! leaves them), so a row that ends ready leaves no FAILED file of ours in a live folder.
+//! Trashing is idempotent and comes before the journal forgets the ids: a crash in between
+//! repeats the trash, harmless.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::{PipelineError, RunContext};
 use crate::api::types::OperationStatus;
 use crate::api::types::limits::BULK_DELETE_MAX_IDS;
 use crate::control::budget::Priority;
+use crate::journal::JournalRow;
+
+/// The codes of failures that can heal by themselves.
+pub(crate) const HEALABLE: [&str; 4] = [
+    "SOURCE_UNREACHABLE",
+    "SOURCE_THROTTLED",
+    "SOURCE_ERROR",
+    "PROCESSING_FAILED",
+];
+
+/// The pause before re-import round `round` (1-based): 2 s, 4 s, 8 s, … up to a minute, so a
+/// source that throttled or failed has time to recover.
+pub(crate) fn round_pause(round: u32) -> Duration {
+    Duration::from_secs(2u64.saturating_pow(round.min(6)).min(60))
+}
 
 /// Reopens the failed rows of `run`'s manifest; returns (rows reopened, files trashed).
 pub(crate) async fn reopen_failed(
@@ -17,8 +36,40 @@ pub(crate) async fn reopen_failed(
     run: i64,
 ) -> Result<(u64, u64), PipelineError> {
     let rows = ctx.journal.with(move |j| j.failed_rows(run)).await?;
-    if rows.is_empty() {
+    let (trashed, keys) = trash_failed_files(ctx, rows).await?;
+    let reopened = keys.len() as u64;
+    ctx.journal.with(move |j| j.reopen_failed(&keys)).await?;
+    Ok((reopened, trashed))
+}
+
+/// Queues again the rows of `run` whose file FAILED for a reason that can heal, with
+/// re-imports left; returns (rows queued again, files trashed).
+pub(crate) async fn reimport_healable(
+    ctx: &Arc<RunContext>,
+    run: i64,
+) -> Result<(u64, u64), PipelineError> {
+    let max_reimports = ctx.config.max_processing_attempts.saturating_sub(1);
+    if max_reimports == 0 {
         return Ok((0, 0));
+    }
+    let rows = ctx
+        .journal
+        .with(move |j| j.healable_failures(run, &HEALABLE, max_reimports))
+        .await?;
+    let (trashed, keys) = trash_failed_files(ctx, rows).await?;
+    let again = keys.len() as u64;
+    ctx.journal.with(move |j| j.reimport_failed(&keys)).await?;
+    Ok((again, trashed))
+}
+
+/// Moves the FAILED files of `rows` to the trash (unless `--keep-failed-files`); returns how
+/// many, and the rows' keys.
+async fn trash_failed_files(
+    ctx: &Arc<RunContext>,
+    rows: Vec<JournalRow>,
+) -> Result<(u64, Vec<String>), PipelineError> {
+    if rows.is_empty() {
+        return Ok((0, Vec::new()));
     }
     let failed_files: Vec<String> = rows
         .iter()
@@ -35,8 +86,5 @@ pub(crate) async fn reopen_failed(
             trashed += ids.len() as u64;
         }
     }
-    let keys: Vec<String> = rows.into_iter().map(|r| r.key).collect();
-    let reopened = keys.len() as u64;
-    ctx.journal.with(move |j| j.reopen_failed(&keys)).await?;
-    Ok((reopened, trashed))
+    Ok((trashed, rows.into_iter().map(|r| r.key).collect()))
 }

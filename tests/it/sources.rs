@@ -338,3 +338,43 @@ async fn retry_failed_reimports_after_the_source_is_fixed() {
         assert_eq!(got, want, "keep={keep}: {live:?}");
     }
 }
+
+/// A source that blips (its first requests answered 503) is imported again automatically,
+/// its FAILED file moved to the trash first: the row ends READY with one live file. With
+/// `--max-processing-attempts 1` it stays failed, with its reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_source_failures_are_imported_again() {
+    for attempts in ["3", "1"] {
+        let s = TestServer::start_with(|c| c.api_keys = vec!["k".to_string()]).await;
+        let src = SourceServer::start().await;
+        // The Media Manager's fetch and the probe that explains it both meet a 503.
+        let blip = src.add(
+            "/blip.png",
+            Source::bytes("image/png", png(8, 8)).failing_first(2),
+        );
+        let steady = src.add("/steady.png", Source::bytes("image/png", png(6, 6)));
+        let rows = vec![(steady.clone(), false), (blip.clone(), false)];
+        let work = tempfile::tempdir().expect("work dir");
+        write_manifest(work.path(), &rows);
+        let flags = ["--max-processing-attempts", attempts];
+        let (code, out) = run_to_end(run(&s, work.path(), &flags)).await;
+        let report = read_csv(&work.path().join("reports/reconciliation.csv"));
+        let live = s.files_with_paths().await;
+        let statuses: Vec<&str> = live
+            .iter()
+            .filter(|(_, f)| f["sourceUrl"] == blip.as_str())
+            .map(|(_, f)| f["operationStatus"].as_str().unwrap_or(""))
+            .collect();
+        if attempts == "3" {
+            assert_eq!(code, 0, "{out}");
+            assert!(report.iter().all(|r| r["status"] == "ready"), "{report:?}");
+            assert_eq!(statuses, vec!["READY"], "one live file: {live:?}");
+            assert!(out.contains("importing them again"), "{out}");
+        } else {
+            assert_eq!(code, 3, "{out}");
+            assert_eq!(report[1]["status"], "failed", "{report:?}");
+            assert_eq!(report[1]["error_code"], "SOURCE_ERROR", "{report:?}");
+            assert_eq!(statuses, vec!["FAILED"], "{live:?}");
+        }
+    }
+}

@@ -208,6 +208,8 @@ pub struct Source {
     pub redirect_to: Option<String>,
     /// Never answer (a hanging source).
     pub hang: bool,
+    /// Answer this many requests 503 first (a host that blips), counting down.
+    pub fail_first: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 impl Source {
@@ -219,7 +221,14 @@ impl Source {
             require_header: None,
             redirect_to: None,
             hang: false,
+            fail_first: None,
         }
+    }
+
+    /// This source, answering its first `n` requests 503.
+    pub fn failing_first(mut self, n: usize) -> Self {
+        self.fail_first = Some(Arc::new(std::sync::atomic::AtomicUsize::new(n)));
+        self
     }
 
     /// A source that accepts the request and never answers.
@@ -320,6 +329,15 @@ async fn serve_source(
     };
     if src.hang {
         std::future::pending::<()>().await;
+    }
+    if let Some(left) = &src.fail_first {
+        use std::sync::atomic::Ordering::SeqCst;
+        if left
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
     }
     if let Some(to) = &src.redirect_to {
         return (StatusCode::FOUND, [(header::LOCATION, to.clone())]).into_response();
