@@ -311,3 +311,41 @@ fn late_answers_leave_resolved_rows_alone() {
     assert_eq!(lines(&journal, run, 2)[1].state, RowState::InDoubt);
     assert_eq!(journal.sending().expect("sending").len(), 0);
 }
+
+/// A journal of schema 2 (before re-imports were counted) opens with its rows as they were,
+/// gains the `reimports` column (0) and is marked schema 3.
+#[test]
+fn a_schema_2_journal_is_migrated_on_open() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("j.sqlite");
+    {
+        let mut journal = Journal::open(&path).expect("journal");
+        ingest(&mut journal, &[LineSpec::Valid(1), LineSpec::Valid(2)]);
+    }
+    {
+        let conn = rusqlite::Connection::open(&path).expect("sqlite");
+        conn.execute_batch(
+            "ALTER TABLE rows DROP COLUMN reimports;
+             UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+        )
+        .expect("made schema 2");
+    }
+    let journal = Journal::open(&path).expect("opens");
+    assert_eq!(
+        journal.meta("schema_version").expect("meta").as_deref(),
+        Some("3")
+    );
+    let run = journal
+        .meta("last_run")
+        .expect("meta")
+        .expect("a run")
+        .parse()
+        .expect("number");
+    let rows = lines(&journal, run, 2);
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter()
+            .all(|r| r.reimports == 0 && r.state == RowState::Queued),
+        "{rows:?}"
+    );
+}
