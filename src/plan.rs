@@ -8,6 +8,7 @@ pub mod estimate;
 pub mod keys;
 pub mod rows;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -72,6 +73,8 @@ pub struct PlanSummary {
     pub counts: PlanCounts,
     /// Every folder path imports will create (ancestors included), sorted.
     pub folders: Vec<String>,
+    /// Valid URL rows by source host: the hosts the Media Manager will fetch from.
+    pub source_hosts: BTreeMap<String, u64>,
     pub api_calls: CallEstimate,
     pub rate_per_minute: u32,
     pub batch_size: u64,
@@ -170,11 +173,17 @@ pub async fn plan(config: PlanConfig) -> Result<PlanReport, PlanError> {
     let mut judged = std::pin::pin!(probed(rx, prober.clone(), in_flight));
     let mut counts = PlanCounts::default();
     let mut folders = FolderTree::default();
+    let mut hosts: BTreeMap<String, u64> = BTreeMap::new();
     let mut probes = prober.as_ref().map(|_| ProbeCounts::default());
     while let Some((row, probe)) = judged.next().await {
         counts.add(&row);
         if row.valid_source.is_some() {
             folders.add(&row.folder_path);
+        }
+        if let Some(Source::Url(url)) = &row.valid_source {
+            *hosts
+                .entry(url.host_str().unwrap_or_default().to_string())
+                .or_default() += 1;
         }
         if let (Some(tally), Some(RowProbe::Remote(result))) = (&mut probes, &probe) {
             tally.add(result);
@@ -183,7 +192,7 @@ pub async fn plan(config: PlanConfig) -> Result<PlanReport, PlanError> {
     }
     reader.await.map_err(PlanError::Reader)??;
     let csv = csv.finish()?;
-    let summary = summarize(&config, counts, folders, probes);
+    let summary = summarize(&config, counts, folders, hosts, probes);
     let json = config.report_dir.join("plan.json");
     csv_out::write_json(&json, &summary)?;
     Ok(PlanReport { summary, csv, json })
@@ -217,6 +226,7 @@ fn summarize(
     config: &PlanConfig,
     counts: PlanCounts,
     folders: FolderTree,
+    source_hosts: BTreeMap<String, u64>,
     probe: Option<ProbeCounts>,
 ) -> PlanSummary {
     let api_calls = estimate::estimate_calls(counts.url_rows, counts.file_rows, config.batch_size);
@@ -227,6 +237,7 @@ fn summarize(
         format: format_name(&config.manifest, &config.manifest_options),
         counts,
         folders: folders.into_paths(),
+        source_hosts,
         api_calls,
         rate_per_minute: config.rate_per_minute,
         batch_size: config.batch_size,

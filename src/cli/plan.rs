@@ -81,8 +81,21 @@ pub async fn execute(args: PlanArgs) -> anyhow::Result<Ending> {
         .as_ref()
         .map(|p| format!(", {} of {} probed sources failed", p.failed(), p.probed))
         .unwrap_or_default();
+    let mut hosts: Vec<(&String, &u64)> = s.source_hosts.iter().collect();
+    hosts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let top: Vec<String> = hosts
+        .iter()
+        .take(3)
+        .map(|(h, n)| format!("{h} {n}"))
+        .collect();
+    let more = if hosts.len() > 3 { ", …" } else { "" };
+    let sources = if hosts.is_empty() {
+        String::new()
+    } else {
+        format!("; {} source hosts ({}{more})", hosts.len(), top.join(", "))
+    };
     println!(
-        "plan: {} rows — {} valid, {} invalid, {} duplicate{probed}; {} folders, {} API calls, about {} at {}/min; reports {} and {}",
+        "plan: {} rows — {} valid, {} invalid, {} duplicate{probed}{sources}; {} folders, {} API calls, about {} at {}/min; reports {} and {}",
         s.counts.rows,
         s.counts.valid,
         s.counts.invalid,

@@ -130,6 +130,16 @@ async fn probes_send_source_headers() {
         probed.iter().all(|r| r["probe_status"] == "ok"),
         "{probed:?}"
     );
+    let summary: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(work.path().join("plan/plan.json")).expect("plan.json"),
+    )
+    .expect("json");
+    assert_eq!(
+        summary["sourceHosts"],
+        serde_json::json!({"127.0.0.1": rows.len()}),
+        "the hosts the Media Manager will fetch from"
+    );
+    assert!(out.contains("1 source hosts (127.0.0.1 5)"), "{out}");
     assert!(!out.contains(TOKEN), "the token is in plan's output");
     let leaks = contains_anywhere(&work.path().join("plan"), TOKEN);
     assert!(leaks.is_empty(), "the token is in {leaks:?}");
