@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{Source, SourceServer, TestServer, bin, png, read_csv, run_to_end};
+use crate::support::{Blip, Source, SourceServer, TestServer, bin, png, read_csv, run_to_end};
 
 const TOKEN: &str = "tok-5e3c19a7-private";
 
@@ -349,42 +349,57 @@ async fn retry_failed_reimports_after_the_source_is_fixed() {
     }
 }
 
-/// A source that blips (its first requests answered 503) is imported again automatically,
-/// its FAILED file moved to the trash first: the row ends READY with one live file. With
-/// `--max-processing-attempts 1` it stays failed, with its reason.
+/// Sources that blip — the first requests answered 503, or 429 with `Retry-After`, or a body
+/// cut off halfway — are imported again automatically, their FAILED files moved to the trash
+/// first: every row ends READY with one live file. With `--max-processing-attempts 1` they stay
+/// failed, each with its reason.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transient_source_failures_are_imported_again() {
     for attempts in ["3", "1"] {
         let s = TestServer::start_with(|c| c.api_keys = vec!["k".to_string()]).await;
         let src = SourceServer::start().await;
-        // The Media Manager's fetch and the probe that explains it both meet a 503.
-        let blip = src.add(
-            "/blip.png",
-            Source::bytes("image/png", png(8, 8)).failing_first(2),
-        );
-        let steady = src.add("/steady.png", Source::bytes("image/png", png(6, 6)));
-        let rows = vec![(steady.clone(), false), (blip.clone(), false)];
+        // The Media Manager's fetch and the probe that explains it both meet the blip.
+        let blips = [
+            (Blip::Unavailable, "SOURCE_ERROR"),
+            (Blip::Throttled, "SOURCE_THROTTLED"),
+            // A probe asks for no body, so the cut one looks healthy.
+            (Blip::CutBody, "PROCESSING_FAILED"),
+        ];
+        let mut rows = vec![(
+            src.add("/steady.png", Source::bytes("image/png", png(6, 6))),
+            false,
+        )];
+        for (i, (blip, _)) in blips.iter().enumerate() {
+            let source = Source::bytes("image/png", png(8 + i as u32, 8)).failing_first(2, *blip);
+            rows.push((src.add(&format!("/blip-{i}.png"), source), false));
+        }
         let work = tempfile::tempdir().expect("work dir");
         write_manifest(work.path(), &rows);
         let flags = ["--max-processing-attempts", attempts];
         let (code, out) = run_to_end(run(&s, work.path(), &flags)).await;
         let report = read_csv(&work.path().join("reports/reconciliation.csv"));
         let live = s.files_with_paths().await;
-        let statuses: Vec<&str> = live
-            .iter()
-            .filter(|(_, f)| f["sourceUrl"] == blip.as_str())
-            .map(|(_, f)| f["operationStatus"].as_str().unwrap_or(""))
-            .collect();
+        for (i, (url, _)) in rows.iter().enumerate() {
+            let statuses: Vec<&str> = live
+                .iter()
+                .filter(|(_, f)| f["sourceUrl"] == url.as_str())
+                .map(|(_, f)| f["operationStatus"].as_str().unwrap_or(""))
+                .collect();
+            if attempts == "3" || i == 0 {
+                assert_eq!(report[i]["status"], "ready", "{:?}", report[i]);
+                assert_eq!(statuses, vec!["READY"], "one live file for {url}: {live:?}");
+            } else {
+                let (blip, code) = blips[i - 1];
+                assert_eq!(report[i]["status"], "failed", "{blip:?}: {:?}", report[i]);
+                assert_eq!(report[i]["error_code"], code, "{blip:?}: {:?}", report[i]);
+                assert_eq!(statuses, vec!["FAILED"], "{live:?}");
+            }
+        }
         if attempts == "3" {
             assert_eq!(code, 0, "{out}");
-            assert!(report.iter().all(|r| r["status"] == "ready"), "{report:?}");
-            assert_eq!(statuses, vec!["READY"], "one live file: {live:?}");
             assert!(out.contains("importing them again"), "{out}");
         } else {
             assert_eq!(code, 3, "{out}");
-            assert_eq!(report[1]["status"], "failed", "{report:?}");
-            assert_eq!(report[1]["error_code"], "SOURCE_ERROR", "{report:?}");
-            assert_eq!(statuses, vec!["FAILED"], "{live:?}");
         }
     }
 }

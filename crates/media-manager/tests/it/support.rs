@@ -208,8 +208,19 @@ pub struct Source {
     pub redirect_to: Option<String>,
     /// Never answer (a hanging source).
     pub hang: bool,
-    /// Answer this many requests 503 first (a host that blips), counting down.
-    pub fail_first: Option<Arc<std::sync::atomic::AtomicUsize>>,
+    /// Fail this many requests first (a host that blips), counting down, this way.
+    pub fail_first: Option<(Arc<std::sync::atomic::AtomicUsize>, Blip)>,
+}
+
+/// How a blipping source fails a request.
+#[derive(Clone, Copy, Debug)]
+pub enum Blip {
+    /// 503 Service Unavailable.
+    Unavailable,
+    /// 429 Too Many Requests with `Retry-After: 1`.
+    Throttled,
+    /// 200 with a `Content-Length` of the whole body, then half of it and the connection closed.
+    CutBody,
 }
 
 impl Source {
@@ -225,9 +236,9 @@ impl Source {
         }
     }
 
-    /// This source, answering its first `n` requests 503.
-    pub fn failing_first(mut self, n: usize) -> Self {
-        self.fail_first = Some(Arc::new(std::sync::atomic::AtomicUsize::new(n)));
+    /// This source, failing its first `n` requests as `blip` says.
+    pub fn failing_first(mut self, n: usize, blip: Blip) -> Self {
+        self.fail_first = Some((Arc::new(std::sync::atomic::AtomicUsize::new(n)), blip));
         self
     }
 
@@ -330,13 +341,19 @@ async fn serve_source(
     if src.hang {
         std::future::pending::<()>().await;
     }
-    if let Some(left) = &src.fail_first {
+    if let Some((left, blip)) = &src.fail_first {
         use std::sync::atomic::Ordering::SeqCst;
         if left
             .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
             .is_ok()
         {
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            return match blip {
+                Blip::Unavailable => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                Blip::Throttled => {
+                    (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, "1")]).into_response()
+                }
+                Blip::CutBody => cut_body(&src.body),
+            };
         }
     }
     if let Some(to) = &src.redirect_to {
@@ -352,6 +369,22 @@ async fn serve_source(
         resp.headers_mut()
             .insert(header::CONTENT_TYPE, ct.parse().unwrap());
     }
+    resp
+}
+
+/// A 200 that promises `body` whole and breaks off halfway: the client sees the connection
+/// end before the body does.
+fn cut_body(body: &[u8]) -> Response {
+    let half = bytes::Bytes::copy_from_slice(&body[..body.len() / 2]);
+    let stream = futures_util::stream::iter([
+        Ok::<_, std::io::Error>(half),
+        Err(std::io::Error::other("cut off")),
+    ]);
+    let mut resp = Response::new(axum::body::Body::from_stream(stream));
+    resp.headers_mut().insert(
+        header::CONTENT_LENGTH,
+        body.len().to_string().parse().expect("a length"),
+    );
     resp
 }
 
