@@ -35,6 +35,7 @@ fn default_scenario() -> Scenario {
         processing: "500..1500".to_string(),
         seed: 1,
         retry_after: true,
+        flaky_per_mille: 0,
     }
 }
 

@@ -46,6 +46,8 @@ pub struct Scenario {
     pub seed: u64,
     /// Whether the server's 429s carry `Retry-After`.
     pub retry_after: bool,
+    /// Share of sources whose first GET answers 503 (a flaky host), in per mille.
+    pub flaky_per_mille: u32,
 }
 
 impl Scenario {
@@ -54,7 +56,7 @@ impl Scenario {
             .files_per_folder
             .map_or("one".to_string(), |n| n.to_string());
         format!(
-            "--rows {} --files-per-folder {folders} --limit {} --burst {} --rate {} --concurrency {} --latency {} --processing {} --seed {} --retry-after {}",
+            "--rows {} --files-per-folder {folders} --limit {} --burst {} --rate {} --concurrency {} --latency {} --processing {} --seed {} --retry-after {} --flaky-per-mille {}",
             self.rows,
             self.limit,
             self.burst,
@@ -63,7 +65,8 @@ impl Scenario {
             self.latency,
             self.processing,
             self.seed,
-            if self.retry_after { "yes" } else { "no" }
+            if self.retry_after { "yes" } else { "no" },
+            self.flaky_per_mille
         )
     }
 
@@ -86,6 +89,7 @@ impl Scenario {
                 "--processing" => self.processing = value.clone(),
                 "--seed" => self.seed = num(),
                 "--retry-after" => self.retry_after = value != "no",
+                "--flaky-per-mille" => self.flaky_per_mille = num() as u32,
                 _ => {}
             }
         }
@@ -304,21 +308,40 @@ fn png() -> Vec<u8> {
     out.into_inner()
 }
 
-/// A web server answering every path with the same small PNG.
-async fn start_sources() -> String {
+/// A web server answering every path with the same small PNG — but the first GET of
+/// `flaky_per_mille` of the paths (chosen by a hash of the path) with a 503.
+async fn start_sources(flaky_per_mille: u32) -> String {
+    use axum::http::{Method, StatusCode, Uri};
+    use axum::response::IntoResponse;
     let body = bytes::Bytes::from(png());
+    let blipped: Arc<Mutex<std::collections::HashSet<String>>> = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind sources");
     let addr = listener.local_addr().expect("address");
-    let app = axum::Router::new().fallback(move || {
+    let app = axum::Router::new().fallback(move |method: Method, uri: Uri| {
         let body = body.clone();
-        async move { ([(axum::http::header::CONTENT_TYPE, "image/png")], body) }
+        let blipped = blipped.clone();
+        async move {
+            let path = uri.path().to_string();
+            let flaky = fastrand::Rng::with_seed(fxhash(&path)).u32(0..1000) < flaky_per_mille;
+            if flaky && method == Method::GET && blipped.lock().expect("set").insert(path) {
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+            ([(axum::http::header::CONTENT_TYPE, "image/png")], body).into_response()
+        }
     });
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
     format!("http://{addr}")
+}
+
+/// A stable hash of a path (FNV-1a), to pick the flaky sources the same way every run.
+fn fxhash(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn write_manifest(dir: &Path, scenario: &Scenario, sources: &str) -> PathBuf {
@@ -364,7 +387,7 @@ impl Site {
                 Some(scenario.processing.parse().expect("processing range"));
             config.processing.concurrency = 32;
             let server = LocalServer::start(config, 0).await.expect("server starts");
-            (server, start_sources().await)
+            (server, start_sources(scenario.flaky_per_mille).await)
         });
         Self {
             runtime,
@@ -420,7 +443,7 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             source_headers: Default::default(),
             retry_failed: false,
             keep_failed_files: false,
-            max_processing_attempts: 1,
+            max_processing_attempts: 3,
         };
         let samples: Arc<Mutex<Vec<(Instant, Sample)>>> = Arc::default();
         // (server clock µs, files READY on the server), every 250 ms.
