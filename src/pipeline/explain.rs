@@ -46,12 +46,17 @@ pub(crate) async fn explain_failures(
             .unwrap_or_default();
         by_host.entry(host).or_default().push(row);
     }
-    let reasons: Vec<(String, String, String)> = futures_util::stream::iter(by_host.into_values())
+    let probes = futures_util::stream::iter(by_host.into_values())
         .map(|rows| explain_host(&prober, rows))
         .buffer_unordered(HOSTS_AT_ONCE)
         .flat_map(futures_util::stream::iter)
-        .collect()
-        .await;
+        .collect::<Vec<(String, String, String)>>();
+    // A stop leaves the rows as they are: the next run asks again.
+    let mut stop = ctx.stop.clone();
+    let reasons = tokio::select! {
+        reasons = probes => reasons,
+        _ = stop.stopped() => return Ok(0),
+    };
     let explained = reasons.len() as u64;
     ctx.journal
         .with(move |j| j.explain_failures(&reasons))
