@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{PipelineError, RunContext};
+use crate::api::client::CallError;
 use crate::api::types::OperationStatus;
 use crate::api::types::limits::BULK_DELETE_MAX_IDS;
 use crate::control::budget::Priority;
@@ -78,13 +79,29 @@ async fn trash_failed_files(
         .collect();
     let mut trashed = 0;
     if !ctx.config.keep_failed_files {
-        for ids in failed_files.chunks(BULK_DELETE_MAX_IDS.min(100)) {
-            Priority::Unblock
-                .scope(ctx.client.trash_files(ids))
-                .await
-                .map_err(PipelineError::Target)?;
+        for ids in failed_files.chunks(BULK_DELETE_MAX_IDS) {
+            trash(ctx, ids).await?;
             trashed += ids.len() as u64;
         }
     }
     Ok((trashed, rows.into_iter().map(|r| r.key).collect()))
 }
+
+/// Trashes `ids` in one call, or — when the target refuses that many at once (its limit is not
+/// documented; 1000 is the largest seen accepted) — in calls of a hundred.
+async fn trash(ctx: &RunContext, ids: &[String]) -> Result<(), PipelineError> {
+    let call = |ids| Priority::Unblock.scope(ctx.client.trash_files(ids));
+    match call(ids).await {
+        Err(CallError::Api(e)) if e.status == 400 && ids.len() > SMALL_TRASH => {
+            tracing::debug!(error = %e, "trashing in smaller calls");
+            for chunk in ids.chunks(SMALL_TRASH) {
+                call(chunk).await.map_err(PipelineError::Target)?;
+            }
+            Ok(())
+        }
+        other => other.map_err(PipelineError::Target),
+    }
+}
+
+/// Ids per Bulk Delete call when the target refuses a larger one.
+const SMALL_TRASH: usize = 100;
