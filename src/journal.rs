@@ -79,6 +79,8 @@ CREATE TABLE IF NOT EXISTS issues (
     PRIMARY KEY (run, line)
 );
 CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, folder_id TEXT NOT NULL);
+-- files rows held before they were imported again (FAILED, trashed or kept): never claimed again
+CREATE TABLE IF NOT EXISTS retired_files (file_id TEXT PRIMARY KEY);
 -- a run whose manifest was unchanged since run rows_run's read takes that read's rows
 CREATE TABLE IF NOT EXISTS runs (run INTEGER PRIMARY KEY, rows_run INTEGER NOT NULL);
 "#;

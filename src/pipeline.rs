@@ -194,6 +194,9 @@ pub async fn migrate(
             ));
         }
         round += 1;
+        if ctx.stop.is_stopped() {
+            break;
+        }
         let (again, trashed) = reopen::reimport_healable(&ctx, run).await?;
         if again == 0 || ctx.stop.is_stopped() {
             break;

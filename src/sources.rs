@@ -51,6 +51,11 @@ impl SourceHeaders {
         self.by_host.is_empty()
     }
 
+    /// The hosts that get headers (lower case).
+    pub fn hosts(&self) -> std::collections::HashSet<String> {
+        self.by_host.keys().cloned().collect()
+    }
+
     /// The headers for a source URL's host, as an import's `urlHeaders`; `None` when it needs none.
     pub fn for_url(&self, source: &str) -> Option<BTreeMap<String, String>> {
         let url = url::Url::parse(source).ok()?;

@@ -205,6 +205,13 @@ impl Journal {
              WHERE key = ?1 AND state = 'failed'"
         );
         for key in keys {
+            // The old file is ours but no row's now: a look must never take it for the row.
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO retired_files (file_id)
+                 SELECT file_id FROM rows WHERE key = ?1 AND state = 'failed' AND file_id IS NOT NULL",
+            )
+            .and_then(|mut s| s.execute(params![key]))
+            .map_err(|e| sql_error(&path, e))?;
             tx.prepare_cached(&sql)
                 .and_then(|mut s| s.execute(params![key, now_ms()]))
                 .map_err(|e| sql_error(&path, e))?;
@@ -359,7 +366,8 @@ impl Journal {
         Ok(self
             .conn
             .query_row(
-                "SELECT 1 FROM rows WHERE file_id = ?1 AND key != ?2",
+                "SELECT 1 FROM rows WHERE file_id = ?1 AND key != ?2
+                 UNION ALL SELECT 1 FROM retired_files WHERE file_id = ?1",
                 [file_id, except_key],
                 |_| Ok(()),
             )

@@ -15,6 +15,7 @@ use crate::api::client::CallError;
 use crate::api::types::OperationStatus;
 use crate::api::types::limits::BULK_DELETE_MAX_IDS;
 use crate::control::budget::Priority;
+use crate::control::retry::Disposition;
 use crate::journal::JournalRow;
 
 /// The codes of failures that can heal by themselves.
@@ -95,8 +96,20 @@ async fn trash(ctx: &RunContext, ids: &[String]) -> Result<(), PipelineError> {
         Err(CallError::Api(e)) if e.status == 400 && ids.len() > SMALL_TRASH => {
             tracing::debug!(error = %e, "trashing in smaller calls");
             for chunk in ids.chunks(SMALL_TRASH) {
-                call(chunk).await.map_err(PipelineError::Target)?;
+                tolerate(call(chunk).await, chunk.len())?;
             }
+            Ok(())
+        }
+        other => tolerate(other, ids.len()),
+    }
+}
+
+/// A trash refused for good (an id the target no longer knows, say) leaves those FAILED files
+/// where they are; their rows are imported again all the same. Anything else stops the run.
+fn tolerate(result: Result<(), CallError>, files: usize) -> Result<(), PipelineError> {
+    match result {
+        Err(e) if e.disposition() == Disposition::Permanent => {
+            tracing::warn!(error = %e, files, "the target refused to trash FAILED files; leaving them");
             Ok(())
         }
         other => other.map_err(PipelineError::Target),

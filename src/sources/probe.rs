@@ -57,6 +57,9 @@ impl ProbeStatus {
     }
 }
 
+/// Redirects a probe follows, as browsers and reqwest do by default.
+const MAX_REDIRECTS: usize = 10;
+
 pub struct Prober {
     http: reqwest::Client,
     headers: SourceHeaders,
@@ -71,7 +74,24 @@ impl Prober {
         headers: SourceHeaders,
     ) -> Result<Prober, reqwest::Error> {
         crate::install_crypto_provider();
+        // A private source's headers must not follow it to another host: such a redirect is
+        // not followed (the probe reports the redirect itself).
+        let private = headers.hosts();
+        let redirects = reqwest::redirect::Policy::custom(move |attempt| {
+            let host = |u: &url::Url| u.host_str().map(str::to_ascii_lowercase);
+            let first = attempt.previous().first().and_then(host);
+            if attempt.previous().len() > MAX_REDIRECTS {
+                attempt.error("too many redirects")
+            } else if first.as_ref().is_some_and(|h| private.contains(h))
+                && first != host(attempt.url())
+            {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        });
         let http = reqwest::Client::builder()
+            .redirect(redirects)
             .timeout(timeout)
             .connect_timeout(timeout)
             .user_agent(concat!(
@@ -110,7 +130,10 @@ impl Prober {
             Ok(r)
                 if matches!(
                     r.status(),
-                    StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED
+                    StatusCode::METHOD_NOT_ALLOWED
+                        | StatusCode::NOT_IMPLEMENTED
+                        // A link signed for GET (S3, GCS) refuses a HEAD.
+                        | StatusCode::FORBIDDEN
                 ) =>
             {
                 self.http

@@ -349,3 +349,44 @@ fn a_schema_2_journal_is_migrated_on_open() {
         "{rows:?}"
     );
 }
+
+/// Regression (a review found it): a row imported again after its file FAILED never takes
+/// that old file back — kept or trashed, it stays claimed — so a look after a 5xx can't settle
+/// the row onto it.
+#[test]
+fn an_old_failed_file_is_never_claimed_again() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut journal = Journal::open(&dir.path().join("j.sqlite")).expect("journal");
+    let run = ingest(&mut journal, &[LineSpec::Valid(1)]);
+    let key = lines(&journal, run, 1).remove(0).key;
+    journal
+        .mark_sending(std::slice::from_ref(&key), 1)
+        .expect("sending");
+    let file = FileFacts {
+        file_id: "old-failed".to_string(),
+        operation_status: OperationStatus::Failed,
+        ..FileFacts::default()
+    };
+    journal
+        .apply(
+            &[Outcome::Accepted {
+                key: key.clone(),
+                file,
+            }],
+            3,
+        )
+        .expect("failed");
+    assert!(!journal.file_claimed("old-failed", &key).expect("claimed"));
+    journal
+        .reimport_failed(std::slice::from_ref(&key))
+        .expect("again");
+    let row = lines(&journal, run, 1).remove(0);
+    assert_eq!(
+        (row.state, row.file_id.clone(), row.reimports),
+        (RowState::Queued, None, 1)
+    );
+    assert!(
+        journal.file_claimed("old-failed", &key).expect("claimed"),
+        "retired for good"
+    );
+}
