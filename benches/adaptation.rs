@@ -18,17 +18,9 @@ use support::{FILES_PER_CALL_AT_FLOOR, Measured, Scenario, migrate, pct};
 
 fn default_scenario() -> Scenario {
     Scenario {
-        rows: 12_000,
         files_per_folder: Some(50),
-        limit: 240,
-        burst: 10,
         rate: 960,
-        concurrency: 8,
-        latency: "20..80".to_string(),
-        processing: "500..1500".to_string(),
-        seed: 1,
-        retry_after: true,
-        flaky_per_mille: 0,
+        ..Scenario::default()
     }
 }
 

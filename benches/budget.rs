@@ -24,19 +24,7 @@ mod support;
 use support::{FILES_PER_CALL_AT_FLOOR, Measured, Scenario, migrate, pct};
 
 fn default_scenario() -> Scenario {
-    Scenario {
-        rows: 12_000,
-        files_per_folder: None,
-        limit: 240,
-        burst: 10,
-        rate: 240,
-        concurrency: 8,
-        latency: "20..80".to_string(),
-        processing: "500..1500".to_string(),
-        seed: 1,
-        retry_after: true,
-        flaky_per_mille: 0,
-    }
+    Scenario::default()
 }
 
 fn report(name: &str, s: &Scenario, m: &Measured) {

@@ -19,16 +19,8 @@ use support::{Measured, Scenario, migrate, pct};
 fn scenario() -> Scenario {
     Scenario {
         rows: 6_000,
-        files_per_folder: None,
-        limit: 240,
-        burst: 10,
-        rate: 240,
-        concurrency: 8,
-        latency: "20..80".to_string(),
-        processing: "500..1500".to_string(),
-        seed: 1,
-        retry_after: true,
         flaky_per_mille: 200,
+        ..Scenario::default()
     }
 }
 

@@ -47,10 +47,6 @@ impl SourceHeaders {
         Ok(headers)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.by_host.is_empty()
-    }
-
     /// The hosts that get headers (lower case).
     pub fn hosts(&self) -> std::collections::HashSet<String> {
         self.by_host.keys().cloned().collect()

@@ -50,6 +50,26 @@ pub struct Scenario {
     pub flaky_per_mille: u32,
 }
 
+impl Default for Scenario {
+    /// 12,000 rows in one folder against a limit of 240/min that the client's rate matches,
+    /// with 20–80 ms of latency, 0.5–1.5 s of processing and healthy sources.
+    fn default() -> Self {
+        Self {
+            rows: 12_000,
+            files_per_folder: None,
+            limit: 240,
+            burst: 10,
+            rate: 240,
+            concurrency: 8,
+            latency: "20..80".to_string(),
+            processing: "500..1500".to_string(),
+            seed: 1,
+            retry_after: true,
+            flaky_per_mille: 0,
+        }
+    }
+}
+
 impl Scenario {
     pub fn args(&self) -> String {
         let folders = self
