@@ -8,6 +8,7 @@
 //! files wait for confirmation, so polls get their share.
 
 mod explain;
+mod hosts;
 mod import;
 mod readiness;
 mod reopen;
@@ -54,6 +55,8 @@ pub struct RunConfig {
     pub keep_failed_files: bool,
     /// Imports of a row whose file FAILED for a reason that can heal, the first included.
     pub max_processing_attempts: u32,
+    /// Files one source host may have in fetch at once: `None` adapts it per host.
+    pub source_host_limit: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +143,8 @@ pub(crate) struct RunContext {
     pub stop: StopSignal,
     /// Files accepted and not yet confirmed, for the readiness stage.
     pub tracker: readiness::Tracker,
+    /// Each source host's room for files in fetch.
+    pub hosts: hosts::HostPacer,
     /// Rows looked for at the target by the stage that sent them, after a 5xx answer.
     pub settled_after_errors: AtomicU64,
 }
@@ -158,12 +163,19 @@ pub async fn migrate(
         "manifest: {} rows ({} new, {} known, {} duplicate, {} invalid)",
         ingest.rows, ingest.new, ingest.known, ingest.duplicate, ingest.invalid
     ));
+    let hosts = hosts::HostPacer::new(
+        config.wait,
+        config.source_host_limit,
+        config.batch_size,
+        config.wait_timeout,
+    );
     let ctx = Arc::new(RunContext {
         client,
         journal,
         config,
         stop,
         tracker: readiness::Tracker::new(),
+        hosts,
         settled_after_errors: AtomicU64::new(0),
     });
     let dead = ctx.journal.with(|j| j.doubt_dead_sends()).await?;
@@ -211,6 +223,11 @@ pub async fn migrate(
             _ = tokio::time::sleep(pause) => {}
             _ = stop.stopped() => break,
         }
+    }
+    for (host, window) in ctx.hosts.cut_hosts() {
+        progress(&format!(
+            "source host {host} failed under load: paced to {window} files in fetch at once (--source-host-limit overrides)"
+        ));
     }
     settled += ctx.settled_after_errors.load(Ordering::Relaxed);
     Ok(RunResult {

@@ -461,6 +461,7 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             resumable_threshold: u64::MAX,
             import_concurrency: scenario.concurrency.div_ceil(2).max(1),
             source_headers: Default::default(),
+            source_host_limit: None,
             retry_failed: false,
             keep_failed_files: false,
             max_processing_attempts: 3,

@@ -77,21 +77,54 @@ pub enum CallError {
     /// A resumable upload that failed before its finalize, so no file was made: start over.
     #[error("{0} (the upload was not finished: no file was made)")]
     Unfinished(Box<CallError>),
-    /// The local file to upload could not be read: nothing was sent.
+    /// The local file to upload could not be read, or changed while it was sent: no file was
+    /// made.
     #[error("{endpoint}: {message}")]
     LocalFile {
         endpoint: &'static str,
+        cause: LocalCause,
         message: String,
     },
+}
+
+/// Why a local file could not be uploaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LocalCause {
+    /// It is no longer there.
+    Vanished,
+    /// It can't be read: permissions, or not a regular file (a directory, FIFO or device).
+    Unreadable,
+    /// Its size changed while it was being sent (still being written?).
+    Changed,
+}
+
+impl CallError {
+    /// A local file's error, its cause told from the I/O error.
+    pub fn local_io(endpoint: &'static str, path: &std::path::Path, e: &std::io::Error) -> Self {
+        let cause = match e.kind() {
+            std::io::ErrorKind::NotFound => LocalCause::Vanished,
+            _ => LocalCause::Unreadable,
+        };
+        Self::LocalFile {
+            endpoint,
+            cause,
+            message: format!("reading {}: {e}", path.display()),
+        }
+    }
 }
 
 impl CallError {
     pub fn disposition(&self) -> Disposition {
         match self {
             Self::Api(e) => classify_status(e.status),
-            Self::Refused { .. } | Self::LocalFile { .. } | Self::Unfinished(_) => {
-                Disposition::NotDone
+            Self::Refused { .. }
+            | Self::LocalFile {
+                cause: LocalCause::Changed,
+                ..
             }
+            | Self::Unfinished(_) => Disposition::NotDone,
+            // Gone or unreadable: trying again won't help until the user acts.
+            Self::LocalFile { .. } => Disposition::Permanent,
             Self::NoAnswer { .. } | Self::Decode { .. } => Disposition::InDoubt,
         }
     }
@@ -109,7 +142,12 @@ impl CallError {
                 .clone()
                 .unwrap_or_else(|| format!("HTTP_{}", e.status)),
             Self::Refused { .. } => "CONNECTION_REFUSED".to_string(),
-            Self::LocalFile { .. } => "LOCAL_FILE_UNREADABLE".to_string(),
+            Self::LocalFile { cause, .. } => match cause {
+                LocalCause::Vanished => "LOCAL_FILE_VANISHED",
+                LocalCause::Unreadable => "LOCAL_FILE_UNREADABLE",
+                LocalCause::Changed => "LOCAL_FILE_CHANGED",
+            }
+            .to_string(),
             Self::Unfinished(e) => e.code(),
             Self::NoAnswer { .. } => "NO_ANSWER".to_string(),
             Self::Decode { .. } => "BAD_RESPONSE".to_string(),

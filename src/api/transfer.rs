@@ -4,14 +4,18 @@
 //! here spends the API budget, and URLs and tokens never appear in errors.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use futures_util::StreamExt;
 use reqwest::StatusCode;
+use tokio::fs::File;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::error::{ApiError, CallError, transport_error};
+use super::error::{ApiError, CallError, LocalCause, transport_error};
 use super::types::{FileResponse, GenerateFileResumableUploadUrlResponse};
 
 /// Bytes per tus `PATCH`.
@@ -19,10 +23,43 @@ pub const TUS_CHUNK: u64 = 8 * 1024 * 1024;
 /// Failures in a row of one chunk (its `PATCH` or the `HEAD` after it) before giving up.
 const CHUNK_ATTEMPTS: u32 = 8;
 
-fn io_refused(endpoint: &'static str, e: std::io::Error) -> CallError {
+/// Opens a local file to send without ever blocking (a FIFO swapped in for it would hang a
+/// blocking open), and checks, on what was opened, that it is a regular file; returns it and its
+/// length.
+async fn open_local(endpoint: &'static str, path: &Path) -> Result<(File, u64), CallError> {
+    let mut options = tokio::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    options.custom_flags(libc::O_NONBLOCK);
+    let file = options
+        .open(path)
+        .await
+        .map_err(|e| CallError::local_io(endpoint, path, &e))?;
+    let meta = file
+        .metadata()
+        .await
+        .map_err(|e| CallError::local_io(endpoint, path, &e))?;
+    if !meta.is_file() {
+        return Err(CallError::LocalFile {
+            endpoint,
+            cause: LocalCause::Unreadable,
+            message: format!(
+                "{} is not a regular file (a directory, FIFO or device)",
+                path.display()
+            ),
+        });
+    }
+    Ok((file, meta.len()))
+}
+
+fn changed(endpoint: &'static str, path: &Path, was: u64, now: &str) -> CallError {
     CallError::LocalFile {
         endpoint,
-        message: format!("reading the local file: {e}"),
+        cause: LocalCause::Changed,
+        message: format!(
+            "{} changed while it was sent: {was} bytes when the upload began, {now}",
+            path.display()
+        ),
     }
 }
 
@@ -68,25 +105,43 @@ pub async fn put_file(
     path: &Path,
 ) -> Result<FileResponse, CallError> {
     const EP: &str = "uploadPut";
-    let file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| io_refused(EP, e))?;
-    let len = file.metadata().await.map_err(|e| io_refused(EP, e))?.len();
+    let (file, len) = open_local(EP, path).await?;
     let mut url = url::Url::parse(upload_url).map_err(|_| CallError::Decode {
         endpoint: EP,
         message: "the upload URL is not a URL".to_string(),
     })?;
     url.query_pairs_mut().append_pair("filename", file_name);
-    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+    // The length promised is sent, no more; a file that shrank ends the body short, so the
+    // upload is cut off and makes no file.
+    let read = Arc::new(AtomicU64::new(0));
+    let counted = read.clone();
+    let stream = tokio_util::io::ReaderStream::new(file.take(len)).inspect(move |chunk| {
+        if let Ok(c) = chunk {
+            counted.fetch_add(c.len() as u64, Ordering::Relaxed);
+        }
+    });
     let response = http
         .put(url)
         .header(reqwest::header::CONTENT_TYPE, mime_type)
         .header(reqwest::header::CONTENT_LENGTH, len)
-        .body(body)
+        .body(reqwest::Body::wrap_stream(stream))
         .send()
+        .await;
+    let read = read.load(Ordering::Relaxed);
+    match response {
+        Err(_) if read < len && shrank(path, len).await => {
+            Err(changed(EP, path, len, &format!("{read} could be read")))
+        }
+        Err(e) => Err(transport_error(EP, &e)),
+        Ok(response) => file_answer(EP, response).await,
+    }
+}
+
+/// Whether the file at `path` is now shorter than `len` (or gone).
+async fn shrank(path: &Path, len: u64) -> bool {
+    tokio::fs::metadata(path)
         .await
-        .map_err(|e| transport_error(EP, &e))?;
-    file_answer(EP, response).await
+        .map_or(true, |m| m.len() < len)
 }
 
 fn tus_metadata(pairs: &[(&str, &str)]) -> String {
@@ -110,10 +165,7 @@ pub async fn tus_upload(
     path: &Path,
 ) -> Result<FileResponse, CallError> {
     const EP: &str = "tusCreate";
-    let len = tokio::fs::metadata(path)
-        .await
-        .map_err(|e| io_refused(EP, e))?
-        .len();
+    let (file, len) = open_local(EP, path).await?;
     let created = create_upload(http, session, file_name, mime_type, len).await?;
     let location = created
         .headers()
@@ -124,9 +176,18 @@ pub async fn tus_upload(
             endpoint: EP,
             message: "tus creation answered without a Location".to_string(),
         })?;
-    send_chunks(http, &location, path, len)
+    let file = send_chunks(http, &location, path, file, len)
         .await
         .map_err(unfinished)?;
+    // A file whose size changed while its chunks went is not finalized: no file is made.
+    let now = file
+        .metadata()
+        .await
+        .map_err(|e| CallError::local_io("tusFinalize", path, &e))?
+        .len();
+    if now != len {
+        return Err(changed("tusFinalize", path, len, &format!("{now} now")));
+    }
     let mut finalize = url::Url::parse(&format!(
         "{}/{}",
         session.upload_url.trim_end_matches('/'),
@@ -216,23 +277,25 @@ async fn send_chunks(
     http: &reqwest::Client,
     location: &str,
     path: &Path,
+    mut file: File,
     len: u64,
-) -> Result<(), CallError> {
+) -> Result<File, CallError> {
     const EP: &str = "tusPatch";
-    let mut file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| io_refused(EP, e))?;
     let mut offset = 0u64;
     let mut failures = 0;
     while offset < len {
         let size = TUS_CHUNK.min(len - offset);
         file.seek(std::io::SeekFrom::Start(offset))
             .await
-            .map_err(|e| io_refused(EP, e))?;
+            .map_err(|e| CallError::local_io(EP, path, &e))?;
         let mut chunk = vec![0u8; size as usize];
-        file.read_exact(&mut chunk)
-            .await
-            .map_err(|e| io_refused(EP, e))?;
+        file.read_exact(&mut chunk).await.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                changed(EP, path, len, "ending before it")
+            } else {
+                CallError::local_io(EP, path, &e)
+            }
+        })?;
         let sent = http
             .patch(location)
             .header("Tus-Resumable", "1.0.0")
@@ -268,7 +331,7 @@ async fn send_chunks(
             }
         }
     }
-    Ok(())
+    Ok(file)
 }
 
 async fn server_offset(http: &reqwest::Client, location: &str) -> Result<u64, CallError> {
@@ -289,4 +352,72 @@ async fn server_offset(http: &reqwest::Client, location: &str) -> Result<u64, Ca
 
 fn header_u64(r: &reqwest::Response, name: &str) -> Option<u64> {
     r.headers().get(name)?.to_str().ok()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cause(e: CallError) -> (LocalCause, String) {
+        match e {
+            CallError::LocalFile { cause, .. } => (cause, e.code()),
+            other => panic!("not a local file's error: {other}"),
+        }
+    }
+
+    /// A file gone since the manifest was read is `LOCAL_FILE_VANISHED`, for good.
+    #[tokio::test]
+    async fn a_vanished_file_is_told_apart() {
+        let dir = tempfile::tempdir().expect("dir");
+        let e = open_local("uploadPut", &dir.path().join("gone.png"))
+            .await
+            .expect_err("missing");
+        assert_eq!(
+            e.disposition(),
+            crate::control::retry::Disposition::Permanent
+        );
+        assert_eq!(
+            cause(e),
+            (LocalCause::Vanished, "LOCAL_FILE_VANISHED".to_string())
+        );
+    }
+
+    /// A FIFO swapped in for a file neither hangs the open nor is sent; a directory isn't
+    /// either.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_fifo_or_directory_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().expect("dir");
+        let fifo = dir.path().join("swapped.png");
+        let c = std::ffi::CString::new(fifo.to_str().expect("utf-8")).expect("path");
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates a node.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        for path in [fifo, dir.path().to_path_buf()] {
+            let e = open_local("uploadPut", &path).await.expect_err("refused");
+            assert!(e.to_string().contains("not a regular file"), "{e}");
+            assert_eq!(
+                cause(e),
+                (LocalCause::Unreadable, "LOCAL_FILE_UNREADABLE".to_string())
+            );
+        }
+    }
+
+    /// A file that shrank by the time its bytes were read is `LOCAL_FILE_CHANGED`, worth
+    /// another attempt.
+    #[tokio::test]
+    async fn a_file_that_shrank_is_changed() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("growing.png");
+        std::fs::write(&path, b"0123456789").expect("write");
+        let (file, len) = open_local("uploadPut", &path).await.expect("open");
+        std::fs::write(&path, b"0123").expect("truncate");
+        assert!(shrank(&path, len).await);
+        drop(file);
+        let e = changed("uploadPut", &path, len, "4 could be read");
+        assert_eq!(e.disposition(), crate::control::retry::Disposition::NotDone);
+        assert_eq!(
+            cause(e),
+            (LocalCause::Changed, "LOCAL_FILE_CHANGED".to_string())
+        );
+    }
 }

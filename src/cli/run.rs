@@ -55,6 +55,11 @@ pub struct RunArgs {
     /// included; 1 imports once.
     #[arg(long, default_value_t = 3)]
     pub max_processing_attempts: u32,
+    /// Files one source host may have in fetch by the target at once (accepted, not yet READY
+    /// or FAILED). Default: adapted per host — starting at one batch, growing while its files
+    /// arrive, halved when many fail.
+    #[arg(long, value_name = "N")]
+    pub source_host_limit: Option<usize>,
     /// Local files of at least this many MiB use resumable (tus) uploads.
     #[arg(long, default_value_t = 10)]
     pub resumable_threshold_mib: u64,
@@ -65,6 +70,11 @@ impl RunArgs {
         if self.batch_size == 0 || self.batch_size > 1000 {
             return Err(UsageError(
                 "--batch-size must be between 1 and 1000".to_string(),
+            ));
+        }
+        if self.source_host_limit == Some(0) {
+            return Err(UsageError(
+                "--source-host-limit must be at least 1".to_string(),
             ));
         }
         if self.max_attempts == 0 || self.max_processing_attempts == 0 {
@@ -85,6 +95,7 @@ impl RunArgs {
             retry_failed: self.retry_failed,
             keep_failed_files: self.keep_failed_files,
             max_processing_attempts: self.max_processing_attempts,
+            source_host_limit: self.source_host_limit,
         })
     }
 }

@@ -13,15 +13,17 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use self::folders::{Folders, take_claimable};
 use self::steps::{BatchStep, Idle, IdleStep, Planned, batch_step, idle_step};
+use super::hosts::{HostRooms, host_of};
 use super::{PipelineError, RunContext, request, settle};
 use crate::api::client::CallError;
-use crate::api::types::{BulkImportFileResponse, ImportFileRequest};
+use crate::api::types::{BulkImportFileResponse, ImportFileRequest, OperationStatus};
 use crate::control::budget::Priority;
 use crate::control::retry::{Disposition, classify_item};
 use crate::journal::{FileFacts, JournalRow, Outcome};
@@ -31,6 +33,9 @@ mod steps;
 
 /// Rows read from the journal at a time.
 const READ_ROWS: usize = 1000;
+/// Rows held back because their hosts have no room, at most, while reading on for rows of
+/// other hosts.
+const MAX_HELD_BACK: usize = 50_000;
 
 /// The rows read from the journal and not sent yet, in manifest order.
 struct Queue {
@@ -40,6 +45,8 @@ struct Queue {
     exhausted: bool,
     /// Rows answered "not done" since the last read from the start: queued again.
     requeued: u64,
+    /// Rows left out of the last plan because their hosts had no room.
+    held_back: usize,
 }
 
 impl Queue {
@@ -69,9 +76,35 @@ impl Queue {
         (self.after_line, self.exhausted, self.requeued) = (0, false, 0);
     }
 
-    /// The first `size` rows, in order, that `batch` can claim the folders of.
-    fn plan(&mut self, folders: &mut Folders, batch: u64, size: usize) -> Vec<JournalRow> {
-        let rows = take_claimable(&mut self.held, |r| &r.folder_path, folders, batch, size);
+    /// The first `size` rows, in order, whose hosts have room and whose folders `batch` can
+    /// claim.
+    fn plan(
+        &mut self,
+        folders: &mut Folders,
+        rooms: &mut HostRooms,
+        batch: u64,
+        size: usize,
+    ) -> Vec<JournalRow> {
+        let mut held_back = 0;
+        let admit = |r: &JournalRow| {
+            let host = host_of(&r.source);
+            let fits = rooms.fits(host.as_deref());
+            if fits {
+                rooms.take(host.as_deref());
+            } else {
+                held_back += 1;
+            }
+            fits
+        };
+        let rows = take_claimable(
+            &mut self.held,
+            |r| &r.folder_path,
+            admit,
+            folders,
+            batch,
+            size,
+        );
+        self.held_back = held_back;
         for r in &rows {
             self.keys.remove(&r.key);
         }
@@ -108,10 +141,12 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
             after_line: 0,
             exhausted: false,
             requeued: 0,
+            held_back: 0,
         },
         in_flight: JoinSet::new(),
         next_no: 0,
         sent: 0,
+        blocked: HashSet::new(),
     };
     loop {
         // Files waiting for confirmation before imports hold back (the estimate may have grown).
@@ -128,11 +163,13 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
             let idle = idle_step(&Idle {
                 stopped: ctx.stop.is_stopped(),
                 backlogged,
+                hosts_full: ctx.hosts.any_in_fetch(&pass.blocked),
                 drained: pass.queue.held.is_empty() && pass.queue.exhausted,
                 requeued: pass.queue.requeued,
             });
             match idle {
                 IdleStep::Finish => return Ok(pass.sent),
+                IdleStep::AwaitHosts => await_hosts(ctx, &pass.blocked).await,
                 IdleStep::AwaitBacklog => {
                     let mut stop = ctx.stop.clone();
                     tokio::select! {
@@ -167,6 +204,8 @@ struct Pass {
     next_no: u64,
     /// Rows sent in this pass.
     sent: u64,
+    /// Hosts that had no room for rows of the last plan.
+    blocked: HashSet<String>,
 }
 
 impl Pass {
@@ -176,14 +215,22 @@ impl Pass {
         let concurrency = ctx.config.import_concurrency.max(1);
         let size = ctx.config.batch_size.max(1);
         while self.in_flight.len() < concurrency && !ctx.stop.is_stopped() {
-            self.queue.fill(ctx, size * (concurrency + 2)).await?;
-            let rows = self.queue.plan(&mut self.folders, self.next_no, size);
+            let held_back = self.queue.held_back.min(MAX_HELD_BACK);
+            self.queue
+                .fill(ctx, size * (concurrency + 2) + held_back)
+                .await?;
+            let mut rooms = ctx.hosts.rooms();
+            let rows = self
+                .queue
+                .plan(&mut self.folders, &mut rooms, self.next_no, size);
+            self.blocked = rooms.blocked;
             let step = batch_step(&Planned {
                 rows: rows.len(),
                 size,
                 exhausted: self.queue.exhausted,
                 in_flight: self.in_flight.len(),
                 requeued: self.queue.requeued,
+                hosts_full: ctx.hosts.any_in_fetch(&self.blocked),
             });
             match step {
                 BatchStep::Send => {
@@ -220,6 +267,22 @@ async fn record(
 ) -> Result<u64, PipelineError> {
     folders.release(batch.no);
     let (outcomes, learned) = outcomes_of(&batch.rows, result);
+    for (row, outcome) in batch.rows.iter().zip(&outcomes) {
+        let Some(host) = host_of(&row.source) else {
+            continue;
+        };
+        match outcome {
+            Outcome::Accepted { file, .. } if !file.operation_status.is_final() => {
+                ctx.hosts.sent(&host, Some(&file.file_id), None);
+            }
+            Outcome::Accepted { file, .. } => ctx.hosts.sent(
+                &host,
+                None,
+                Some(file.operation_status == OperationStatus::Ready),
+            ),
+            _ => ctx.hosts.sent(&host, None, None),
+        }
+    }
     let mut new_ids = Vec::new();
     let mut seen = HashSet::new();
     for (path, id) in learned {
@@ -268,6 +331,12 @@ async fn launch(
         .map(|r| request::import_item(r, &folders.known, &ctx.config.source_headers))
         .collect();
     let keys: Vec<String> = batch.rows.iter().map(|r| r.key.clone()).collect();
+    let hosts: Vec<String> = batch
+        .rows
+        .iter()
+        .filter_map(|r| host_of(&r.source))
+        .collect();
+    ctx.hosts.sending(hosts.iter().map(String::as_str));
     ctx.journal
         .with(move |j| {
             let id = j.next_batch_id()?;
@@ -277,6 +346,27 @@ async fn launch(
     let ctx = ctx.clone();
     in_flight.spawn(Priority::Import.scope(async move { send(&ctx, batch, items).await }));
     Ok(())
+}
+
+/// Waits until a host of `blocked` frees room (or a file of theirs has been in fetch too long,
+/// or the run stops); meanwhile, polls needn't wait for full calls.
+async fn await_hosts(ctx: &RunContext, blocked: &HashSet<String>) {
+    let changed = ctx.hosts.changed();
+    tokio::pin!(changed);
+    changed.as_mut().enable();
+    let mut rooms = ctx.hosts.rooms();
+    if blocked.iter().any(|h| rooms.fits(Some(h))) {
+        return;
+    }
+    let expiry = ctx.hosts.expire(Instant::now());
+    ctx.tracker.set_imports_held(true);
+    let mut stop = ctx.stop.clone();
+    tokio::select! {
+        _ = changed => {}
+        _ = tokio::time::sleep_until(expiry.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))) => {}
+        _ = stop.stopped() => {}
+    }
+    ctx.tracker.set_imports_held(false);
 }
 
 /// Sends a batch. A 5xx may come after the work was done (a gateway that lost the answer), so
@@ -316,7 +406,14 @@ async fn send(
                     .rows
                     .into_iter()
                     .zip(items)
-                    .filter(|(row, _)| !resolved.contains_key(&row.key))
+                    .filter(|(row, _)| {
+                        let found = resolved.contains_key(&row.key);
+                        if found && let Some(host) = host_of(&row.source) {
+                            // Recorded by the look; its file is polled like any other found.
+                            ctx.hosts.sent(&host, None, None);
+                        }
+                        !found
+                    })
                     .unzip();
                 if batch.rows.is_empty() {
                     return Ok((batch, Ok(BulkImportFileResponse::default())));

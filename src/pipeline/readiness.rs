@@ -111,7 +111,9 @@ pub(crate) async fn poll_until_done(
             }
             due = tracker.due_count(now, GET_FILES_MAX_IDS);
         }
-        let wake = match next_poll(tracker, finished, due, now) {
+        // Imports held back until files are confirmed: the polls that confirm them go short.
+        let tail = finished || tracker.imports_held();
+        let wake = match next_poll(tracker, tail, due, now) {
             NextPoll::Now => {
                 let ids = tracker.take_due(now, GET_FILES_MAX_IDS);
                 let found = Priority::Poll.scope(poll_once(&ctx, ids)).await?;
@@ -157,6 +159,10 @@ async fn poll_once(
         } else {
             Found::Pending
         };
+        if fact.operation_status.is_final() {
+            ctx.hosts
+                .finished(&id, Some(fact.operation_status == OperationStatus::Ready));
+        }
         if fact.operation_status == OperationStatus::Failed {
             let (code, message) = PROCESSING_FAILED;
             failures.insert(id.clone(), (code.to_string(), message.to_string()));
@@ -171,6 +177,7 @@ async fn poll_once(
         .iter()
         .filter(|id| !seen.contains(*id))
         .map(|id| {
+            ctx.hosts.finished(id, None);
             found.push((id.clone(), Found::Final));
             Outcome::FileMissing {
                 file_id: id.clone(),

@@ -164,10 +164,7 @@ async fn upload_one(
     let path = PathBuf::from(&row.source);
     let size = tokio::fs::metadata(&path)
         .await
-        .map_err(|e| CallError::LocalFile {
-            endpoint: "uploadPut",
-            message: format!("reading {}: {e}", path.display()),
-        })?
+        .map_err(|e| CallError::local_io("uploadPut", &path, &e))?
         .len();
     let mime = row
         .mime_type

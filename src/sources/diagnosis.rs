@@ -81,7 +81,13 @@ pub fn hint(code: &str) -> &'static str {
             "the Media Manager could not process a healthy-looking source: check the file opens"
         }
         "LOCAL_FILE_UNREADABLE" => {
-            "the local file could not be read: check it exists and is readable"
+            "the local file can't be read (permissions, or not a regular file): fix it, then run with --retry-failed"
+        }
+        "LOCAL_FILE_VANISHED" => {
+            "the local file is gone: restore it (or fix its path), then run with --retry-failed"
+        }
+        "LOCAL_FILE_CHANGED" => {
+            "the local file changed size while it was sent (still being written?): let it settle, then run again"
         }
         "FILE_NOT_FOUND" => {
             "the file was removed from the Media Manager after import: re-run to import it again"

@@ -403,3 +403,155 @@ async fn transient_source_failures_are_imported_again() {
         }
     }
 }
+
+/// `n` distinct PNGs at `/f/<i>.png` of `src`, as manifest rows.
+fn many(src: &SourceServer, n: u32) -> Vec<(String, bool)> {
+    (0..n)
+        .map(|i| {
+            let source = Source::bytes("image/png", png(4 + i % 13, 3 + i / 13));
+            (src.add(&format!("/f/{i}.png"), source), false)
+        })
+        .collect()
+}
+
+/// Every row ready, one live file for each, READY.
+async fn all_ready_once(s: &TestServer, work: &Path, rows: &[(String, bool)]) {
+    let report = read_csv(&work.join("reports/reconciliation.csv"));
+    assert!(report.iter().all(|r| r["status"] == "ready"), "{report:?}");
+    let live = s.files_with_paths().await;
+    for (url, _) in rows {
+        let statuses: Vec<&str> = live
+            .iter()
+            .filter(|(_, f)| f["sourceUrl"] == url.as_str())
+            .map(|(_, f)| f["operationStatus"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(statuses, vec!["READY"], "one live file for {url}");
+    }
+}
+
+/// `--source-host-limit N`: the target never fetches more than N files of one host at once,
+/// where it would fetch as many as its workers allow without the flag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn source_host_limit_caps_the_files_in_fetch() {
+    for limit in [Some("3"), None] {
+        let s = TestServer::start_with(|c| {
+            c.api_keys = vec!["k".to_string()];
+            c.processing.concurrency = 16;
+        })
+        .await;
+        let src = SourceServer::start().await;
+        // Slow answers, so fetches overlap as much as the target lets them.
+        src.load
+            .latency_ms
+            .store(150, std::sync::atomic::Ordering::SeqCst);
+        let rows = many(&src, 40);
+        let work = tempfile::tempdir().expect("work dir");
+        write_manifest(work.path(), &rows);
+        let flags: Vec<&str> = limit.map_or(vec![], |n| vec!["--source-host-limit", n]);
+        let (code, out) = run_to_end(run(&s, work.path(), &flags)).await;
+        assert_eq!(code, 0, "{out}");
+        all_ready_once(&s, work.path(), &rows).await;
+        let peak = src.load.peak();
+        match limit {
+            Some(_) => assert!(peak <= 3, "peak {peak} fetches at once with a limit of 3"),
+            None => assert!(peak > 3, "peak {peak}: without the flag the cap is a batch"),
+        }
+    }
+}
+
+/// A host that answers 503 once it has a few requests in flight: its window is cut, the rows
+/// that failed under the load are imported again at the pace it bears, and every row arrives
+/// once. The run says which host it paced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overloaded_host_is_paced_and_every_row_arrives() {
+    let s = TestServer::start_with(|c| {
+        c.api_keys = vec!["k".to_string()];
+        c.processing.concurrency = 16;
+    })
+    .await;
+    let src = SourceServer::start().await;
+    src.load
+        .refuse_at
+        .store(4, std::sync::atomic::Ordering::SeqCst);
+    src.load
+        .latency_ms
+        .store(100, std::sync::atomic::Ordering::SeqCst);
+    let rows = many(&src, 60);
+    let work = tempfile::tempdir().expect("work dir");
+    write_manifest(work.path(), &rows);
+    let flags = ["--batch-size", "20", "--max-processing-attempts", "6"];
+    let (code, out) = run_to_end(run(&s, work.path(), &flags)).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(src.load.refused() > 0, "the host was overloaded at first");
+    assert!(
+        out.contains(&format!("source host {} failed under load", src.addr)),
+        "{out}"
+    );
+    all_ready_once(&s, work.path(), &rows).await;
+}
+
+/// A host that refuses connections at first (not listening yet) and comes up a moment later:
+/// its rows fail SOURCE_UNREACHABLE, are imported again, and arrive once each, with no FAILED
+/// file of ours left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_refusing_connections_for_a_while_heals() {
+    let s = TestServer::start_with(|c| c.api_keys = vec!["k".to_string()]).await;
+    // Reserve a port and close it: connections are refused until the server binds it again.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let rows: Vec<(String, bool)> = (0..6)
+        .map(|i| (format!("http://127.0.0.1:{port}/late/{i}.png"), false))
+        .collect();
+    let work = tempfile::tempdir().expect("work dir");
+    write_manifest(work.path(), &rows);
+    let mut child = run(&s, work.path(), &[])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run");
+    // The host comes up once every row's first fetch failed and the run knows why (the
+    // journal, read beside the run, says so).
+    let journal = work.path().join("journal.sqlite");
+    let unreachable = || -> rusqlite::Result<i64> {
+        rusqlite::Connection::open_with_flags(&journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?
+            .query_row(
+                "SELECT COUNT(*) FROM rows WHERE error_code = 'SOURCE_UNREACHABLE' OR reimports > 0",
+                [],
+                |r| r.get(0),
+            )
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while unreachable().unwrap_or(0) < rows.len() as i64 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rows never failed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("the port is free again");
+    let src = SourceServer::start_on(listener);
+    for i in 0..6 {
+        src.add(
+            &format!("/late/{i}.png"),
+            Source::bytes("image/png", png(5 + i, 5)),
+        );
+    }
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("join")
+        .expect("run ends");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("importing them again"), "{text}");
+    all_ready_once(&s, work.path(), &rows).await;
+    let journal = rusqlite::Connection::open(work.path().join("journal.sqlite")).expect("journal");
+    let reimports: i64 = journal
+        .query_row("SELECT MIN(reimports) FROM rows", [], |r| r.get(0))
+        .expect("reimports");
+    assert!(reimports >= 1, "every row was imported again");
+}

@@ -66,11 +66,12 @@ impl Folders {
     }
 }
 
-/// Takes from `held`, in order, up to `size` items whose folders `batch` can claim; the rest
-/// stay, in order.
+/// Takes from `held`, in order, up to `size` items that `admit` lets in (it counts what it
+/// admits) and whose folders `batch` can claim; the rest stay, in order.
 pub(crate) fn take_claimable<T>(
     held: &mut VecDeque<T>,
     path_of: impl Fn(&T) -> &str,
+    mut admit: impl FnMut(&T) -> bool,
     folders: &mut Folders,
     batch: u64,
     size: usize,
@@ -78,7 +79,7 @@ pub(crate) fn take_claimable<T>(
     let mut taken = Vec::new();
     let mut rest = VecDeque::with_capacity(held.len());
     while let Some(item) = held.pop_front() {
-        if taken.len() < size && folders.claim(path_of(&item), batch) {
+        if taken.len() < size && admit(&item) && folders.claim(path_of(&item), batch) {
             taken.push(item);
         } else {
             rest.push_back(item);
@@ -138,9 +139,9 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        let first = take_claimable(&mut held, |r| r.1, &mut f, 1, 2);
+        let first = take_claimable(&mut held, |r| r.1, |_| true, &mut f, 1, 2);
         assert_eq!(first, vec![(1, "/p/one"), (2, "/p/one")]);
-        let second = take_claimable(&mut held, |r| r.1, &mut f, 2, 10);
+        let second = take_claimable(&mut held, |r| r.1, |_| true, &mut f, 2, 10);
         assert_eq!(
             second,
             vec![(3, "/q"), (5, "/q"), (6, "")],
@@ -150,7 +151,7 @@ mod tests {
         f.learn("/p/one", Some("id"));
         f.release(1);
         assert_eq!(
-            take_claimable(&mut held, |r| r.1, &mut f, 3, 10),
+            take_claimable(&mut held, |r| r.1, |_| true, &mut f, 3, 10),
             vec![(4, "/p/two")]
         );
     }

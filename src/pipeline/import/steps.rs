@@ -14,6 +14,9 @@ pub(super) struct Planned {
     pub(super) in_flight: usize,
     /// Rows answered "not done" since the last read from the start.
     pub(super) requeued: u64,
+    /// Rows were left out because their hosts have no room, and files of those hosts are in
+    /// fetch: waiting frees room.
+    pub(super) hosts_full: bool,
 }
 
 /// What to do with a planned batch.
@@ -24,7 +27,7 @@ pub(super) enum BatchStep {
     /// Send it.
     Send,
     /// Put it back: it is short while batches in flight may still free its rows' folders or
-    /// send company.
+    /// send company, or while files in fetch will free room on hosts whose rows were left out.
     Hold,
     /// Put it back and read from the start: rows answered "not done" can join this last,
     /// short batch.
@@ -32,13 +35,14 @@ pub(super) enum BatchStep {
 }
 
 /// A batch goes out full; only the last of a pass may be short, once nothing is in flight and
-/// every row retried in the meantime has been gathered into it.
+/// every row retried in the meantime has been gathered into it — or one held short by hosts
+/// without room, once they have nothing in fetch (their windows are smaller than a batch).
 pub(super) fn batch_step(p: &Planned) -> BatchStep {
     if p.rows == 0 {
         BatchStep::Nothing
     } else if p.rows >= p.size {
         BatchStep::Send
-    } else if !(p.exhausted && p.in_flight == 0) {
+    } else if p.hosts_full || !(p.exhausted && p.in_flight == 0) {
         BatchStep::Hold
     } else if p.requeued > 0 {
         BatchStep::Gather
@@ -53,6 +57,8 @@ pub(super) struct Idle {
     pub(super) stopped: bool,
     /// More files wait for confirmation than the budget confirms soon.
     pub(super) backlogged: bool,
+    /// Rows wait for room on hosts with files in fetch.
+    pub(super) hosts_full: bool,
     /// Every queued row has been read and planned.
     pub(super) drained: bool,
     /// Rows answered "not done" since the last read from the start.
@@ -66,6 +72,8 @@ pub(super) enum IdleStep {
     Finish,
     /// Wait until the backlog of unconfirmed files shrinks (or the run stops).
     AwaitBacklog,
+    /// Wait until hosts whose rows wait free room (or the run stops).
+    AwaitHosts,
     /// Read the journal from the start again, for rows queued again.
     Rescan,
     /// Plan again.
@@ -77,6 +85,8 @@ pub(super) fn idle_step(i: &Idle) -> IdleStep {
         IdleStep::Finish
     } else if i.backlogged {
         IdleStep::AwaitBacklog
+    } else if i.hosts_full {
+        IdleStep::AwaitHosts
     } else if !i.drained {
         IdleStep::Again
     } else if i.requeued > 0 {

@@ -181,6 +181,7 @@ pub(crate) enum Found {
 pub(crate) struct Tracker {
     state: Mutex<TrackerState>,
     changed: Notify,
+    imports_held: std::sync::atomic::AtomicBool,
 }
 
 /// Files allowed to wait for confirmation before imports hold back: what the budget can
@@ -202,6 +203,7 @@ impl Tracker {
                 estimate: ProcessingEstimate::new(),
             }),
             changed: Notify::new(),
+            imports_held: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -327,6 +329,18 @@ impl Tracker {
     /// The current processing-time estimate.
     pub(crate) fn estimate(&self) -> Duration {
         self.lock().estimate.get()
+    }
+
+    /// Imports wait for files to be confirmed (their hosts have no room): polls needn't wait
+    /// for full calls meanwhile.
+    pub(crate) fn set_imports_held(&self, held: bool) {
+        self.imports_held
+            .store(held, std::sync::atomic::Ordering::Relaxed);
+        self.changed.notify_waiters();
+    }
+
+    pub(crate) fn imports_held(&self) -> bool {
+        self.imports_held.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Completes at the next change (files added, or a poll recorded); create it before

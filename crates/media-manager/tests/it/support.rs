@@ -265,23 +265,82 @@ pub struct SourceServer {
     routes: Arc<Mutex<HashMap<String, Source>>>,
     /// Every request seen: path and query.
     pub hits: Arc<Mutex<Vec<String>>>,
+    /// Requests in flight, the most seen at once, and how the server bears load.
+    pub load: Arc<Load>,
+}
+
+/// A source server's load: what it bears, and the most requests it has seen at once.
+#[derive(Debug, Default)]
+pub struct Load {
+    in_flight: std::sync::atomic::AtomicUsize,
+    peak: std::sync::atomic::AtomicUsize,
+    /// Answer 503 to a request that finds this many in flight already (0: never).
+    pub refuse_at: std::sync::atomic::AtomicUsize,
+    /// Take this long over every answer (a slow host), in milliseconds.
+    pub latency_ms: std::sync::atomic::AtomicU64,
+    /// Requests answered 503 for the load.
+    pub refused: std::sync::atomic::AtomicUsize,
+}
+
+impl Load {
+    /// The most requests seen in flight at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn refused(&self) -> usize {
+        self.refused.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A request counted in flight while it lives.
+struct InFlight(Arc<Load>);
+
+impl InFlight {
+    fn enter(load: &Arc<Load>) -> (Self, usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let before = load.in_flight.fetch_add(1, SeqCst);
+        load.peak.fetch_max(before + 1, SeqCst);
+        (Self(load.clone()), before)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl SourceServer {
     pub async fn start() -> Self {
-        let routes: Arc<Mutex<HashMap<String, Source>>> = Arc::default();
-        let hits: Arc<Mutex<Vec<String>>> = Arc::default();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
+        Self::start_on(listener)
+    }
+
+    /// A source server answering on `listener` (bound beforehand: a host that comes up late).
+    pub fn start_on(listener: tokio::net::TcpListener) -> Self {
+        let routes: Arc<Mutex<HashMap<String, Source>>> = Arc::default();
+        let hits: Arc<Mutex<Vec<String>>> = Arc::default();
+        let load: Arc<Load> = Arc::default();
         let addr = listener.local_addr().expect("addr");
-        let app = axum::Router::new()
-            .fallback(serve_source)
-            .with_state((routes.clone(), hits.clone()));
+        let app = axum::Router::new().fallback(serve_source).with_state((
+            routes.clone(),
+            hits.clone(),
+            load.clone(),
+        ));
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { addr, routes, hits }
+        Self {
+            addr,
+            routes,
+            hits,
+            load,
+        }
     }
 
     /// A source server with a thread and runtime of its own, so it answers promptly however
@@ -321,13 +380,29 @@ impl SourceServer {
     }
 }
 
-type SourceState = (Arc<Mutex<HashMap<String, Source>>>, Arc<Mutex<Vec<String>>>);
+type SourceState = (
+    Arc<Mutex<HashMap<String, Source>>>,
+    Arc<Mutex<Vec<String>>>,
+    Arc<Load>,
+);
 
 async fn serve_source(
-    State((routes, hits)): State<SourceState>,
+    State((routes, hits, load)): State<SourceState>,
     headers: HeaderMap,
     req: Request,
 ) -> Response {
+    use std::sync::atomic::Ordering::SeqCst;
+    let (_in_flight, before) = InFlight::enter(&load);
+    let latency = load.latency_ms.load(SeqCst);
+    if latency > 0 {
+        // A slow host: the answer takes this long.
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let refuse_at = load.refuse_at.load(SeqCst);
+    if refuse_at > 0 && before >= refuse_at {
+        load.refused.fetch_add(1, SeqCst);
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     let path = req.uri().path().to_string();
     hits.lock().unwrap().push(
         req.uri()

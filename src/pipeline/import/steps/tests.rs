@@ -3,55 +3,66 @@
 use super::*;
 
 /// The batch decision as a table: full batches go; a short one waits while anything is in
-/// flight or unread, gathers requeued rows first, and goes last.
+/// flight or unread or while hosts without room have files in fetch, gathers requeued rows
+/// first, and goes last.
 #[test]
 fn batch_step_table() {
     use BatchStep::*;
     let cases = [
-        // rows, exhausted, in flight, requeued → step
-        (0, true, 0, 0, Nothing),
-        (0, false, 3, 5, Nothing),
-        (10, false, 0, 0, Send),
-        (10, true, 4, 2, Send),
-        (12, false, 2, 0, Send),
-        (3, false, 0, 0, Hold),
-        (3, true, 1, 0, Hold),
-        (3, false, 1, 4, Hold),
-        (3, true, 0, 4, Gather),
-        (3, true, 0, 0, Send),
+        // rows, exhausted, in flight, requeued, hosts full → step
+        (0, true, 0, 0, false, Nothing),
+        (0, false, 3, 5, false, Nothing),
+        (0, true, 0, 0, true, Nothing),
+        (10, false, 0, 0, false, Send),
+        (10, true, 4, 2, false, Send),
+        (12, false, 2, 0, false, Send),
+        (10, true, 0, 0, true, Send),
+        (3, false, 0, 0, false, Hold),
+        (3, true, 1, 0, false, Hold),
+        (3, false, 1, 4, false, Hold),
+        (3, true, 0, 4, false, Gather),
+        (3, true, 0, 0, false, Send),
+        // Short for want of room on hosts that will free it: wait for them.
+        (3, true, 0, 0, true, Hold),
+        (3, true, 0, 4, true, Hold),
     ];
-    for (rows, exhausted, in_flight, requeued, want) in cases {
+    for (rows, exhausted, in_flight, requeued, hosts_full, want) in cases {
         let planned = Planned {
             rows,
             size: 10,
             exhausted,
             in_flight,
             requeued,
+            hosts_full,
         };
         assert_eq!(batch_step(&planned), want, "{planned:?}");
     }
 }
 
-/// The idle decision as a table: a stop ends the pass, a backlog waits, unread rows are
-/// planned, requeued rows are read again, and then the pass is over.
+/// The idle decision as a table: a stop ends the pass, a backlog waits, rows waiting for room
+/// on busy hosts wait, unread rows are planned, requeued rows are read again, and then the pass is over.
 #[test]
 fn idle_step_table() {
     use IdleStep::*;
     let cases = [
-        // stopped, backlogged, drained, requeued → step
-        (true, true, false, 3, Finish),
-        (true, false, true, 0, Finish),
-        (false, true, true, 0, AwaitBacklog),
-        (false, true, false, 2, AwaitBacklog),
-        (false, false, false, 0, Again),
-        (false, false, false, 7, Again),
-        (false, false, true, 7, Rescan),
-        (false, false, true, 0, Finish),
+        // stopped, backlogged, hosts full, drained, requeued → step
+        (true, true, false, false, 3, Finish),
+        (true, false, true, false, 0, Finish),
+        (true, false, false, true, 0, Finish),
+        (false, true, false, true, 0, AwaitBacklog),
+        (false, true, true, false, 2, AwaitBacklog),
+        (false, false, true, false, 0, AwaitHosts),
+        (false, false, true, false, 5, AwaitHosts),
+        (false, false, false, false, 0, Again),
+        (false, false, false, false, 7, Again),
+        (false, false, false, true, 7, Rescan),
+        (false, false, false, true, 0, Finish),
     ];
-    for (stopped, backlogged, drained, requeued, want) in cases {
+    for (stopped, backlogged, hosts_full, drained, requeued, want) in cases {
         let idle = Idle {
             stopped,
             backlogged,
+            hosts_full,
             drained,
             requeued,
         };
