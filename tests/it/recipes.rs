@@ -33,11 +33,26 @@ fn media_for(path: &str) -> Source {
 struct Migrated {
     server: TestServer,
     work: tempfile::TempDir,
+    manifest: PathBuf,
+    /// The mapping flags, rewritten for the local source server.
+    args: Vec<String>,
     code: i32,
     output: String,
 }
 
 impl Migrated {
+    /// Runs `media-migrate COMMAND` on the same manifest with the same mapping flags.
+    async fn again(&self, command: &str, extra: &[&str]) -> (i32, String) {
+        let mut cmd = Command::new(bin());
+        cmd.current_dir(self.work.path())
+            .args(["--quiet", command])
+            .arg(&self.manifest)
+            .args(&self.args)
+            .args(extra)
+            .stdin(Stdio::null());
+        run_to_end(cmd).await
+    }
+
     /// Every file on the server: (folder, name) → labels.
     async fn tree(&self) -> BTreeMap<(String, String), Vec<String>> {
         self.server
@@ -115,6 +130,7 @@ async fn migrate(
     let work = tempfile::tempdir().expect("work dir");
     let manifest = work.path().join(name);
     std::fs::write(&manifest, rewritten).expect("write manifest");
+    let args: Vec<String> = args.iter().map(|a| rewrite(a)).collect();
     let mut cmd = Command::new(bin());
     cmd.current_dir(work.path())
         .arg("--quiet")
@@ -129,12 +145,14 @@ async fn migrate(
             SITE,
         ])
         .args(["--report-dir", "reports", "--journal", "journal.sqlite"])
-        .args(args.iter().map(|a| rewrite(a)))
+        .args(&args)
         .stdin(Stdio::null());
     let (code, output) = run_to_end(cmd).await;
     Migrated {
         server,
         work,
+        manifest,
+        args,
         code,
         output,
     }
@@ -212,10 +230,7 @@ async fn shopify_products_recipe_migrates() {
         .collect();
     assert_eq!(skipped, BTreeSet::from([4, 7]), "{statuses:?}");
     assert!(statuses.values().all(|s| s == "ready" || s == "skipped"));
-    let summary: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(run.work.path().join("reports/summary.json")).expect("summary"),
-    )
-    .expect("json");
+    let summary = read_json(&run.work.path().join("reports/summary.json"));
     assert_eq!(summary["counts"]["skipped"], 2);
     assert_eq!(summary["counts"]["invalid"], 0);
     let failed = read_csv(&run.work.path().join("reports/failed.csv"));
@@ -223,6 +238,47 @@ async fn shopify_products_recipe_migrates() {
         failed.is_empty(),
         "skipped rows are not failures: {failed:?}"
     );
+
+    // plan, reconcile and a second run see the same skipped rows, and exit 0 too.
+    let (code, out) = run.again("plan", &[]).await;
+    assert_eq!(code, 0, "{out}");
+    let plan = read_json(&run.work.path().join("plan/plan.json"));
+    assert_eq!(plan["counts"]["valid"], 5, "{plan}");
+    assert_eq!(plan["counts"]["skipped"], 2, "{plan}");
+    let target = [
+        "--base-url",
+        &run.server.url,
+        "--api-key",
+        KEY,
+        "--site-id",
+        SITE,
+    ];
+    let (code, out) = run.again("reconcile", &target).await;
+    assert_eq!(code, 0, "{out}");
+    let reconciled = read_csv(&run.work.path().join("reconcile/reconcile.csv"));
+    let statuses: Vec<&str> = reconciled.iter().map(|r| r["status"].as_str()).collect();
+    let present = "present";
+    assert_eq!(
+        statuses,
+        [
+            present, present, "skipped", present, present, "skipped", present
+        ]
+    );
+    let mut rerun = target.to_vec();
+    rerun.extend(["--report-dir", "reports2", "--journal", "journal.sqlite"]);
+    let (code, out) = run.again("run", &rerun).await;
+    assert_eq!(code, 0, "{out}");
+    let summary = read_json(&run.work.path().join("reports2/summary.json"));
+    assert_eq!(summary["counts"]["skipped"], 2, "{summary}");
+    assert_eq!(
+        summary["ingest"]["skipped"], 2,
+        "an unchanged manifest adopts its skipped lines: {summary}"
+    );
+    assert_eq!(run.tree().await.len(), 5, "nothing imported twice");
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).expect("report exists")).expect("json")
 }
 
 /// WordPress media library JSON: names from `title.rendered` with entities decoded, folders
