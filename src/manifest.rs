@@ -1,7 +1,9 @@
-//! Manifests: streamed readers for CSV, JSON arrays and JSON Lines, and the validation of
-//! each row against the Media Manager's limits. It yields one [`Entry`] per record, valid or
-//! invalid with the field and reason; memory does not grow with the manifest. It does not
-//! decide duplicates (the journal does, by [`RowKey`]) nor touch the network.
+//! Manifests: streamed readers for CSV, JSON arrays, JSON Lines and plain URL lists; the
+//! mapping of another platform's columns to fields (`--column`, templates, `--fill-down`); and
+//! the validation of each row against the Media Manager's limits. It yields one [`Entry`] per
+//! record, valid, invalid with the field and reason, or skipped; memory does not grow with the
+//! manifest. It does not decide duplicates (the journal does, by [`RowKey`]) nor touch the
+//! network.
 
 mod columns;
 mod csv;
@@ -10,8 +12,12 @@ mod guard;
 mod json;
 mod json_array;
 mod json_value;
+mod mapping;
 mod names;
 mod row;
+mod sniff;
+mod template;
+mod text;
 mod validate;
 mod write;
 
@@ -19,35 +25,52 @@ mod write;
 mod tests;
 
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-pub use columns::{ColumnMap, FIELDS, Field};
+pub use columns::{ColumnMap, FIELDS, Field, FillDown, Spec};
 pub use error::{ColumnError, ManifestError};
 pub use guard::MAX_RECORD_BYTES;
-pub use row::{Entry, InvalidRow, ManifestRow, RawRow, RowKey, Source};
+pub use row::{Entry, InvalidRow, ManifestRow, RawRow, RowKey, SkippedRow, Source};
+pub use template::FILTERS;
+pub use validate::Rules;
 pub use write::{RawRowWriter, write_header, write_raw_row};
 
 use self::csv::CsvRecords;
 use json::JsonLinesRecords;
 use json_array::JsonArrayRecords;
-use row::Record;
+use json_value::{JsonRecords, JsonSource};
+use mapping::{Mapper, Mapping, RawRecord};
+use text::TextRecords;
 
 /// A manifest's file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// Delimited text with a header row (`,`, `;` or tab).
     Csv,
     /// One JSON array of objects.
     Json,
     /// One JSON object per line.
     JsonLines,
+    /// One URL or local path per line.
+    Text,
 }
 
 impl Format {
-    /// The format a file name's extension implies: .csv, .json, .jsonl or .ndjson.
+    /// The format a file name's extension implies: .csv, .tsv, .json, .jsonl, .ndjson or .txt.
     pub fn of_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?;
         ext.parse().ok()
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::JsonLines => "jsonl",
+            Format::Text => "txt",
+        }
     }
 }
 
@@ -57,58 +80,113 @@ impl FromStr for Format {
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
         match name.trim().to_ascii_lowercase().as_str() {
-            "csv" => Ok(Format::Csv),
+            "csv" | "tsv" => Ok(Format::Csv),
             "json" => Ok(Format::Json),
             "jsonl" | "ndjson" | "jsonlines" => Ok(Format::JsonLines),
+            "txt" | "text" | "list" => Ok(Format::Text),
             other => Err(format!(
-                "unknown manifest format {other:?}: use csv, json or jsonl"
+                "unknown manifest format {other:?}: use csv, json, jsonl or txt"
             )),
         }
     }
 }
 
 /// How to read a manifest.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManifestOptions {
     /// The format; `None` takes it from the file's extension.
     pub format: Option<Format>,
-    /// `--column FIELD=HEADER` mappings.
+    /// `--column` mappings.
     pub columns: ColumnMap,
+    /// `--fill-down` rules, in order.
+    pub fill_down: Vec<FillDown>,
+    /// Rows without a source are skipped rather than invalid.
+    pub skip_empty_source: bool,
+    /// What separates labels in a text cell.
+    pub labels_separator: String,
+    /// The CSV delimiter; `None` guesses it from the header line.
+    pub delimiter: Option<u8>,
 }
 
-/// Opens a manifest for streaming. Fails on an unreadable file, an unknown format or (CSV)
-/// a header without a source column; an empty file yields no rows.
+impl Default for ManifestOptions {
+    fn default() -> ManifestOptions {
+        ManifestOptions {
+            format: None,
+            columns: ColumnMap::default(),
+            fill_down: Vec::new(),
+            skip_empty_source: false,
+            labels_separator: Rules::default().labels_separator,
+            delimiter: None,
+        }
+    }
+}
+
+/// Opens a manifest for streaming. Fails on an unreadable file, a file that is not text (a
+/// workbook, UTF-16, a PDF…), an unknown format, or names the options read that the file
+/// lacks (a CSV's header, a JSON file's first records); an empty file yields no rows.
 pub fn open(path: &Path, options: &ManifestOptions) -> Result<ManifestReader, ManifestError> {
+    let open_error = |source| ManifestError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut head = Vec::with_capacity(sniff::SNIFF_BYTES);
+    File::open(path)
+        .and_then(|file| file.take(sniff::SNIFF_BYTES as u64).read_to_end(&mut head))
+        .map_err(open_error)?;
+    if let Some(not_text) = sniff::not_text(&head) {
+        return Err(ManifestError::NotText {
+            path: path.to_path_buf(),
+            found: not_text.found.to_string(),
+            advice: not_text.advice.to_string(),
+        });
+    }
     let format = options
         .format
         .or_else(|| Format::of_path(path))
         .ok_or_else(|| ManifestError::UnknownFormat {
             path: path.to_path_buf(),
         })?;
-    let open_error = |source| ManifestError::Open {
-        path: path.to_path_buf(),
-        source,
-    };
     let file = File::open(path).map_err(open_error)?;
     // Relative sources are resolved against the manifest's folder, wherever we run from.
     let absolute = std::path::absolute(path).map_err(open_error)?;
     let base = absolute.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mapping = Mapping::new(
+        &options.columns,
+        &options.fill_down,
+        options.skip_empty_source,
+    );
     let records = match format {
-        Format::Csv => Records::Csv(CsvRecords::new(path, file, &options.columns)?),
-        Format::Json => Records::Array(JsonArrayRecords::new(path, file, &options.columns)?),
-        Format::JsonLines => Records::Lines(JsonLinesRecords::new(path, file, &options.columns)?),
+        Format::Csv => {
+            let delimiter = options
+                .delimiter
+                .unwrap_or_else(|| sniff::guess_delimiter(&head));
+            Records::Csv(CsvRecords::new(path, file, &mapping, delimiter)?)
+        }
+        Format::Json => {
+            let source = JsonSource::Array(JsonArrayRecords::new(path, file)?);
+            Records::Json(JsonRecords::new(path, source, &mapping)?)
+        }
+        Format::JsonLines => {
+            let source = JsonSource::Lines(JsonLinesRecords::new(path, file)?);
+            Records::Json(JsonRecords::new(path, source, &mapping)?)
+        }
+        Format::Text => Records::Text(TextRecords::new(path, file, &mapping)?),
     };
     Ok(ManifestReader {
         format,
         base,
         records,
+        mapper: Mapper::new(mapping),
+        rules: Rules {
+            labels_separator: options.labels_separator.clone(),
+        },
     })
 }
 
 enum Records {
     Csv(CsvRecords),
-    Array(JsonArrayRecords),
-    Lines(JsonLinesRecords),
+    Json(JsonRecords),
+    Text(TextRecords),
 }
 
 /// A manifest being read: an iterator of entries, ending after the first fatal error.
@@ -116,6 +194,8 @@ pub struct ManifestReader {
     format: Format,
     base: PathBuf,
     records: Records,
+    mapper: Mapper,
+    rules: Rules,
 }
 
 impl ManifestReader {
@@ -128,11 +208,11 @@ impl ManifestReader {
         &self.base
     }
 
-    fn next_record(&mut self) -> Option<Result<Record, ManifestError>> {
+    fn next_record(&mut self) -> Option<Result<RawRecord, ManifestError>> {
         match &mut self.records {
             Records::Csv(records) => records.next_record(),
-            Records::Array(records) => records.next_record(),
-            Records::Lines(records) => records.next_record(),
+            Records::Json(records) => records.next_record(),
+            Records::Text(records) => records.next_record(),
         }
     }
 }
@@ -141,7 +221,10 @@ impl Iterator for ManifestReader {
     type Item = Result<Entry, ManifestError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let record = self.next_record()?;
-        Some(record.map(|record| validate::validate(record, &self.base)))
+        let raw = self.next_record()?;
+        Some(raw.map(|raw| {
+            let record = self.mapper.map(raw);
+            validate::validate(record, &self.base, &self.rules)
+        }))
     }
 }

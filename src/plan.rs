@@ -248,12 +248,10 @@ fn summarize(
 }
 
 fn format_name(path: &Path, options: &ManifestOptions) -> &'static str {
-    match options.format.or_else(|| Format::of_path(path)) {
-        Some(Format::Csv) => "csv",
-        Some(Format::Json) => "json",
-        Some(Format::JsonLines) => "jsonl",
-        None => "unknown",
-    }
+    options
+        .format
+        .or_else(|| Format::of_path(path))
+        .map_or("unknown", Format::name)
 }
 
 /// What `--probe` found for one row.

@@ -18,7 +18,7 @@ use self::verdict::{ReconcileCounts, Status};
 use crate::api::client::{CallError, MediaClient};
 use crate::api::listing::FolderResolver;
 use crate::api::types::{FileDescriptor, OperationStatus};
-use crate::manifest::{self, Entry, ManifestError, ManifestOptions};
+use crate::manifest::{self, Entry, ManifestError, ManifestOptions, SkippedRow};
 use crate::plan::keys::{KeyError, KeySet};
 use crate::plan::rows::source_text;
 use crate::report::TargetSummary;
@@ -214,6 +214,20 @@ fn judge_entry(
             return Ok((
                 Status::Invalid,
                 line_cells(first, Status::Invalid, None, detail),
+            ));
+        }
+        Entry::Skipped(skipped) => {
+            let raw = |f| skipped.raw.get(f).unwrap_or_default().to_string();
+            let first = [
+                skipped.line.to_string(),
+                String::new(),
+                raw("folder_path"),
+                raw("display_name"),
+            ];
+            let detail = SkippedRow::REASON.to_string();
+            return Ok((
+                Status::Skipped,
+                line_cells(first, Status::Skipped, None, detail),
             ));
         }
         Entry::Valid(row) => row,

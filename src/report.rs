@@ -41,6 +41,8 @@ pub enum LineStatus {
     Failed,
     Invalid,
     Duplicate,
+    /// No source, left out on request (`--skip-empty-source`): not an error.
+    Skipped,
 }
 
 impl LineStatus {
@@ -51,6 +53,7 @@ impl LineStatus {
             Self::Failed => "failed",
             Self::Invalid => "invalid",
             Self::Duplicate => "duplicate",
+            Self::Skipped => "skipped",
         }
     }
 
@@ -68,6 +71,7 @@ impl LineStatus {
         match kind {
             IssueKind::Invalid => Self::Invalid,
             IssueKind::Duplicate => Self::Duplicate,
+            IssueKind::Skipped => Self::Skipped,
         }
     }
 }
@@ -80,6 +84,7 @@ pub struct StatusCounts {
     pub failed: u64,
     pub invalid: u64,
     pub duplicate: u64,
+    pub skipped: u64,
     /// Failed and invalid lines by error code (in `summary.json` as `failureReasons`).
     #[serde(skip)]
     pub reasons: BTreeMap<String, u64>,
@@ -87,7 +92,7 @@ pub struct StatusCounts {
 
 impl StatusCounts {
     pub fn total(&self) -> u64 {
-        self.ready + self.pending + self.failed + self.invalid + self.duplicate
+        self.ready + self.pending + self.failed + self.invalid + self.duplicate + self.skipped
     }
 
     fn add(&mut self, status: LineStatus) {
@@ -97,6 +102,7 @@ impl StatusCounts {
             LineStatus::Failed => &mut self.failed,
             LineStatus::Invalid => &mut self.invalid,
             LineStatus::Duplicate => &mut self.duplicate,
+            LineStatus::Skipped => &mut self.skipped,
         } += 1;
     }
 }
@@ -229,6 +235,7 @@ fn issue_code(issue: &Issue) -> String {
         (IssueKind::Invalid, Some(field)) => format!("INVALID_{}", field.to_ascii_uppercase()),
         (IssueKind::Invalid, None) => "INVALID_ROW".to_string(),
         (IssueKind::Duplicate, _) => "DUPLICATE".to_string(),
+        (IssueKind::Skipped, _) => String::new(),
     }
 }
 

@@ -12,21 +12,40 @@ use clap::Args;
 use super::UsageError;
 use crate::api::client::{MediaClient, Secret, Target};
 use crate::control::budget::{Budget, BudgetConfig};
-use crate::manifest::{ColumnMap, Format, ManifestOptions};
+use crate::manifest::{ColumnError, ColumnMap, FillDown, Format, ManifestOptions};
 use crate::report::TargetSummary;
 use crate::sources::SourceHeaders;
 use wix_media_manager::{LocalServer, ServerConfig};
 
 #[derive(Debug, Args)]
 pub struct ManifestArgs {
-    /// The manifest: CSV, JSON array or JSON Lines (see manifests/README.md).
+    /// The manifest: CSV (or ;/tab separated), JSON array, JSON Lines or a plain list of URLs
+    /// (.txt), see manifests/README.md.
     pub manifest: PathBuf,
     /// Manifest format, when the extension doesn't tell.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
-    /// Map a manifest field to another column name: FIELD=HEADER (repeatable).
-    #[arg(long = "column", value_name = "FIELD=HEADER")]
+    /// Where a field comes from: FIELD=HEADER (a column, or a JSON key or dotted path such as
+    /// title.rendered), FIELD=TEMPLATE ('/Shop/{Type}/{Handle|slug}'; filters dirname,
+    /// basename, html, trim, slug, lower, upper) or FIELD= (ignore the field's own column).
+    /// Repeatable.
+    #[arg(long = "column", value_name = "FIELD=HEADER|TEMPLATE")]
     pub columns: Vec<String>,
+    /// Fill an empty COLUMN from the row above, within rows that share the GROUP column's
+    /// value (e.g. Type@Handle for a Shopify export); without @GROUP, across the whole file.
+    /// Repeatable.
+    #[arg(long = "fill-down", value_name = "COLUMN[@GROUP]")]
+    pub fill_down: Vec<String>,
+    /// Skip rows without a source (reported as skipped, not invalid), such as a Shopify
+    /// export's variant rows without an image.
+    #[arg(long)]
+    pub skip_empty_source: bool,
+    /// What separates labels in a text cell.
+    #[arg(long, value_name = "SEP", default_value = "|")]
+    pub labels_separator: String,
+    /// The CSV delimiter: , ; tab or | (default: guessed from the header line).
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -34,6 +53,8 @@ pub enum FormatArg {
     Csv,
     Json,
     Jsonl,
+    /// One URL or local path a line.
+    Txt,
 }
 
 impl From<FormatArg> for Format {
@@ -42,12 +63,13 @@ impl From<FormatArg> for Format {
             FormatArg::Csv => Format::Csv,
             FormatArg::Json => Format::Json,
             FormatArg::Jsonl => Format::JsonLines,
+            FormatArg::Txt => Format::Text,
         }
     }
 }
 
 impl ManifestArgs {
-    /// Checks the manifest exists and the column mappings parse.
+    /// Checks the manifest exists and the mapping flags parse.
     pub fn options(&self) -> Result<ManifestOptions, UsageError> {
         if !self.manifest.is_file() {
             return Err(UsageError(format!(
@@ -55,11 +77,40 @@ impl ManifestArgs {
                 self.manifest.display()
             )));
         }
-        let columns = ColumnMap::parse_all(&self.columns).map_err(|e| UsageError(e.to_string()))?;
+        let usage = |e: ColumnError| UsageError(e.to_string());
+        let columns = ColumnMap::parse_all(&self.columns).map_err(usage)?;
+        let fill_down = self
+            .fill_down
+            .iter()
+            .map(|item| item.parse::<FillDown>())
+            .collect::<Result<_, _>>()
+            .map_err(usage)?;
+        if self.labels_separator.is_empty() {
+            return Err(UsageError(
+                "--labels-separator must not be empty".to_string(),
+            ));
+        }
         Ok(ManifestOptions {
             format: self.format.map(Format::from),
             columns,
+            fill_down,
+            skip_empty_source: self.skip_empty_source,
+            labels_separator: self.labels_separator.clone(),
+            delimiter: self.delimiter.as_deref().map(parse_delimiter).transpose()?,
         })
+    }
+}
+
+/// `--delimiter`: one ASCII character, or a name for tab.
+fn parse_delimiter(text: &str) -> Result<u8, UsageError> {
+    match text {
+        "tab" | "TAB" | "\\t" | "\t" => Ok(b'\t'),
+        _ if text.len() == 1 && text.is_ascii() && !matches!(text, "\"" | "\n" | "\r") => {
+            Ok(text.as_bytes()[0])
+        }
+        _ => Err(UsageError(format!(
+            "--delimiter {text:?}: give one character such as , or ; or the word tab"
+        ))),
     }
 }
 
@@ -71,9 +122,10 @@ pub struct TargetArgs {
     /// Wix site id (with --api-key).
     #[arg(long, env = "WIX_SITE_ID")]
     pub site_id: Option<String>,
-    /// Base URL of the Wix API (or of a `media-migrate serve` instance).
-    #[arg(long, default_value = "https://www.wixapis.com")]
-    pub base_url: String,
+    /// Base URL of the Wix API (default https://www.wixapis.com), or of a `media-migrate
+    /// serve` instance; needs --api-key and --site-id.
+    #[arg(long)]
+    pub base_url: Option<String>,
     /// Data folder of the embedded local Media Manager.
     #[arg(long, default_value = ".media-manager")]
     pub local_dir: PathBuf,
@@ -122,6 +174,7 @@ pub struct ClientConfig {
 
 impl ClientArgs {
     pub fn to_config(&self) -> Result<ClientConfig, UsageError> {
+        self.target.check()?;
         if self.rate == 0 || self.concurrency == 0 || self.request_timeout_secs == 0 {
             return Err(UsageError(
                 "--rate, --concurrency and --request-timeout-secs must be at least 1".to_string(),
@@ -208,15 +261,33 @@ impl Connected {
     }
 }
 
+/// The Wix API, unless `--base-url` names another.
+pub const WIX_BASE_URL: &str = "https://www.wixapis.com";
+
 impl TargetArgs {
     pub fn is_embedded(&self) -> bool {
         self.api_key.is_none() && self.site_id.is_none()
     }
 
+    /// A `--base-url` without credentials would silently migrate into the embedded server.
+    pub fn check(&self) -> Result<(), UsageError> {
+        match &self.base_url {
+            Some(url) if self.is_embedded() => Err(UsageError(format!(
+                "--base-url {url} needs --api-key and --site-id (or WIX_API_KEY and WIX_SITE_ID); without them the embedded local Media Manager would be used and --base-url ignored. To reach a `media-migrate serve` instance, pass the key it was started with (its --api-key or MEDIA_MANAGER_API_KEY; any key when it runs without one) and its --site-id (local-site unless set)"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// The Wix site the credentials name, or the embedded local Media Manager in
     /// `local_dir` when there are none.
     pub async fn connect(&self) -> anyhow::Result<Connected> {
-        let base_url = self.base_url.trim_end_matches('/');
+        self.check()?;
+        let base_url = self
+            .base_url
+            .as_deref()
+            .unwrap_or(WIX_BASE_URL)
+            .trim_end_matches('/');
         match (&self.api_key, &self.site_id) {
             (Some(key), Some(site)) => Ok(Connected {
                 identity: format!("{base_url}#{site}"),

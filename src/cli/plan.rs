@@ -95,11 +95,12 @@ pub async fn execute(args: PlanArgs) -> anyhow::Result<Ending> {
         format!("; {} source hosts ({}{more})", hosts.len(), top.join(", "))
     };
     println!(
-        "plan: {} rows — {} valid, {} invalid, {} duplicate{probed}{sources}; {} folders, {} API calls, about {} at {}/min; reports {} and {}",
+        "plan: {} rows — {} valid, {} invalid, {} duplicate{}{probed}{sources}; {} folders, {} API calls, about {} at {}/min; reports {} and {}",
         s.counts.rows,
         s.counts.valid,
         s.counts.invalid,
         s.counts.duplicate,
+        super::run::skipped(s.counts.skipped),
         s.folders.len(),
         s.api_calls.total,
         s.estimated_time,

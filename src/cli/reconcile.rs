@@ -57,7 +57,7 @@ pub async fn execute(args: ReconcileArgs) -> anyhow::Result<Ending> {
         .await?;
     let c = &report.summary.counts;
     println!(
-        "reconcile: {} rows — {} present, {} missing, {} failed, {} pending, {} differs, {} invalid, {} duplicate; {} extra files; {} API calls; reports {} and {}",
+        "reconcile: {} rows — {} present, {} missing, {} failed, {} pending, {} differs, {} invalid, {} duplicate{}; {} extra files; {} API calls; reports {} and {}",
         c.rows,
         c.present,
         c.missing,
@@ -66,6 +66,7 @@ pub async fn execute(args: ReconcileArgs) -> anyhow::Result<Ending> {
         c.differs,
         c.invalid,
         c.duplicate,
+        super::run::skipped(c.skipped),
         c.extra,
         report.summary.api_calls_total,
         report.csv.display(),

@@ -196,16 +196,26 @@ fn done_line(summary: &Summary, report_dir: &Path) -> String {
         format!(" (why: {}{more}; see failed.csv)", top.join(", "))
     };
     format!(
-        "done: {} rows — {} ready, {} pending, {} failed, {} invalid, {} duplicate{why}; {} API calls; reports in {}",
+        "done: {} rows — {} ready, {} pending, {} failed, {} invalid, {} duplicate{}{why}; {} API calls; reports in {}",
         c.total(),
         c.ready,
         c.pending,
         c.failed,
         c.invalid,
         c.duplicate,
+        skipped(c.skipped),
         summary.api_calls_total,
         report_dir.display()
     )
+}
+
+/// ", N skipped" when rows were skipped for want of a source, else nothing.
+pub fn skipped(n: u64) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(", {n} skipped")
+    }
 }
 
 /// How a run ended: stopped; finished with rows failed, invalid or (when waiting) still

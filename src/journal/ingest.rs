@@ -27,6 +27,8 @@ pub struct IngestCounts {
     pub known: u64,
     pub duplicate: u64,
     pub invalid: u64,
+    /// Rows without a source, skipped on request.
+    pub skipped: u64,
     /// True when the manifest was unchanged since the last complete read, so its rows were
     /// taken from the journal instead of being read again.
     pub unchanged: bool,
@@ -118,13 +120,15 @@ impl Journal {
         };
         let invalid = issues(IssueKind::Invalid)?;
         let duplicate = issues(IssueKind::Duplicate)?;
+        let skipped = issues(IssueKind::Skipped)?;
         self.requeue_unsent_failures(earlier)?;
         Ok(IngestCounts {
-            rows: known + invalid + duplicate,
+            rows: known + invalid + duplicate + skipped,
             new: 0,
             known,
             duplicate,
             invalid,
+            skipped,
             unchanged: true,
         })
     }
@@ -237,10 +241,11 @@ fn fingerprint(
 ) -> Result<String, ManifestError> {
     let mut hasher = Sha256::new();
     hasher.update(env!("CARGO_PKG_VERSION"));
+    // Every option, format included, changes the rows a file yields.
     hasher.update(format!(
         "\0{:?}\0{:?}\0{}\0",
         reader.format(),
-        options.columns,
+        options,
         reader.base_dir().display()
     ));
     let open_error = |source| ManifestError::Open {
@@ -271,6 +276,10 @@ fn ingest_entry(
         Entry::Invalid(bad) => {
             counts.invalid += 1;
             insert_invalid(tx, run, &bad)?;
+        }
+        Entry::Skipped(skipped) => {
+            counts.skipped += 1;
+            insert_skipped(tx, run, &skipped)?;
         }
         Entry::Valid(row) => {
             // Most rows are new: one insert finds that out; only a conflict needs a look.
@@ -303,7 +312,7 @@ fn ingest_entry(
 mod bulk;
 mod insert;
 
-use self::insert::{INSERT_NEW_ROW, insert_duplicate, insert_invalid, insert_row};
+use self::insert::{INSERT_NEW_ROW, insert_duplicate, insert_invalid, insert_row, insert_skipped};
 
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,8 @@ pub enum LineItem {
 pub enum IssueKind {
     Invalid,
     Duplicate,
+    /// No source, skipped on request (`--skip-empty-source`).
+    Skipped,
 }
 
 impl IssueKind {
@@ -26,19 +28,20 @@ impl IssueKind {
         match self {
             Self::Invalid => "invalid",
             Self::Duplicate => "duplicate",
+            Self::Skipped => "skipped",
         }
     }
 
     fn parse(s: &str) -> Self {
-        if s == Self::Duplicate.as_str() {
-            Self::Duplicate
-        } else {
-            Self::Invalid
+        match s {
+            "duplicate" => Self::Duplicate,
+            "skipped" => Self::Skipped,
+            _ => Self::Invalid,
         }
     }
 }
 
-/// A line that was not imported: invalid, or a duplicate of an earlier line.
+/// A line that was not imported: invalid, a duplicate of an earlier line, or skipped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Issue {
     pub line: u64,

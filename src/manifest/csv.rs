@@ -10,10 +10,13 @@ use std::path::{Path, PathBuf};
 
 use ::csv::{ByteRecord, Reader, ReaderBuilder};
 
-use super::columns::{ColumnMap, FIELDS, Field};
+use super::columns::normalize;
+
 use super::error::ManifestError;
 use super::guard::{MAX_RECORD_BYTES, OVERSIZE_MARKER, RecordGuard, UnterminatedQuote};
-use super::row::{Defect, Record, Value};
+use super::mapping::{Cell, Mapping, RawRecord};
+use super::names::{has_control, suggest};
+use super::row::Defect;
 
 /// The most fields one record may have; more is hostile or not this kind of file.
 pub const MAX_FIELDS: usize = 1000;
@@ -22,7 +25,8 @@ pub const MAX_FIELDS: usize = 1000;
 pub struct CsvRecords {
     path: PathBuf,
     reader: Reader<RecordGuard<BufReader<File>>>,
-    columns: [Option<usize>; FIELDS.len()],
+    /// For each name of the mapping, its column.
+    columns: Vec<Option<usize>>,
     header_len: usize,
     /// The header's column names, to name a field in errors.
     header_names: Vec<String>,
@@ -33,17 +37,24 @@ pub struct CsvRecords {
 }
 
 impl CsvRecords {
-    /// Reads the header. An empty file has no header and yields no records.
-    pub fn new(path: &Path, file: File, map: &ColumnMap) -> Result<CsvRecords, ManifestError> {
-        let guard = RecordGuard::new(BufReader::new(file), MAX_RECORD_BYTES);
+    /// Reads the header, fields separated by `delimiter`. An empty file has no header and
+    /// yields no records.
+    pub fn new(
+        path: &Path,
+        file: File,
+        mapping: &Mapping,
+        delimiter: u8,
+    ) -> Result<CsvRecords, ManifestError> {
+        let guard = RecordGuard::new(BufReader::new(file), MAX_RECORD_BYTES, delimiter);
         let reader = ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
+            .delimiter(delimiter)
             .from_reader(guard);
         let mut records = CsvRecords {
             path: path.to_path_buf(),
             reader,
-            columns: [None; FIELDS.len()],
+            columns: Vec::new(),
             header_len: 0,
             header_names: Vec::new(),
             record: ByteRecord::new(),
@@ -54,11 +65,11 @@ impl CsvRecords {
             records.done = true;
             return Ok(records);
         }
-        records.read_header(map)?;
+        records.read_header(mapping)?;
         Ok(records)
     }
 
-    fn read_header(&mut self, map: &ColumnMap) -> Result<(), ManifestError> {
+    fn read_header(&mut self, mapping: &Mapping) -> Result<(), ManifestError> {
         let line = self.line();
         let header_error = |reason: String| ManifestError::Header {
             path: self.path.clone(),
@@ -81,13 +92,43 @@ impl CsvRecords {
             .iter()
             .map(|name| String::from_utf8_lossy(name).into_owned())
             .collect();
-        self.columns = map.resolve(&names);
-        if self.columns[Field::SOURCE.index()].is_none() {
-            let found: Vec<String> = names.iter().map(|n| format!("{:?}", n.trim())).collect();
-            return Err(header_error(format!(
-                "no {:?} column (columns found: {}); map one with --column source=HEADER",
-                map.name_of(Field::SOURCE),
+        let normalized: Vec<String> = names.iter().map(|n| normalize(n)).collect();
+        self.columns = mapping
+            .names()
+            .iter()
+            .map(|wanted| normalized.iter().position(|n| n == wanted))
+            .collect();
+        let missing: Vec<String> = mapping
+            .required()
+            .filter(|(i, _, _)| self.columns[*i].is_none())
+            .map(|(_, name, origin)| missing_column(name, origin, &names))
+            .collect();
+        if !missing.is_empty() {
+            let garbled = names
+                .iter()
+                .any(|n| n.contains('\u{fffd}') || has_control(n.trim()));
+            let found = if garbled {
+                "none readable: the first line is not UTF-8 text; save the file as CSV UTF-8"
+                    .to_string()
+            } else {
+                let found: Vec<String> = names.iter().map(|n| format!("{:?}", n.trim())).collect();
                 found.join(", ")
+            };
+            let mut reason = format!("{} (columns found: {found})", missing.join("; "));
+            if names.iter().any(|n| n.contains("://")) {
+                reason.push_str(
+                    "; the first line holds a URL, so the file has no header row: for a plain list of URLs use --format txt (or a .txt name)",
+                );
+            } else if names.len() == 1 && names[0].contains([';', '\t', ',', '|']) {
+                reason.push_str("; the header has one column: is the file separated by something else than the delimiter? try --delimiter ';' or --delimiter tab");
+            }
+            return Err(header_error(reason));
+        }
+        if let Some(source) = mapping.source_column()
+            && source.contains("://")
+        {
+            return Err(header_error(format!(
+                "the source column {source:?} is a URL: the file has no header row, and its first URL would be lost; for a plain list of URLs use --format txt (or a .txt name)"
             )));
         }
         self.header_len = names.len();
@@ -96,7 +137,7 @@ impl CsvRecords {
     }
 
     /// The next record, `None` at the end.
-    pub fn next_record(&mut self) -> Option<Result<Record, ManifestError>> {
+    pub fn next_record(&mut self) -> Option<Result<RawRecord, ManifestError>> {
         if self.done {
             return None;
         }
@@ -166,47 +207,54 @@ impl CsvRecords {
         self.record_line
     }
 
-    /// The current byte record as a [`Record`], with a defect when it is unusable.
-    fn convert(&self) -> Record {
+    /// The current byte record as a [`RawRecord`], with a defect when it is unusable.
+    fn convert(&self) -> RawRecord {
         let line = self.line();
         let len = self.record.len();
         if is_oversized(&self.record) {
-            return Record::defective(
-                line,
-                Defect::record(format!("record longer than {MAX_RECORD_BYTES} bytes")),
-            );
+            let reason = format!("record longer than {MAX_RECORD_BYTES} bytes");
+            return RawRecord::defective(line, Defect::record(reason));
         }
         if len > MAX_FIELDS {
-            return Record::defective(
-                line,
-                Defect::record(format!("record has {len} fields, more than {MAX_FIELDS}")),
-            );
+            let reason = format!("record has {len} fields, more than {MAX_FIELDS}");
+            return RawRecord::defective(line, Defect::record(reason));
         }
-        let mut record = Record::new(line);
-        for field in Field::all() {
-            let Some(bytes) = self.columns[field.index()].and_then(|i| self.record.get(i)) else {
-                continue;
-            };
-            let text = match std::str::from_utf8(bytes) {
-                Ok(text) => text.to_string(),
-                Err(_) => {
-                    record.defect.get_or_insert_with(|| {
-                        Defect::field(field, "not valid UTF-8 (save the file as UTF-8)")
-                    });
-                    String::from_utf8_lossy(bytes).into_owned()
-                }
-            };
-            record.set(field, Value::Text(text));
-        }
-        if len != self.header_len {
-            // The count is the more basic problem: the fields may be shifted.
-            record.defect = Some(Defect::record(format!(
+        let cells = self
+            .columns
+            .iter()
+            .map(|column| {
+                let bytes = self.record.get((*column)?)?;
+                Some(match std::str::from_utf8(bytes) {
+                    Ok(text) => Cell::Text(text.to_string()),
+                    Err(_) => Cell::NotUtf8(String::from_utf8_lossy(bytes).into_owned()),
+                })
+            })
+            .collect();
+        // The count is the more basic problem: the fields may be shifted.
+        let defect = (len != self.header_len).then(|| {
+            Defect::record(format!(
                 "record has {len} fields, the header has {}",
                 self.header_len
-            )));
+            ))
+        });
+        RawRecord {
+            line,
+            cells,
+            defect,
         }
-        record
     }
+}
+
+/// Why a name the options read is missing, with a near header when there is one.
+fn missing_column(name: &str, origin: &str, found: &[String]) -> String {
+    let mut reason = format!("no {name:?} column ({origin})");
+    if name == "source" && origin.starts_with("the ") {
+        reason.push_str(", map one with --column source=HEADER");
+    }
+    if let Some(near) = suggest(name, found) {
+        reason.push_str(&format!("; did you mean {near:?}?"));
+    }
+    reason
 }
 
 fn is_blank(record: &ByteRecord) -> bool {

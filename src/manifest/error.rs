@@ -29,7 +29,7 @@ pub enum ManifestError {
         field: String,
     },
     #[error(
-        "cannot tell the format of manifest {}: use a .csv, .json, .jsonl or .ndjson name, or give the format",
+        "cannot tell the format of manifest {}: use a .csv, .tsv, .json, .jsonl, .ndjson or .txt name, or give --format",
         path.display()
     )]
     UnknownFormat { path: PathBuf },
@@ -39,6 +39,21 @@ pub enum ManifestError {
         line: u64,
         reason: String,
     },
+    /// A name the options read is not in the file (JSON: in none of its first records, the
+    /// first starting at `line`).
+    #[error("manifest {}, line {line}: {reason}", path.display())]
+    Mapping {
+        path: PathBuf,
+        line: u64,
+        reason: String,
+    },
+    /// Not a text manifest at all: a workbook, UTF-16, a PDF, an archive.
+    #[error("manifest {}, line 1: this looks like {found}, not a text manifest: {advice}", path.display())]
+    NotText {
+        path: PathBuf,
+        found: String,
+        advice: String,
+    },
     #[error("manifest {}, line {line}: broken JSON: {reason}", path.display())]
     Json {
         path: PathBuf,
@@ -47,11 +62,23 @@ pub enum ManifestError {
     },
 }
 
-/// A `--column FIELD=HEADER` argument that can't be used.
+/// A `--column` or `--fill-down` argument that can't be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ColumnError {
-    #[error("--column {item:?}: expected FIELD=HEADER, e.g. source=\"Image Src\"")]
+    #[error(
+        "--column {item:?}: expected FIELD=HEADER, FIELD=TEMPLATE or FIELD=, e.g. source=\"Image Src\""
+    )]
     Malformed { item: String },
     #[error("--column {item:?}: unknown field {field:?}; fields are {}", super::FIELDS.join(", "))]
     UnknownField { item: String, field: String },
+    #[error("--column {item:?}: the source can't be unmapped; every row needs one")]
+    SourceUnmapped { item: String },
+    #[error("--column {field}={template:?}: bad template: {reason}")]
+    Template {
+        field: &'static str,
+        template: String,
+        reason: String,
+    },
+    #[error("--fill-down {item:?}: expected COLUMN or COLUMN@GROUP, e.g. Type@Handle")]
+    FillDown { item: String },
 }

@@ -43,14 +43,15 @@ enum Quoting {
 }
 
 impl Quoting {
-    /// The state after `byte`, and whether `byte` ends the record.
-    fn step(self, byte: u8) -> (Quoting, bool) {
+    /// The state after `byte`, and whether `byte` ends the record; fields are separated by
+    /// `delimiter`.
+    fn step(self, byte: u8, delimiter: u8) -> (Quoting, bool) {
         let ends = matches!(byte, b'\r' | b'\n');
         match (self, byte) {
             (Quoting::Quoted, b'"') => (Quoting::QuotedQuote, false),
             (Quoting::Quoted, _) => (Quoting::Quoted, false),
             (Quoting::FieldStart | Quoting::QuotedQuote, b'"') => (Quoting::Quoted, false),
-            (_, b',') => (Quoting::FieldStart, false),
+            (_, b) if b == delimiter => (Quoting::FieldStart, false),
             (_, _) if ends => (Quoting::FieldStart, true),
             _ => (Quoting::Unquoted, false),
         }
@@ -61,6 +62,7 @@ impl Quoting {
 #[derive(Debug)]
 struct Scanner {
     quoting: Quoting,
+    delimiter: u8,
     record_bytes: usize,
     limit: usize,
     /// Dropping the rest of an oversized record.
@@ -90,7 +92,7 @@ impl Scanner {
                 return (i, written);
             }
             let before = self.quoting;
-            let (after, ends) = before.step(byte);
+            let (after, ends) = before.step(byte, self.delimiter);
             self.quoting = after;
             if ends {
                 self.field = 0;
@@ -134,7 +136,7 @@ impl Scanner {
         if before == Quoting::Quoted {
             self.pending.push(b'"');
         }
-        self.pending.push(b',');
+        self.pending.push(self.delimiter);
         self.pending.extend_from_slice(OVERSIZE_MARKER);
     }
 }
@@ -148,11 +150,12 @@ pub struct RecordGuard<R> {
 }
 
 impl<R: BufRead> RecordGuard<R> {
-    pub fn new(inner: R, limit: usize) -> RecordGuard<R> {
+    pub fn new(inner: R, limit: usize, delimiter: u8) -> RecordGuard<R> {
         RecordGuard {
             inner,
             scanner: Scanner {
                 quoting: Quoting::FieldStart,
+                delimiter,
                 record_bytes: 0,
                 limit,
                 skipping: false,
@@ -247,7 +250,7 @@ mod tests {
 
     fn guarded(input: &[u8], limit: usize) -> Vec<u8> {
         let mut out = Vec::new();
-        RecordGuard::new(input, limit)
+        RecordGuard::new(input, limit, b',')
             .read_to_end(&mut out)
             .expect("reading a slice can't fail");
         out
@@ -265,7 +268,7 @@ mod tests {
     #[test]
     fn reports_a_quote_open_at_the_end() {
         let mut out = Vec::new();
-        let err = RecordGuard::new(&b"a,b\nx,\"y\n\nz"[..], 100)
+        let err = RecordGuard::new(&b"a,b\nx,\"y\n\nz"[..], 100, b',')
             .read_to_end(&mut out)
             .expect_err("an open quote at the end");
         let open = err

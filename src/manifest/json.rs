@@ -7,11 +7,12 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use super::columns::ColumnMap;
 use super::error::ManifestError;
 use super::guard::MAX_RECORD_BYTES;
-use super::json_value::record_of_json;
-use super::row::{Defect, Record};
+use super::row::Defect;
+
+/// One element or line: its start line and its value, or the defect that spoils it.
+pub type JsonItem = (u64, Result<serde_json::Value, Defect>);
 
 /// The deepest nesting a record may have. Manifest records need two levels (an object
 /// holding a labels array); the slack admits exports with small nested extras.
@@ -149,25 +150,21 @@ pub fn depth_of(text: &[u8]) -> usize {
 
 /// Parses one record's text, refusing oversized or too deep ones before serde_json sees them.
 /// `Err` carries serde_json's syntax message without its position, and the line of the error.
-pub fn parse_record(text: &[u8], line: u64, columns: &ColumnMap) -> Result<Record, (u64, String)> {
+pub fn parse_record(text: &[u8], line: u64) -> Result<JsonItem, (u64, String)> {
     if text.len() > MAX_RECORD_BYTES {
-        return Ok(Record::defective(
-            line,
-            Defect::record(format!("record longer than {MAX_RECORD_BYTES} bytes")),
-        ));
+        let reason = format!("record longer than {MAX_RECORD_BYTES} bytes");
+        return Ok((line, Err(Defect::record(reason))));
     }
     if std::str::from_utf8(text).is_err() {
         let reason = "not valid UTF-8 (save the file as UTF-8)";
-        return Ok(Record::defective(line, Defect::record(reason)));
+        return Ok((line, Err(Defect::record(reason))));
     }
     if depth_of(text) > MAX_DEPTH {
-        return Ok(Record::defective(
-            line,
-            Defect::record(format!("record nested deeper than {MAX_DEPTH} levels")),
-        ));
+        let reason = format!("record nested deeper than {MAX_DEPTH} levels");
+        return Ok((line, Err(Defect::record(reason))));
     }
     match serde_json::from_slice::<serde_json::Value>(text) {
-        Ok(value) => Ok(record_of_json(value, line, columns)),
+        Ok(value) => Ok((line, Ok(value))),
         Err(err) => {
             let message = err.to_string();
             let message = message
@@ -186,13 +183,12 @@ pub fn parse_record(text: &[u8], line: u64, columns: &ColumnMap) -> Result<Recor
 pub struct JsonLinesRecords {
     path: PathBuf,
     bytes: Bytes,
-    columns: ColumnMap,
     line: Vec<u8>,
     done: bool,
 }
 
 impl JsonLinesRecords {
-    pub fn new(path: &Path, file: File, columns: &ColumnMap) -> Result<Self, ManifestError> {
+    pub fn new(path: &Path, file: File) -> Result<Self, ManifestError> {
         let bytes = Bytes::new(file).map_err(|source| ManifestError::Io {
             path: path.to_path_buf(),
             line: 1,
@@ -201,13 +197,12 @@ impl JsonLinesRecords {
         Ok(JsonLinesRecords {
             path: path.to_path_buf(),
             bytes,
-            columns: columns.clone(),
             line: Vec::new(),
             done: false,
         })
     }
 
-    pub fn next_record(&mut self) -> Option<Result<Record, ManifestError>> {
+    pub fn next_record(&mut self) -> Option<Result<JsonItem, ManifestError>> {
         while !self.done {
             let start = self.bytes.line;
             let oversized = match self.read_line() {
@@ -224,16 +219,17 @@ impl JsonLinesRecords {
             };
             if oversized {
                 let reason = format!("line longer than {MAX_RECORD_BYTES} bytes");
-                return Some(Ok(Record::defective(start, Defect::record(reason))));
+                return Some(Ok((start, Err(Defect::record(reason)))));
             }
             let text = self.line.trim_ascii();
             if text.is_empty() {
                 continue;
             }
-            let record = parse_record(text, start, &self.columns).unwrap_or_else(|(_, reason)| {
-                Record::defective(start, Defect::record(format!("not valid JSON: {reason}")))
+            let item = parse_record(text, start).unwrap_or_else(|(_, reason)| {
+                let reason = format!("not valid JSON: {reason}");
+                (start, Err(Defect::record(reason)))
             });
-            return Some(Ok(record));
+            return Some(Ok(item));
         }
         None
     }

@@ -6,11 +6,10 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::columns::ColumnMap;
 use super::error::ManifestError;
 use super::guard::MAX_RECORD_BYTES;
-use super::json::{Bytes, Depth, parse_record};
-use super::row::{Defect, Record};
+use super::json::{Bytes, Depth, JsonItem, parse_record};
+use super::row::Defect;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -31,13 +30,12 @@ enum State {
 pub struct JsonArrayRecords {
     path: PathBuf,
     bytes: Bytes,
-    columns: ColumnMap,
     state: State,
     buf: Vec<u8>,
 }
 
 impl JsonArrayRecords {
-    pub fn new(path: &Path, file: File, columns: &ColumnMap) -> Result<Self, ManifestError> {
+    pub fn new(path: &Path, file: File) -> Result<Self, ManifestError> {
         let bytes = Bytes::new(file).map_err(|source| ManifestError::Io {
             path: path.to_path_buf(),
             line: 1,
@@ -46,13 +44,12 @@ impl JsonArrayRecords {
         Ok(JsonArrayRecords {
             path: path.to_path_buf(),
             bytes,
-            columns: columns.clone(),
             state: State::Start,
             buf: Vec::new(),
         })
     }
 
-    pub fn next_record(&mut self) -> Option<Result<Record, ManifestError>> {
+    pub fn next_record(&mut self) -> Option<Result<JsonItem, ManifestError>> {
         let next = self.step();
         if !matches!(next, Ok(Some(_))) {
             self.state = State::Done;
@@ -60,7 +57,7 @@ impl JsonArrayRecords {
         next.transpose()
     }
 
-    fn step(&mut self) -> Result<Option<Record>, ManifestError> {
+    fn step(&mut self) -> Result<Option<JsonItem>, ManifestError> {
         loop {
             let token = self.bytes.next_token().map_err(|e| self.io(e))?;
             let line = self.bytes.line;
@@ -101,7 +98,7 @@ impl JsonArrayRecords {
     }
 
     /// Reads one element starting with `first` on `line`, and parses it.
-    fn element(&mut self, first: u8, line: u64) -> Result<Record, ManifestError> {
+    fn element(&mut self, first: u8, line: u64) -> Result<JsonItem, ManifestError> {
         self.buf.clear();
         let mut oversized = false;
         let mut keep = |buf: &mut Vec<u8>, byte: u8| {
@@ -144,10 +141,9 @@ impl JsonArrayRecords {
         }
         if oversized {
             let reason = format!("record longer than {MAX_RECORD_BYTES} bytes");
-            return Ok(Record::defective(line, Defect::record(reason)));
+            return Ok((line, Err(Defect::record(reason))));
         }
-        parse_record(&self.buf, line, &self.columns)
-            .map_err(|(line, reason)| self.syntax(line, reason))
+        parse_record(&self.buf, line).map_err(|(line, reason)| self.syntax(line, reason))
     }
 
     fn io(&self, source: std::io::Error) -> ManifestError {

@@ -87,6 +87,45 @@ pub fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The name among `found` closest to `wanted` (compared normalized), when one is close: one
+/// holds the other, or they differ by at most two edits.
+pub fn suggest<S: AsRef<str>>(wanted: &str, found: &[S]) -> Option<String> {
+    let wanted = super::columns::normalize(wanted);
+    found
+        .iter()
+        .map(|name| (name.as_ref(), super::columns::normalize(name.as_ref())))
+        .filter(|(_, n)| !n.is_empty())
+        .map(|(name, n)| {
+            let distance = if n.contains(&wanted) || wanted.contains(&n) {
+                n.chars().count().abs_diff(wanted.chars().count()).min(2)
+            } else {
+                edit_distance(&n, &wanted)
+            };
+            (distance, name)
+        })
+        .filter(|(distance, _)| *distance <= 2)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name.trim().to_string())
+}
+
+/// Levenshtein distance, by characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +149,18 @@ mod tests {
         assert_eq!(name.chars().count(), 200);
         assert!(name.ends_with("n.jpeg"));
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
+
+    /// Near names are suggested: contained ones, or within two edits; far ones are not.
+    #[test]
+    fn suggests_near_names() {
+        let found = ["Handle", "Image Src", "Image Alt Text"];
+        assert_eq!(
+            suggest("image alt", &found).as_deref(),
+            Some("Image Alt Text")
+        );
+        assert_eq!(suggest("imag src", &found).as_deref(), Some("Image Src"));
+        assert_eq!(suggest("vendor", &found), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

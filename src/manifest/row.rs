@@ -18,6 +18,31 @@ use crate::api::types::MediaType;
 pub enum Entry {
     Valid(ManifestRow),
     Invalid(InvalidRow),
+    /// A row without a source, skipped on request (`--skip-empty-source`).
+    Skipped(SkippedRow),
+}
+
+impl Entry {
+    /// The line where the entry's record starts.
+    pub fn line(&self) -> u64 {
+        match self {
+            Entry::Valid(row) => row.line,
+            Entry::Invalid(bad) => bad.line,
+            Entry::Skipped(skipped) => skipped.line,
+        }
+    }
+}
+
+/// A row left out on request: it has no source (a Shopify variant row without an image).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRow {
+    pub line: u64,
+    pub raw: RawRow,
+}
+
+impl SkippedRow {
+    /// Why it was skipped, as the reports say.
+    pub const REASON: &'static str = "no source (--skip-empty-source)";
 }
 
 /// Where a row's media comes from.
@@ -202,21 +227,14 @@ pub struct Record {
     pub line: u64,
     pub values: [Option<Value>; FIELDS.len()],
     pub defect: Option<Defect>,
+    /// It has no source and rows without one are skipped.
+    pub skipped: bool,
 }
 
 impl Record {
     pub fn new(line: u64) -> Record {
         Record {
             line,
-            ..Record::default()
-        }
-    }
-
-    /// A record that is unusable as a whole.
-    pub fn defective(line: u64, defect: Defect) -> Record {
-        Record {
-            line,
-            defect: Some(defect),
             ..Record::default()
         }
     }

@@ -3,6 +3,7 @@
 
 mod formats;
 mod hostile;
+mod mapping;
 mod rules;
 
 use std::path::{Path, PathBuf};
@@ -27,14 +28,14 @@ fn read_all(path: &Path, options: &ManifestOptions) -> Vec<Entry> {
 fn valid(entry: &Entry) -> &ManifestRow {
     match entry {
         Entry::Valid(row) => row,
-        Entry::Invalid(invalid) => panic!("expected a valid row, got {invalid:?}"),
+        other => panic!("expected a valid row, got {other:?}"),
     }
 }
 
 fn invalid(entry: &Entry) -> &InvalidRow {
     match entry {
         Entry::Invalid(invalid) => invalid,
-        Entry::Valid(row) => panic!("expected an invalid row, got {row:?}"),
+        other => panic!("expected an invalid row, got {other:?}"),
     }
 }
 

@@ -6,9 +6,11 @@
 use std::path::Path;
 
 use super::columns::Field;
-use super::names::{derive_display_name, has_control, quote};
-use super::row::{Defect, Entry, InvalidRow, ManifestRow, Record, RowKey, Source, Value};
-use crate::api::media::is_valid_mime;
+use super::names::{derive_display_name, edit_distance, has_control, quote};
+use super::row::{
+    Defect, Entry, InvalidRow, ManifestRow, Record, RowKey, SkippedRow, Source, Value,
+};
+use crate::api::media::{is_valid_mime, mime_of_name};
 use crate::api::types::{MediaType, limits};
 
 /// The longest URL accepted; longer ones break in browsers, proxies and Wix alike.
@@ -27,10 +29,31 @@ const IMPORT_MEDIA_TYPES: [MediaType; 7] = [
     MediaType::Model3d,
 ];
 
+/// How a row's text is read, beyond the fixed rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rules {
+    /// What separates labels in a text cell (`|` unless `--labels-separator` says otherwise).
+    pub labels_separator: String,
+}
+
+impl Default for Rules {
+    fn default() -> Rules {
+        Rules {
+            labels_separator: "|".to_string(),
+        }
+    }
+}
+
 /// Validates one record; relative file sources are resolved against `base` (the
 /// manifest's folder).
-pub fn validate(record: Record, base: &Path) -> Entry {
-    match build(&record, base) {
+pub fn validate(record: Record, base: &Path, rules: &Rules) -> Entry {
+    if record.skipped && record.defect.is_none() {
+        return Entry::Skipped(SkippedRow {
+            line: record.line,
+            raw: record.raw(),
+        });
+    }
+    match build(&record, base, rules) {
         Ok(row) => Entry::Valid(row),
         Err(defect) => Entry::Invalid(InvalidRow {
             line: record.line,
@@ -41,7 +64,7 @@ pub fn validate(record: Record, base: &Path) -> Entry {
     }
 }
 
-fn build(record: &Record, base: &Path) -> Result<ManifestRow, Defect> {
+fn build(record: &Record, base: &Path, rules: &Rules) -> Result<ManifestRow, Defect> {
     if let Some(defect) = &record.defect {
         return Err(defect.clone());
     }
@@ -57,7 +80,8 @@ fn build(record: &Record, base: &Path) -> Result<ManifestRow, Defect> {
     };
     let mime_type = optional(record, Field::MIME_TYPE, check_mime_type)?;
     let media_type = optional(record, Field::MEDIA_TYPE, parse_media_type)?;
-    let labels = parse_labels(record.get(Field::LABELS)).map_err(at(Field::LABELS))?;
+    let labels = parse_labels(record.get(Field::LABELS), &rules.labels_separator)
+        .map_err(at(Field::LABELS))?;
     let private = optional(record, Field::PRIVATE, parse_private)?.unwrap_or(false);
     let external_id = optional(record, Field::EXTERNAL_ID, check_external_id)?;
     let expected_size = optional(record, Field::EXPECTED_SIZE, parse_size)?;
@@ -106,17 +130,22 @@ fn optional<T>(
 /// The source, and the text that stands for it in the row key: the normalized URL, or the
 /// path as written (so the key survives moving the manifest together with its media).
 fn parse_source(text: Option<String>, base: &Path) -> Result<(Source, String), String> {
-    let text = text.ok_or("required: a URL or a local file path")?;
+    let text = text.ok_or(
+        "required: a URL or a local file path (--skip-empty-source skips rows without one)",
+    )?;
     if !text.contains("://") {
         let path = base.join(&text);
+        let hint = url_hint(&text)
+            .map(|url| format!("; did you mean {url}?"))
+            .unwrap_or_default();
         return match std::fs::metadata(&path) {
             Ok(meta) if meta.is_file() => Ok((Source::File(path), text)),
-            Ok(_) => Err(format!("{} is not a regular file", quote(&text))),
+            Ok(_) => Err(format!("{} is not a regular file{hint}", quote(&text))),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Err(format!(
-                "no such file: {} (relative paths are resolved against the manifest's folder)",
+                "no such file: {} (relative paths are resolved against the manifest's folder){hint}",
                 quote(&text)
             )),
-            Err(err) => Err(format!("cannot read {}: {err}", quote(&text))),
+            Err(err) => Err(format!("cannot read {}: {err}{hint}", quote(&text))),
         };
     }
     if text.chars().count() > URL_MAX_LEN {
@@ -124,9 +153,17 @@ fn parse_source(text: Option<String>, base: &Path) -> Result<(Source, String), S
     }
     let url = url::Url::parse(&text).map_err(|e| format!("not a valid URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
+        let scheme = url.scheme();
+        let hint = if scheme == "file" {
+            "; give a local file as a plain path".to_string()
+        } else if edit_distance(scheme, "http") <= 2 || edit_distance(scheme, "https") <= 2 {
+            let rest = &text[text.find("://").expect("checked above") + 3..];
+            format!("; did you mean https://{rest}?")
+        } else {
+            String::new()
+        };
         return Err(format!(
-            "unsupported scheme {:?}: only http and https URLs can be imported",
-            url.scheme()
+            "unsupported scheme {scheme:?}: only http and https URLs can be imported{hint}"
         ));
     }
     if url.host_str().is_none_or(str::is_empty) {
@@ -141,6 +178,34 @@ fn parse_source(text: Option<String>, base: &Path) -> Result<(Source, String), S
     Ok((Source::Url(url), key_text))
 }
 
+/// The URL a source written without `://` probably meant: `//host/x`, `http:/host/x`,
+/// `https//host/x`, or a host name followed by a path (`www.example.com/x.png`).
+fn url_hint(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    for scheme in ["https", "http"] {
+        if let Some(rest) = lower.strip_prefix(scheme)
+            && (rest.starts_with(':') || rest.starts_with("//"))
+        {
+            let rest = text[scheme.len()..].trim_start_matches([':', '/']);
+            return Some(format!("{scheme}://{rest}"));
+        }
+    }
+    if let Some(rest) = text.strip_prefix("//") {
+        return Some(format!("https://{rest}"));
+    }
+    let (host, path) = text.split_once('/').unwrap_or((text, ""));
+    let labels: Vec<&str> = host.split('.').collect();
+    let tld = labels.last().copied().unwrap_or_default();
+    let host_like = labels.len() >= 2
+        && labels
+            .iter()
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && tld.len() >= 2
+        && tld.chars().all(|c| c.is_ascii_alphabetic());
+    let looks_like_url = host_like && (host.starts_with("www.") || !path.is_empty());
+    looks_like_url.then(|| format!("https://{text}"))
+}
+
 /// "" for the root, else "/a/b": one leading and one trailing `/` are optional, segments
 /// are trimmed and must be usable folder names.
 pub fn parse_folder_path(text: Option<&str>) -> Result<String, String> {
@@ -149,6 +214,12 @@ pub fn parse_folder_path(text: Option<&str>) -> Result<String, String> {
     };
     if text.contains('\\') {
         return Err("backslashes are not allowed; separate folders with /".to_string());
+    }
+    if text.contains("://") {
+        return Err(format!(
+            "{} is a URL, not a folder path like /Shop/Shoes (a template can take folders from a path: '/Shop/{{Key|dirname}}')",
+            quote(text)
+        ));
     }
     let inner = text.strip_prefix('/').unwrap_or(text);
     let inner = inner.strip_suffix('/').unwrap_or(inner);
@@ -195,13 +266,16 @@ fn check_display_name(name: String) -> Result<String, String> {
 
 fn check_mime_type(mime: String) -> Result<String, String> {
     if is_valid_mime(&mime) {
-        Ok(mime)
-    } else {
-        Err(format!(
-            "{} is not a MIME type like image/jpeg",
-            quote(&mime)
-        ))
+        return Ok(mime);
     }
+    let guess = mime_of_name(&format!("x.{}", mime.trim_start_matches('.')))
+        .filter(|_| !mime.contains('/'))
+        .map(|guess| format!("; did you mean {guess}?"))
+        .unwrap_or_default();
+    Err(format!(
+        "{} is not a MIME type like image/jpeg{guess}",
+        quote(&mime)
+    ))
 }
 
 fn parse_media_type(text: String) -> Result<MediaType, String> {
@@ -209,16 +283,21 @@ fn parse_media_type(text: String) -> Result<MediaType, String> {
         .filter(|t| IMPORT_MEDIA_TYPES.contains(t))
         .ok_or_else(|| {
             let names: Vec<&str> = IMPORT_MEDIA_TYPES.iter().map(|t| t.as_str()).collect();
-            format!("{} is not one of {}", quote(&text), names.join(", "))
+            let hint = if is_valid_mime(&text) {
+                "; it looks like a MIME type: map that column to mime_type"
+            } else {
+                "; if your export uses this column for something else (WordPress's media_type is image or file), leave it out with --column media_type="
+            };
+            format!("{} is not one of {}{hint}", quote(&text), names.join(", "))
         })
 }
 
-/// Labels from a JSON array, or from text separated by `|`.
-fn parse_labels(value: Option<&Value>) -> Result<Vec<String>, String> {
+/// Labels from a JSON array, or from text separated by `separator`.
+fn parse_labels(value: Option<&Value>, separator: &str) -> Result<Vec<String>, String> {
     let items: Vec<&str> = match value {
         None => Vec::new(),
         Some(Value::Text(text)) if text.trim().is_empty() => Vec::new(),
-        Some(Value::Text(text)) => text.split('|').collect(),
+        Some(Value::Text(text)) => text.split(separator).collect(),
         Some(Value::List(items)) => items.iter().map(String::as_str).collect(),
     };
     let max_items = limits::LABELS_MAX_ITEMS;
@@ -237,7 +316,9 @@ fn parse_labels(value: Option<&Value>) -> Result<Vec<String>, String> {
             } else if label.chars().count() > max {
                 Err(format!("label {n} is longer than {max} characters"))
             } else if label.contains('|') {
-                Err(format!("label {n} contains |, which separates labels"))
+                Err(format!(
+                    "label {n} contains |, which separates labels in the reports"
+                ))
             } else {
                 Ok(label.to_string())
             }

@@ -10,13 +10,15 @@ use tokio::sync::mpsc;
 
 use super::PlanError;
 use super::keys::KeySet;
-use crate::manifest::{self, Entry, ManifestOptions, Source};
+use crate::manifest::{self, Entry, ManifestOptions, SkippedRow, Source};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowStatus {
     Valid,
     Invalid,
     Duplicate,
+    /// No source, left out on request.
+    Skipped,
 }
 
 impl RowStatus {
@@ -25,6 +27,7 @@ impl RowStatus {
             RowStatus::Valid => "valid",
             RowStatus::Invalid => "invalid",
             RowStatus::Duplicate => "duplicate",
+            RowStatus::Skipped => "skipped",
         }
     }
 }
@@ -85,6 +88,26 @@ pub fn judge(entry: Entry, keys: &mut KeySet) -> Result<PlannedRow, PlanError> {
             valid_source: None,
             typed: false,
         },
+        Entry::Skipped(skipped) => PlannedRow {
+            line: skipped.line,
+            key: String::new(),
+            source: String::new(),
+            folder_path: skipped
+                .raw
+                .get("folder_path")
+                .unwrap_or_default()
+                .to_string(),
+            display_name: skipped
+                .raw
+                .get("display_name")
+                .unwrap_or_default()
+                .to_string(),
+            status: RowStatus::Skipped,
+            field: String::new(),
+            reason: SkippedRow::REASON.to_string(),
+            valid_source: None,
+            typed: false,
+        },
         Entry::Valid(row) => {
             let first = keys.first_line(row.key.as_str(), row.line)?;
             let typed = row.type_detectable();
@@ -126,6 +149,7 @@ pub struct PlanCounts {
     pub valid: u64,
     pub invalid: u64,
     pub duplicate: u64,
+    pub skipped: u64,
     pub url_rows: u64,
     pub file_rows: u64,
     pub type_undetectable: u64,
@@ -138,6 +162,7 @@ impl PlanCounts {
             RowStatus::Valid => self.valid += 1,
             RowStatus::Invalid => self.invalid += 1,
             RowStatus::Duplicate => self.duplicate += 1,
+            RowStatus::Skipped => self.skipped += 1,
         }
         match &row.valid_source {
             Some(Source::Url(_)) => self.url_rows += 1,

@@ -23,6 +23,8 @@ pub enum Status {
     Extra,
     Invalid,
     Duplicate,
+    /// No source, left out on request.
+    Skipped,
 }
 
 impl Status {
@@ -36,6 +38,7 @@ impl Status {
             Status::Extra => "extra",
             Status::Invalid => "invalid",
             Status::Duplicate => "duplicate",
+            Status::Skipped => "skipped",
         }
     }
 }
@@ -52,6 +55,7 @@ pub struct ReconcileCounts {
     pub extra: u64,
     pub invalid: u64,
     pub duplicate: u64,
+    pub skipped: u64,
 }
 
 impl ReconcileCounts {
@@ -68,6 +72,7 @@ impl ReconcileCounts {
             Status::Extra => &mut self.extra,
             Status::Invalid => &mut self.invalid,
             Status::Duplicate => &mut self.duplicate,
+            Status::Skipped => &mut self.skipped,
         } += 1;
     }
 

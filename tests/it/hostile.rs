@@ -44,6 +44,9 @@ fn read(path: &Path) -> Outcome {
         );
         match entry {
             Ok(Entry::Valid(row)) => outcome.valid.push(row.line),
+            Ok(Entry::Skipped(skipped)) => {
+                panic!("{name}: skipped without the option: {skipped:?}")
+            }
             Ok(Entry::Invalid(bad)) => {
                 assert!(bad.line >= 1, "{name}: {bad:?}");
                 assert!(!bad.field.is_empty() && !bad.reason.is_empty(), "{name}");

@@ -11,6 +11,7 @@ mod journal_props;
 mod manifest_props;
 mod pipeline;
 mod plan;
+mod recipes;
 mod reconcile;
 mod secrets;
 mod sources;

@@ -77,6 +77,7 @@ fn decision(entry: Entry) -> Result<ManifestRow, (String, String)> {
             Ok(row)
         }
         Entry::Invalid(bad) => Err((bad.field, bad.reason)),
+        Entry::Skipped(skipped) => panic!("nothing is skipped without the option: {skipped:?}"),
     }
 }
 
@@ -85,11 +86,7 @@ fn read_lines(path: &Path) -> Vec<(u64, Entry)> {
         .expect("opens")
         .map(|entry| {
             let entry = entry.expect("no fatal error");
-            let line = match &entry {
-                Entry::Valid(row) => row.line,
-                Entry::Invalid(bad) => bad.line,
-            };
-            (line, entry)
+            (entry.line(), entry)
         })
         .collect()
 }

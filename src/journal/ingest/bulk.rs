@@ -3,7 +3,7 @@
 //! into a tree far larger than the cache.
 
 use super::IngestCounts;
-use super::insert::{INSERT_ROW, insert_duplicate, insert_invalid, insert_row};
+use super::insert::{INSERT_ROW, insert_duplicate, insert_invalid, insert_row, insert_skipped};
 use crate::journal::rows::{COLUMNS, JournalRow};
 use crate::journal::{CREATE_ROW_INDEXES, DROP_ROW_INDEXES, Journal, JournalError, sql_error};
 use crate::manifest::{Entry, ManifestError};
@@ -50,6 +50,11 @@ impl Journal {
                     counts.rows += 1;
                     counts.invalid += 1;
                     insert_invalid(&tx, run, &bad).map_err(sql)?;
+                }
+                Ok(Entry::Skipped(skipped)) => {
+                    counts.rows += 1;
+                    counts.skipped += 1;
+                    insert_skipped(&tx, run, &skipped).map_err(sql)?;
                 }
                 Ok(Entry::Valid(row)) => {
                     counts.rows += 1;

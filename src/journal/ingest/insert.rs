@@ -1,10 +1,10 @@
-//! The inserts of a read: new rows, invalid lines and duplicates.
+//! The inserts of a read: new rows, invalid, skipped and duplicate lines.
 
 use rusqlite::params;
 
 use crate::journal::lines::IssueKind;
 use crate::journal::now_ms;
-use crate::manifest::{FIELDS, InvalidRow, ManifestRow, Source};
+use crate::manifest::{FIELDS, InvalidRow, ManifestRow, SkippedRow, Source};
 
 /// The insert of a new row, with `$tail` (a conflict clause or nothing) appended.
 macro_rules! insert_row_sql {
@@ -63,6 +63,24 @@ pub(super) fn insert_invalid(
         "INSERT OR REPLACE INTO issues (run, line, kind, field, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![run, bad.line as i64, IssueKind::Invalid.as_str(), bad.field, bad.reason, raw_json(&bad.raw.0)])
+}
+
+/// Records a line skipped for want of a source.
+pub(super) fn insert_skipped(
+    tx: &rusqlite::Transaction<'_>,
+    run: i64,
+    skipped: &SkippedRow,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO issues (run, line, kind, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        run,
+        skipped.line as i64,
+        IssueKind::Skipped.as_str(),
+        SkippedRow::REASON,
+        raw_json(&skipped.raw.0)
+    ])
 }
 
 /// Records line `line` as a duplicate of line `first`; `cells` are its fields in [`FIELDS`] order.

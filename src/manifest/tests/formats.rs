@@ -75,13 +75,7 @@ fn line_numbers_follow_each_format() {
 #[test]
 fn messy_csv_reads_row_by_row() {
     let entries = read_all(&fixture("messy.csv"), &ManifestOptions::default());
-    let lines: Vec<u64> = entries
-        .iter()
-        .map(|e| match e {
-            Entry::Valid(row) => row.line,
-            Entry::Invalid(row) => row.line,
-        })
-        .collect();
+    let lines: Vec<u64> = entries.iter().map(Entry::line).collect();
     assert_eq!(lines, [3, 5, 7, 8, 9, 10, 11, 12]);
     let zoe = valid(&entries[0]);
     assert_eq!(zoe.display_name, "Zoë \"the cat\"");
@@ -120,8 +114,8 @@ fn column_mapping_reads_a_shopify_export() {
     let columns = ColumnMap::parse_all(&["source=Image Src", "display_name=Image Alt Text"])
         .expect("valid mappings");
     let options = ManifestOptions {
-        format: None,
         columns,
+        ..Default::default()
     };
     let entries = read_all(&fixture("shopify-products.csv"), &options);
     assert_eq!(entries.len(), 2);
@@ -225,8 +219,10 @@ fn formats_come_from_extensions() {
         Some(Format::JsonLines)
     );
     assert_eq!(Format::of_path("b.json".as_ref()), Some(Format::Json));
-    assert_eq!(Format::of_path("b.txt".as_ref()), None);
-    let (_dir, path) = temp_manifest("rows.txt", b"source\nhttps://x.test/a.jpg\n");
+    assert_eq!(Format::of_path("b.txt".as_ref()), Some(Format::Text));
+    assert_eq!(Format::of_path("b.TSV".as_ref()), Some(Format::Csv));
+    assert_eq!(Format::of_path("b.dat".as_ref()), None);
+    let (_dir, path) = temp_manifest("rows.dat", b"source\nhttps://x.test/a.jpg\n");
     let err = open(&path, &ManifestOptions::default()).err();
     assert!(matches!(err, Some(ManifestError::UnknownFormat { .. })));
     let options = ManifestOptions {

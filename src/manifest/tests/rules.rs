@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::super::columns::Field;
 use super::super::row::{Record, Value};
-use super::super::validate::validate;
+use super::super::validate::{Rules, validate};
 use super::super::{Entry, Source};
 use super::{fixture, invalid, valid};
 
@@ -17,7 +17,7 @@ fn check(pairs: &[(&str, &str)]) -> Entry {
         let field = Field::parse(name).expect("test uses real field names");
         record.set(field, Value::Text(text.to_string()));
     }
-    validate(record, &fixture(""))
+    validate(record, &fixture(""), &Rules::default())
 }
 
 /// Asserts that the record fails on `field` with a reason containing `reason`.
@@ -131,7 +131,7 @@ fn rejects_bad_labels() {
     let mut record = Record::new(7);
     record.set(Field::SOURCE, Value::Text(URL.into()));
     record.set(Field::LABELS, Value::List(vec!["a|b".into()]));
-    let entry = validate(record, &fixture(""));
+    let entry = validate(record, &fixture(""), &Rules::default());
     assert!(invalid(&entry).reason.contains("contains |"));
     let ok = check(&[("source", URL), ("labels", &vec!["l"; 100].join("|"))]);
     assert_eq!(valid(&ok).labels.len(), 100);
