@@ -5,6 +5,7 @@
 pub mod client;
 pub mod error;
 pub mod listing;
+pub mod preflight;
 pub mod transfer;
 
 pub use wix_media_wire::{media, types};

@@ -45,12 +45,15 @@ pub enum Command {
     Reconcile(reconcile::ReconcileArgs),
 }
 
-/// How a command ended, mapped to the process exit code by `main`.
+/// How a command ended, mapped to the process exit code by `main`. One meaning per code
+/// across `plan`, `run` and `reconcile` for the same manifest and target: 0 every row done
+/// (or would be), 3 some rows not done (invalid, failed, missing, pending), 1 fatal, 2 usage,
+/// 130 interrupted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
     /// Every row done (exit 0).
     Done,
-    /// Finished, but some rows failed or were invalid (exit 3).
+    /// Finished, but some rows are not done: invalid, failed, missing or pending (exit 3).
     Partial,
     /// Stopped by a signal before finishing; the journal lets a re-run resume (exit 130).
     Interrupted,

@@ -67,8 +67,23 @@ pub enum PipelineError {
     Manifest(#[from] ManifestError),
     #[error("the target refused the run: {0}")]
     Target(CallError),
+    /// The target refused the key or the site in the middle of the run: it stops, and the
+    /// rows not done stay queued.
+    #[error("{}", crate::api::preflight::refusal_advice(.0))]
+    AccessRefused(CallError),
     #[error("journal task failed: {0}")]
     Task(String),
+}
+
+impl PipelineError {
+    /// A failed call that stops the run: a refusal of the key or site says so.
+    pub(crate) fn of_call(e: CallError) -> Self {
+        if e.is_access_refused() {
+            Self::AccessRefused(e)
+        } else {
+            Self::Target(e)
+        }
+    }
 }
 
 /// How a run ended.
@@ -243,24 +258,37 @@ pub async fn migrate(
 /// until nothing is left to send and every accepted file is READY or FAILED (or the wait timed
 /// out, → `true`); returns that and how many rows were settled.
 async fn send_and_wait(ctx: &Arc<RunContext>) -> Result<(bool, u64), PipelineError> {
-    let mut settled = 0;
     let imports_done = watch::channel(false);
-    let poller = tokio::spawn(readiness::poll_until_done(ctx.clone(), imports_done.1));
-    loop {
-        if ctx.stop.is_stopped() {
-            break;
+    let mut poller = tokio::spawn(readiness::poll_until_done(ctx.clone(), imports_done.1));
+    let sends = async {
+        let mut settled = 0;
+        while !ctx.stop.is_stopped() {
+            let sent = import::import_pass(ctx).await? + upload::upload_pass(ctx).await?;
+            let doubts = Priority::Unblock.scope(settle::settle_all(ctx)).await?;
+            settled += doubts;
+            if sent == 0 && doubts == 0 {
+                break;
+            }
         }
-        let sent = import::import_pass(ctx).await? + upload::upload_pass(ctx).await?;
-        let doubts = Priority::Unblock.scope(settle::settle_all(ctx)).await?;
-        settled += doubts;
-        if sent == 0 && doubts == 0 {
-            break;
+        Ok::<_, PipelineError>(settled)
+    };
+    tokio::pin!(sends);
+    let joined = |r: Result<Result<bool, PipelineError>, tokio::task::JoinError>| {
+        r.map_err(|e| PipelineError::Task(e.to_string()))?
+    };
+    // The poller ends first only on an error (a refused key, say): the sends, which may be
+    // waiting for it to confirm files, stop with it.
+    let settled = tokio::select! {
+        settled = &mut sends => settled?,
+        early = &mut poller => {
+            joined(early)?;
+            let settled = sends.await?;
+            let _ = imports_done.0.send(true);
+            return Ok((false, settled));
         }
-    }
+    };
     let _ = imports_done.0.send(true);
-    let wait_timed_out = poller
-        .await
-        .map_err(|e| PipelineError::Task(e.to_string()))??;
+    let wait_timed_out = joined(poller.await)?;
     Ok((wait_timed_out, settled))
 }
 

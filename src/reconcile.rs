@@ -75,8 +75,10 @@ pub struct ReconcileSummary {
 impl ReconcileSummary {
     /// True when every valid row's file is present as expected (extras, invalid rows and
     /// duplicates don't count against it).
+    /// Every row is on the target as the manifest says: none missing, failed, pending,
+    /// different, or invalid (an invalid row can't be there).
     pub fn complete(&self) -> bool {
-        self.counts.not_present() == 0
+        self.counts.not_present() == 0 && self.counts.invalid == 0
     }
 }
 

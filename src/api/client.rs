@@ -311,6 +311,19 @@ impl MediaClient {
             .await
     }
 
+    /// The cheapest authenticated call (one folder of the root, or none), sent once: whether
+    /// the target answers and accepts the key for the site.
+    pub async fn check_access(&self) -> Result<(), CallError> {
+        self.call_once::<(), ListFoldersResponse>(
+            "listFolders",
+            Method::GET,
+            "/v1/folders?parentFolderId=media-root&paging.limit=1",
+            None,
+        )
+        .await
+        .map(drop)
+    }
+
     /// One page of a folder's subfolders (at most 100).
     pub async fn list_folders(
         &self,

@@ -52,7 +52,7 @@ impl ApiError {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum CallError {
     #[error(transparent)]
     Api(ApiError),
@@ -127,6 +127,15 @@ impl CallError {
             Self::LocalFile { .. } => Disposition::Permanent,
             Self::NoAnswer { .. } | Self::Decode { .. } => Disposition::InDoubt,
         }
+    }
+
+    /// 401 or 403: the target refused the caller (a wrong key, a key without the permission,
+    /// another site), not the request. Nothing was done, and nothing will be until the user
+    /// fixes the credentials.
+    pub fn is_access_refused(&self) -> bool {
+        // Upload URLs carry their own authorisation: their refusals are the upload's.
+        let upload = |endpoint: &str| endpoint.starts_with("upload") || endpoint.starts_with("tus");
+        matches!(self, Self::Api(e) if (e.status == 401 || e.status == 403) && !upload(e.endpoint))
     }
 
     /// An answer of the server's side (5xx): the target is there but failing, and whether the

@@ -162,6 +162,10 @@ pub struct ClientArgs {
     /// Time limit of one API request, in seconds.
     #[arg(long, default_value_t = 60)]
     pub request_timeout_secs: u64,
+    /// How long to keep asking a target that doesn't answer before giving up (exit 1), in
+    /// seconds. A target that refuses the key stops the command at once.
+    #[arg(long, default_value_t = 30)]
+    pub connect_timeout_secs: u64,
 }
 
 /// How the client spends the target's budget, validated.
@@ -170,6 +174,8 @@ pub struct ClientConfig {
     pub per_minute: u32,
     pub concurrency: usize,
     pub request_timeout: Duration,
+    /// How long the check before the work waits for a target that doesn't answer.
+    pub connect_timeout: Duration,
 }
 
 impl ClientArgs {
@@ -184,6 +190,7 @@ impl ClientArgs {
             per_minute: self.rate,
             concurrency: self.concurrency,
             request_timeout: Duration::from_secs(self.request_timeout_secs),
+            connect_timeout: Duration::from_secs(self.connect_timeout_secs),
         })
     }
 }

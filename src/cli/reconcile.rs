@@ -51,7 +51,9 @@ pub async fn execute(args: ReconcileArgs) -> anyhow::Result<Ending> {
     };
     let report = connected
         .scope(async |connected| {
+            let patience = client.connect_timeout;
             let client = connected.client(&client)?;
+            crate::api::preflight::check_target(&client, patience).await?;
             Ok(reconcile::reconcile(config, &client).await?)
         })
         .await?;

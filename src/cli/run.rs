@@ -56,7 +56,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 3)]
     pub max_processing_attempts: u32,
     /// Files one source host may have in fetch by the target at once (accepted, not yet READY
-    /// or FAILED). Default: adapted per host — starting at one batch, growing while its files
+    /// or FAILED). Default: adapted per host — starting at two batches, growing while its files
     /// arrive, halved when many fail.
     #[arg(long, value_name = "N")]
     pub source_host_limit: Option<usize>,
@@ -139,7 +139,9 @@ async fn migrate(
     let _lock = RunLock::acquire(&journal_path)?;
     let journal = Journal::open(&journal_path)?;
     journal.bind_target(&connected.identity)?;
+    let patience = client.connect_timeout;
     let client = connected.client(client)?;
+    crate::api::preflight::check_target(&client, patience).await?;
     let shared = SharedJournal::new(journal);
     let started_at = jiff::Timestamp::now();
     let clock = std::time::Instant::now();
@@ -148,7 +150,7 @@ async fn migrate(
             eprintln!("media-migrate: {msg}");
         }
     };
-    let ticker = super::progress::spawn(shared.clone(), client.clone(), quiet);
+    let ticker = super::progress::spawn(shared.clone(), client.clone(), args.batch_size, quiet);
     let result = pipeline::migrate(config, client.clone(), shared.clone(), stop, &progress).await;
     ticker.finish();
     let result = result?;
@@ -195,6 +197,18 @@ fn done_line(summary: &Summary, report_dir: &Path) -> String {
         let more = if reasons.len() > 3 { ", …" } else { "" };
         format!(" (why: {}{more}; see failed.csv)", top.join(", "))
     };
+    if summary.interrupted {
+        return format!(
+            "stopped: {} rows — {} ready, {} failed, {} invalid, {} not done yet{why}; {} API calls; run the same command to resume; reports in {}",
+            c.total(),
+            c.ready,
+            c.failed,
+            c.invalid,
+            c.pending,
+            summary.api_calls_total,
+            report_dir.display()
+        );
+    }
     format!(
         "done: {} rows — {} ready, {} pending, {} failed, {} invalid, {} duplicate{}{why}; {} API calls; reports in {}",
         c.total(),

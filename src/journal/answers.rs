@@ -54,6 +54,9 @@ pub enum Outcome {
     },
     /// Maybe done: to be settled by looking at the target.
     InDoubt { key: String },
+    /// The target refused the caller, not the row (its key or site): certainly not done, and
+    /// back to the queue without costing an attempt.
+    Refused { key: String },
     /// The target no longer holds an accepted file: it can't become READY.
     FileMissing { file_id: String },
 }
@@ -63,6 +66,9 @@ impl Outcome {
     /// looking at the target, or fail it.
     pub fn from_call_error(key: &str, e: &CallError) -> Self {
         let key = key.to_string();
+        if e.is_access_refused() {
+            return Self::Refused { key };
+        }
         match e.disposition() {
             Disposition::NotDone => Self::Retry {
                 key,
@@ -203,6 +209,13 @@ fn apply_one(
                 "UPDATE rows SET state = 'failed', error_code = ?2, error_message = ?3, updated_ms = ?4
                  WHERE key = ?1 AND state IN ('sending', 'in_doubt')",
                 params![key, code, message, now],
+            )?;
+        }
+        Outcome::Refused { key } => {
+            tx.execute(
+                "UPDATE rows SET state = 'queued', attempts = MAX(attempts - 1, 0), updated_ms = ?2
+                 WHERE key = ?1 AND state IN ('sending', 'in_doubt')",
+                params![key, now],
             )?;
         }
         Outcome::InDoubt { key } => {

@@ -347,6 +347,25 @@ impl Journal {
         Ok(rows)
     }
 
+    /// The commonest reasons rows failed, most frequent first, at most `limit`.
+    pub fn failure_reasons(&self, limit: usize) -> Result<Vec<(String, u64)>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(error_code, 'UNKNOWN'), COUNT(*) FROM rows WHERE state = 'failed'
+                 GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?1",
+            )
+            .map_err(self.wrap())?;
+        let reasons = stmt
+            .query_map([limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(self.wrap())?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.wrap())?;
+        Ok(reasons)
+    }
+
     /// Every folder path whose id is known.
     pub fn folders(&self) -> Result<HashMap<String, String>, JournalError> {
         let mut stmt = self

@@ -1,8 +1,8 @@
 //! Politeness toward source hosts: per host, a cap on files the target is fetching at once
 //! (accepted, not yet READY or FAILED), so a small host is not flooded by the target's fetches.
 //!
-//! The cap is a congestion window, adapted the way TCP adapts its own: it starts at one batch
-//! and grows by one file per file READY (doubling per round trip) until the host first shows
+//! The cap is a congestion window, adapted the way TCP adapts its own: it starts at two
+//! batches and grows by one file per file READY (doubling per round trip) until the host first shows
 //! trouble; then it grows by a tenth of a batch per window's worth of answers (a round trip's),
 //! and halves when more than a third of a window's answers were FAILED, down to a tenth of a
 //! batch. A host whose files fail now and then (a flaky
@@ -15,6 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -22,6 +23,8 @@ use tokio::time::Instant;
 
 /// Windows never grow past this (the readiness tracker's backlog cap binds long before).
 const MAX_WINDOW: f64 = 100_000.0;
+/// A new host's window, in batches: a batch in fetch while the next is sent.
+const START_BATCHES: f64 = 2.0;
 /// Answers below which a window's trouble is not judged (too few to tell).
 const MIN_JUDGED: u32 = 20;
 
@@ -127,12 +130,15 @@ pub(crate) struct HostPacer {
     fixed: Option<usize>,
     /// Off: nothing is paced (nothing is confirmed without waiting for processing).
     on: bool,
-    /// The first window (a batch) and the smallest (a tenth of one: the additive step too).
+    /// The first window (two batches) and the smallest (a tenth of a batch: the additive step
+    /// too).
     start: f64,
     floor: f64,
     /// A file in fetch longer than this no longer holds its host's room (it may never end).
     expiry: Duration,
     changed: Notify,
+    /// Bumped at every release of room, so a waiter knows whether it missed one.
+    version: AtomicU64,
 }
 
 impl HostPacer {
@@ -145,10 +151,11 @@ impl HostPacer {
             }),
             fixed,
             on,
-            start: batch,
+            start: START_BATCHES * batch,
             floor: (batch / 10.0).ceil(),
             expiry,
             changed: Notify::new(),
+            version: AtomicU64::new(0),
         }
     }
 
@@ -224,7 +231,7 @@ impl HostPacer {
                 }
             }
         }
-        self.changed.notify_waiters();
+        self.release();
     }
 
     /// A file in fetch was found READY (`Some(true)`), FAILED (`Some(false)`) or gone (`None`).
@@ -244,7 +251,7 @@ impl HostPacer {
                 }
             }
         }
-        self.changed.notify_waiters();
+        self.release();
     }
 
     /// Files in fetch for longer than the expiry stop holding their hosts' room; returns when
@@ -268,7 +275,7 @@ impl HostPacer {
             }
         }
         if !expired.is_empty() {
-            self.changed.notify_waiters();
+            self.release();
         }
         s.files.values().map(|f| f.since + self.expiry).min()
     }
@@ -281,7 +288,17 @@ impl HostPacer {
             .any(|h| s.windows.get(h).is_some_and(|w| w.in_fetch > 0))
     }
 
-    /// Completes at the next release of room; create it before looking.
+    fn release(&self) {
+        self.version.fetch_add(1, Ordering::SeqCst);
+        self.changed.notify_waiters();
+    }
+
+    /// Counts the releases of room so far.
+    pub(crate) fn version(&self) -> u64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    /// Completes at the next release of room; create it before looking at [`Self::version`].
     pub(crate) fn changed(&self) -> tokio::sync::futures::Notified<'_> {
         self.changed.notified()
     }

@@ -147,6 +147,7 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
         next_no: 0,
         sent: 0,
         blocked: HashSet::new(),
+        planned_at: 0,
     };
     loop {
         // Files waiting for confirmation before imports hold back (the estimate may have grown).
@@ -169,7 +170,7 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
             });
             match idle {
                 IdleStep::Finish => return Ok(pass.sent),
-                IdleStep::AwaitHosts => await_hosts(ctx, &pass.blocked).await,
+                IdleStep::AwaitHosts => await_hosts(ctx, pass.planned_at).await,
                 IdleStep::AwaitBacklog => {
                     let mut stop = ctx.stop.clone();
                     tokio::select! {
@@ -204,8 +205,9 @@ struct Pass {
     next_no: u64,
     /// Rows sent in this pass.
     sent: u64,
-    /// Hosts that had no room for rows of the last plan.
+    /// Hosts that had no room for rows of the last plan, and the hosts' version then.
     blocked: HashSet<String>,
+    planned_at: u64,
 }
 
 impl Pass {
@@ -219,6 +221,7 @@ impl Pass {
             self.queue
                 .fill(ctx, size * (concurrency + 2) + held_back)
                 .await?;
+            self.planned_at = ctx.hosts.version();
             let mut rooms = ctx.hosts.rooms();
             let rows = self
                 .queue
@@ -266,6 +269,11 @@ async fn record(
     result: Result<BulkImportFileResponse, CallError>,
 ) -> Result<u64, PipelineError> {
     folders.release(batch.no);
+    let refused = result
+        .as_ref()
+        .err()
+        .filter(|e| e.is_access_refused())
+        .cloned();
     let (outcomes, learned) = outcomes_of(&batch.rows, result);
     for (row, outcome) in batch.rows.iter().zip(&outcomes) {
         let Some(host) = host_of(&row.source) else {
@@ -313,6 +321,9 @@ async fn record(
     ctx.journal
         .with(move |j| j.record_answer(&new_ids, &outcomes, max_attempts))
         .await?;
+    if let Some(e) = refused {
+        return Err(PipelineError::AccessRefused(e));
+    }
     if ctx.config.wait {
         ctx.tracker.accepted(accepted, Instant::now());
     }
@@ -348,14 +359,14 @@ async fn launch(
     Ok(())
 }
 
-/// Waits until a host of `blocked` frees room (or a file of theirs has been in fetch too long,
-/// or the run stops); meanwhile, polls needn't wait for full calls.
-async fn await_hosts(ctx: &RunContext, blocked: &HashSet<String>) {
+/// Waits until a host frees room after the plan made at hosts' version `planned_at` (or a
+/// file has been in fetch too long, or the run stops); meanwhile, polls needn't wait for full
+/// calls.
+async fn await_hosts(ctx: &RunContext, planned_at: u64) {
     let changed = ctx.hosts.changed();
     tokio::pin!(changed);
     changed.as_mut().enable();
-    let mut rooms = ctx.hosts.rooms();
-    if blocked.iter().any(|h| rooms.fits(Some(h))) {
+    if ctx.hosts.version() != planned_at {
         return;
     }
     let expiry = ctx.hosts.expire(Instant::now());

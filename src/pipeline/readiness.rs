@@ -146,7 +146,7 @@ async fn poll_once(
         .client
         .get_files(&ids)
         .await
-        .map_err(PipelineError::Target)?;
+        .map_err(PipelineError::of_call)?;
     let mut seen = HashSet::new();
     let mut failures = HashMap::new();
     let mut all = Vec::with_capacity(files.len());

@@ -112,7 +112,7 @@ fn tolerate(result: Result<(), CallError>, files: usize) -> Result<(), PipelineE
             tracing::warn!(error = %e, files, "the target refused to trash FAILED files; leaving them");
             Ok(())
         }
-        other => other.map_err(PipelineError::Target),
+        other => other.map_err(PipelineError::of_call),
     }
 }
 

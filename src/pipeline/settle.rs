@@ -202,12 +202,12 @@ async fn look(
         None => FolderResolver::new(&ctx.client)
             .resolve(path)
             .await
-            .map_err(PipelineError::Target)?,
+            .map_err(PipelineError::of_call)?,
     };
     let files = match &folder {
         Some(id) => listing::list_all_files(&ctx.client, id)
             .await
-            .map_err(PipelineError::Target)?,
+            .map_err(PipelineError::of_call)?,
         None => Vec::new(),
     };
     Ok((folder, files))

@@ -82,6 +82,11 @@ async fn record(
     row: &JournalRow,
     result: Result<FileResponse, CallError>,
 ) -> Result<Option<String>, PipelineError> {
+    let refused = result
+        .as_ref()
+        .err()
+        .filter(|e| e.is_access_refused())
+        .cloned();
     let (outcome, learned) = match result {
         Ok(answer) => {
             let id = answer.file.id.clone().unwrap_or_default();
@@ -104,6 +109,9 @@ async fn record(
     ctx.journal
         .with(move |j| j.record_answer(&folders, &[outcome], max_attempts))
         .await?;
+    if let Some(e) = refused {
+        return Err(PipelineError::AccessRefused(e));
+    }
     Ok(learned)
 }
 

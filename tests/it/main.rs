@@ -5,6 +5,7 @@
 mod support;
 
 mod cli;
+mod exit_codes;
 mod faults;
 mod hostile;
 mod journal_props;
@@ -15,3 +16,4 @@ mod recipes;
 mod reconcile;
 mod secrets;
 mod sources;
+mod target;

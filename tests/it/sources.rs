@@ -506,7 +506,7 @@ async fn a_host_refusing_connections_for_a_while_heals() {
         .collect();
     let work = tempfile::tempdir().expect("work dir");
     write_manifest(work.path(), &rows);
-    let mut child = run(&s, work.path(), &[])
+    let child = run(&s, work.path(), &[])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -140,15 +140,16 @@ async fn files_stuck_in_fetch_expire() {
 #[test]
 fn cut_hosts_are_the_troubled_ones() {
     let pacer = HostPacer::new(true, None, 100, Duration::from_secs(60));
-    pacer.sending(std::iter::repeat_n("bad", 100).chain(std::iter::repeat_n("good", 100)));
-    for i in 0..100 {
+    // Two batches' worth of answers: one judgement of the first window.
+    pacer.sending(std::iter::repeat_n("bad", 200).chain(std::iter::repeat_n("good", 200)));
+    for i in 0..200 {
         let (bad, good) = (format!("b{i}"), format!("g{i}"));
         pacer.sent("bad", Some(&bad), None);
         pacer.sent("good", Some(&good), None);
         pacer.finished(&bad, Some(false));
         pacer.finished(&good, Some(true));
     }
-    assert_eq!(pacer.cut_hosts(), vec![("bad".to_string(), 50)]);
+    assert_eq!(pacer.cut_hosts(), vec![("bad".to_string(), 100)]);
     let fixed = HostPacer::new(true, Some(5), 100, Duration::from_secs(60));
     fixed.sending(["h"]);
     fixed.sent("h", None, Some(false));
