@@ -555,3 +555,134 @@ async fn a_host_refusing_connections_for_a_while_heals() {
         .expect("reimports");
     assert!(reimports >= 1, "every row was imported again");
 }
+
+/// Every kind of source trouble at once, with API answers lost, and the run SIGKILLed while
+/// it imports rows again, then resumed: the rows that can heal end READY with one live file
+/// each and no FAILED file of theirs left live; the others end failed with their reason and
+/// one FAILED file; the trash holds only FAILED files the runs made for rows that healed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_trouble_lost_answers_and_a_kill_during_reimport() {
+    let s = TestServer::start_with(|c| {
+        c.api_keys = vec!["k".to_string()];
+        c.faults.seed = 11;
+        c.faults.lost_response_rate = 0.1;
+    })
+    .await;
+    let src = SourceServer::start().await;
+    let mut rows: Vec<(String, &str)> = Vec::new();
+    for i in 0..4 {
+        let ok = Source::bytes("image/png", png(5 + i, 5));
+        rows.push((src.add(&format!("/ok/{i}.png"), ok), "ready"));
+    }
+    for (i, blip) in [Blip::Unavailable, Blip::Throttled, Blip::CutBody]
+        .into_iter()
+        .cycle()
+        .take(6)
+        .enumerate()
+    {
+        let flaky = Source::bytes("image/png", png(7 + i as u32, 7)).failing_first(2, blip);
+        rows.push((src.add(&format!("/blip/{i}.png"), flaky), "ready"));
+    }
+    let mut private = Source::bytes("image/png", png(9, 4));
+    private.require_header = Some(("x-token".to_string(), TOKEN.to_string()));
+    rows.push((src.add("/private.png", private), "ready"));
+    let mut gone = Source::bytes("text/plain", b"no".to_vec());
+    gone.status = 404;
+    rows.push((src.add("/gone.png", gone), "SOURCE_NOT_FOUND"));
+    rows.push((
+        src.add("/page.png", Source::html_page()),
+        "SOURCE_NOT_MEDIA",
+    ));
+    let mut looping = Source::bytes("image/png", Vec::new());
+    looping.redirect_to = Some("/loop.png".to_string());
+    rows.push((src.add("/loop.png", looping), "SOURCE_REDIRECT_LOOP"));
+    let work = tempfile::tempdir().expect("work dir");
+    let manifest: Vec<(String, bool)> = rows.iter().map(|(u, _)| (u.clone(), false)).collect();
+    write_manifest(work.path(), &manifest);
+    let flags = ["--source-header", "127.0.0.1: X-Token: @env:SOURCE_TOKEN"];
+
+    // Killed once a row is being imported again.
+    let mut child = run(&s, work.path(), &flags)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run");
+    let journal = work.path().join("journal.sqlite");
+    let reimporting = || -> rusqlite::Result<i64> {
+        rusqlite::Connection::open_with_flags(&journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?
+            .query_row(
+                "SELECT COUNT(*) FROM rows WHERE reimports > 0 AND state IN ('sending', 'in_doubt', 'accepted', 'queued')",
+                [],
+                |r| r.get(0),
+            )
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    while reimporting().unwrap_or(0) == 0 {
+        assert!(
+            child.try_wait().expect("wait").is_none(),
+            "the run ended before re-importing"
+        );
+        assert!(std::time::Instant::now() < deadline, "no re-import began");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+
+    // Resumed until it ends.
+    let mut ended = None;
+    for _ in 0..5 {
+        let (code, out) = run_to_end(run(&s, work.path(), &flags)).await;
+        if code == 0 || code == 3 {
+            ended = Some((code, out));
+            break;
+        }
+    }
+    let (code, out) = ended.expect("a resumed run ends");
+    assert_eq!(code, 3, "the permanent failures remain: {out}");
+
+    // Looked at through the same data served again without faults.
+    let mut s = s;
+    s.config.faults = Default::default();
+    s.bounce(std::time::Duration::ZERO).await;
+    let report = read_csv(&work.path().join("reports/reconciliation.csv"));
+    let live = s.files_with_paths().await;
+    let trash = s.ok_get("/v1/trash-bin/files?paging.limit=100").await;
+    let trashed = trash["files"].as_array().expect("trashed files");
+    let conn = rusqlite::Connection::open(&journal).expect("journal");
+    for ((url, want), r) in rows.iter().zip(&report) {
+        assert_eq!(&r["source"], url);
+        let statuses: Vec<&str> = live
+            .iter()
+            .filter(|(_, f)| f["sourceUrl"] == url.as_str())
+            .map(|(_, f)| f["operationStatus"].as_str().unwrap_or(""))
+            .collect();
+        if *want == "ready" {
+            assert_eq!(r["status"], "ready", "{r:?}");
+            assert_eq!(statuses, vec!["READY"], "one live READY file for {url}");
+        } else {
+            assert_eq!(r["status"], "failed", "{r:?}");
+            assert_eq!(&r["error_code"], want, "{r:?}");
+            assert_eq!(statuses, vec!["FAILED"], "one FAILED file for {url}");
+        }
+        if url.contains("/blip/") {
+            let reimports: i64 = conn
+                .query_row("SELECT reimports FROM rows WHERE source = ?1", [url], |r| {
+                    r.get(0)
+                })
+                .expect("row");
+            assert!(reimports >= 1, "{url} was imported again");
+        }
+    }
+    for f in trashed {
+        let url = f["sourceUrl"].as_str().unwrap_or("");
+        assert!(
+            url.contains("/blip/"),
+            "only FAILED files of healed rows go to the trash: {f}"
+        );
+        assert_eq!(f["operationStatus"], "FAILED", "{f}");
+    }
+    assert!(
+        !trashed.is_empty(),
+        "the FAILED files of healed rows were trashed"
+    );
+}
