@@ -18,7 +18,7 @@ use crate::blobs::BlobStore;
 use crate::error::WixResult;
 use crate::store::files::{self, FileRow};
 use crate::store::sessions::ArchiveRow;
-use wix_media_wire::types::OperationStatus;
+use wix_media_wire::types::{OperationStatus, limits};
 
 /// One file in an archive: its (safe, unique) entry path and where its bytes are.
 #[derive(Debug, Clone)]
@@ -40,74 +40,93 @@ pub fn resolve(
     archive: &ArchiveRow,
     blobs: &BlobStore,
 ) -> WixResult<Vec<Entry>> {
-    let placed: Vec<(Vec<String>, FileRow)> = match (&archive.file_ids, &archive.folder_id) {
-        (Some(ids), _) => files::get_files(conn, ids)?
-            .into_iter()
-            .map(|f| (Vec::new(), f))
-            .collect(),
-        (None, Some(folder)) => folder_files(conn, folder)?,
-        (None, None) => Vec::new(),
-    };
     let mut names = EntryNames::default();
-    Ok(placed
-        .into_iter()
-        .filter(|(_, f)| archivable(f))
-        .filter_map(|(dirs, f)| {
-            let blob = f.blob.as_deref()?;
-            Some(Entry {
-                name: names.claim(&dirs, &f.display_name),
-                path: blobs.path(blob),
-                size: f.size.unwrap_or(0),
-                modified_ms: f.updated_ms,
-            })
-        })
-        .collect())
+    let mut entries = Vec::new();
+    match (&archive.file_ids, &archive.folder_id) {
+        (Some(ids), _) => {
+            for f in files::get_files(conn, ids)? {
+                entries.extend(entry(&mut names, blobs, &[], &f));
+            }
+        }
+        (None, Some(folder)) => folder_entries(conn, folder, blobs, &mut names, &mut entries)?,
+        (None, None) => {}
+    }
+    Ok(entries)
 }
 
-/// Files of the live folder tree under `folder_id`, each with its folder path below the root.
-fn folder_files(conn: &Connection, folder_id: &str) -> WixResult<Vec<(Vec<String>, FileRow)>> {
+fn entry(names: &mut EntryNames, blobs: &BlobStore, dirs: &[&str], f: &FileRow) -> Option<Entry> {
+    let blob = f.blob.as_deref().filter(|_| archivable(f))?;
+    Some(Entry {
+        name: names.claim(dirs, &f.display_name),
+        path: blobs.path(blob),
+        size: f.size.unwrap_or(0),
+        modified_ms: f.updated_ms,
+    })
+}
+
+/// A folder of the archived tree: its name and its parent's place in the list (the root has
+/// none). Paths are rebuilt from these links one file at a time, so memory grows with the
+/// number of folders, not with folders × depth.
+struct TreeFolder {
+    id: String,
+    name: String,
+    parent: Option<usize>,
+}
+
+/// The files of the live folder tree under `folder_id`, each named by its path below it.
+fn folder_entries(
+    conn: &Connection,
+    folder_id: &str,
+    blobs: &BlobStore,
+    names: &mut EntryNames,
+    entries: &mut Vec<Entry>,
+) -> WixResult<()> {
+    // Breadth first, parents before children; no deeper than the depth limit allows, whatever
+    // chain an older server may have left in the database.
     let mut stmt = conn.prepare(
         "WITH RECURSIVE sub(id, parent, name, depth) AS (
              SELECT id, '', '', 0 FROM folders WHERE id = ?1 AND trashed = 0
              UNION ALL SELECT f.id, f.parent_id, f.display_name, sub.depth + 1
-                 FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trashed = 0)
+                 FROM folders f JOIN sub ON f.parent_id = sub.id
+                 WHERE f.trashed = 0 AND sub.depth < ?2)
          SELECT id, parent, name FROM sub ORDER BY depth, name, id",
     )?;
-    let folders = stmt
-        .query_map(params![folder_id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    // Parents come before children (ordered by depth), so each path extends its parent's.
-    let mut paths: HashMap<String, Vec<String>> = HashMap::new();
-    let mut out = Vec::new();
-    for (id, parent, name) in folders {
-        let path = match paths.get(&parent) {
-            Some(p) => {
-                let mut p = p.clone();
-                p.push(name);
-                p
-            }
-            None => Vec::new(),
-        };
-        let ids: Vec<String> = conn
-            .prepare_cached(
-                "SELECT id FROM files WHERE parent_id = ?1 AND trashed = 0 ORDER BY display_name, id",
-            )?
-            .query_map([&id], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        out.extend(
-            files::get_files(conn, &ids)?
-                .into_iter()
-                .map(|f| (path.clone(), f)),
-        );
-        paths.insert(id, path);
+    let rows = stmt.query_map(params![folder_id, limits::FOLDER_MAX_DEPTH as i64], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut tree: Vec<TreeFolder> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for row in rows {
+        let (id, parent, name) = row?;
+        let parent = index.get(&parent).copied();
+        index.insert(id.clone(), tree.len());
+        tree.push(TreeFolder { id, name, parent });
     }
-    Ok(out)
+    drop(index);
+    let mut in_folder = conn.prepare_cached(
+        "SELECT id FROM files WHERE parent_id = ?1 AND trashed = 0 ORDER BY display_name, id",
+    )?;
+    let mut dirs: Vec<&str> = Vec::with_capacity(limits::FOLDER_MAX_DEPTH);
+    for (at, folder) in tree.iter().enumerate() {
+        dirs.clear();
+        let mut up = Some(at);
+        while let Some(i) = up.filter(|&i| tree[i].parent.is_some()) {
+            dirs.push(&tree[i].name);
+            up = tree[i].parent;
+        }
+        dirs.reverse();
+        let ids: Vec<String> = in_folder
+            .query_map([&folder.id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for f in files::get_files(conn, &ids)? {
+            entries.extend(entry(names, blobs, &dirs, &f));
+        }
+    }
+    Ok(())
 }
 
 /// Bytes handed to the response at once; the channel holds a few of these at most.

@@ -136,6 +136,58 @@ pub fn validate_folder_name(field: &str, name: &str) -> WixResult<()> {
             "must not contain `/` or control characters",
         ));
     }
+    if name == "." || name == ".." {
+        return Err(WixError::invalid(field, "must not be `.` or `..`"));
+    }
+    Ok(())
+}
+
+/// How deep `id` is below its root (a root is at 0), counting at most one level past the
+/// limit: a chain longer than that (left by an older server) counts as too deep, and no walk
+/// goes further whatever the database holds.
+pub fn depth_of(conn: &Connection, id: &str) -> WixResult<usize> {
+    let mut depth = 0;
+    let mut current = id.to_string();
+    let mut parent = conn.prepare_cached("SELECT parent_id FROM folders WHERE id = ?1")?;
+    while depth <= limits::FOLDER_MAX_DEPTH {
+        let up: Option<String> = parent.query_row([&current], |r| r.get(0)).optional()?;
+        match up {
+            Some(p) if !p.is_empty() => {
+                depth += 1;
+                current = p;
+            }
+            _ => return Ok(depth),
+        }
+    }
+    Ok(depth)
+}
+
+/// How many levels of folders are below `id` (0 for a leaf), counting at most one past the
+/// limit.
+pub fn height_of(conn: &Connection, id: &str) -> WixResult<usize> {
+    let height: Option<i64> = conn.query_row(
+        "WITH RECURSIVE sub(id, d) AS (
+             SELECT id, 0 FROM folders WHERE id = ?1
+             UNION ALL SELECT f.id, sub.d + 1 FROM folders f JOIN sub ON f.parent_id = sub.id
+                 WHERE sub.d <= ?2)
+         SELECT MAX(d) FROM sub",
+        params![id, limits::FOLDER_MAX_DEPTH as i64],
+        |r| r.get(0),
+    )?;
+    Ok(usize::try_from(height.unwrap_or(0)).unwrap_or(0))
+}
+
+/// Refuses a tree whose deepest folder would be `depth` levels below its root.
+pub fn check_depth(field: &str, depth: usize) -> WixResult<()> {
+    if depth > limits::FOLDER_MAX_DEPTH {
+        return Err(WixError::invalid(
+            field,
+            format!(
+                "would put a folder {depth} levels deep; folders may be at most {} levels deep",
+                limits::FOLDER_MAX_DEPTH
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -162,22 +214,31 @@ fn insert_folder(conn: &Connection, name: &str, parent: &FolderRow) -> WixResult
 pub fn create_folder(conn: &Connection, name: &str, parent_id: &str) -> WixResult<FolderRow> {
     validate_folder_name("displayName", name)?;
     let parent = live_parent(conn, "parentFolderId", parent_id)?;
+    check_depth("parentFolderId", depth_of(conn, &parent.id)? + 1)?;
     insert_folder(conn, name, &parent)
 }
 
 /// Resolves `path` (`/a/b/c`) under `parent_id`, creating each missing folder. An existing live
 /// folder of the same name is reused (the oldest, if names repeat), so concurrent imports to one
 /// path end in one chain: the caller holds the single connection for the whole walk.
+///
+/// The path is checked whole (length, names, depth) before the first folder is looked up, so
+/// the walk, and the time the connection is held, is bounded by the depth limit.
 pub fn resolve_path(conn: &Connection, parent_id: &str, path: &str) -> WixResult<String> {
-    let mut current = live_parent(conn, "parentFolderId", parent_id)?;
-    for segment in path.split('/').filter(|s| !s.is_empty()) {
+    if path.chars().count() > limits::FILE_PATH_MAX_LEN {
+        return Err(WixError::invalid(
+            "filePath",
+            format!("must be at most {} characters", limits::FILE_PATH_MAX_LEN),
+        ));
+    }
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    for segment in &segments {
         validate_folder_name("filePath", segment)?;
-        if segment == "." || segment == ".." {
-            return Err(WixError::invalid(
-                "filePath",
-                "must not contain `.` or `..` segments",
-            ));
-        }
+    }
+    check_depth("filePath", segments.len())?;
+    let mut current = live_parent(conn, "parentFolderId", parent_id)?;
+    check_depth("filePath", depth_of(conn, &current.id)? + segments.len())?;
+    for segment in segments {
         let existing = conn
             .query_row(
                 &format!(
@@ -283,6 +344,10 @@ pub fn update_folder(
     }
     if let Some(parent_id) = new_parent.filter(|p| *p != folder.parent_id) {
         let parent = live_parent(conn, "folder.parentFolderId", parent_id)?;
+        check_depth(
+            "folder.parentFolderId",
+            depth_of(conn, &parent.id)? + 1 + height_of(conn, id)?,
+        )?;
         let below = subtree(conn, id)?;
         if below.iter().any(|f| f == parent_id) {
             return Err(WixError::invalid(

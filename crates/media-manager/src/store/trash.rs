@@ -4,7 +4,10 @@
 use rusqlite::{Connection, params};
 
 use super::files::{get_file, require_file};
-use super::folders::{FolderRow, get_folder, require_user_folder, set_subtree_root, subtree};
+use super::folders::{
+    FolderRow, check_depth, depth_of, get_folder, height_of, require_user_folder, set_subtree_root,
+    subtree,
+};
 use super::now_ms;
 use crate::error::{WixError, WixResult};
 use wix_media_wire::types::{MEDIA_ROOT, TRASH_ROOT};
@@ -111,6 +114,10 @@ pub fn restore_folders(conn: &Connection, ids: &[String]) -> WixResult<()> {
             continue;
         }
         let parent = restore_parent(conn, "folders", id)?;
+        check_depth(
+            "folderIds",
+            depth_of(conn, &parent.id)? + 1 + height_of(conn, id)?,
+        )?;
         conn.execute(
             "UPDATE folders SET parent_id = ?2, original_parent_id = NULL, trashed = 0, root = ?3,
              updated_ms = ?4 WHERE id = ?1",
