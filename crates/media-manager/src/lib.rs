@@ -191,12 +191,12 @@ pub(crate) async fn build(
         signing_key,
         hosts,
     });
+    uploads::reap_uploads(&state).await;
     state
         .processor
         .requeue_pending(&state)
         .await
         .map_err(|e| ServeError::Init(e.message()))?;
-    uploads::reap_uploads(&state).await;
     Ok((router(state.clone()), state))
 }
 

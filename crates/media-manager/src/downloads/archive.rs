@@ -20,13 +20,46 @@ use crate::store::files::{self, FileRow};
 use crate::store::sessions::ArchiveRow;
 use wix_media_wire::types::{OperationStatus, limits};
 
-/// One file in an archive: its (safe, unique) entry path and where its bytes are.
+/// One file in an archive: the folder it is in, its name, and where its bytes are. Its entry
+/// path is made only when the entry is written.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub name: String,
+    /// The folder of the archived tree it is in (`None`: the archive's top).
+    pub folder: Option<usize>,
+    pub display_name: String,
     pub path: PathBuf,
     pub size: u64,
     pub modified_ms: i64,
+}
+
+/// A folder of an archived tree: its name and its parent's place in the list (the tree's top
+/// has none). Paths are rebuilt from these links one entry at a time, so memory grows with the
+/// number of folders, not with folders × depth.
+#[derive(Debug, Clone)]
+pub struct TreeFolder {
+    pub name: String,
+    pub parent: Option<usize>,
+}
+
+/// What an archive holds: the folders below its top, and the files.
+#[derive(Debug, Clone, Default)]
+pub struct Contents {
+    pub tree: Vec<TreeFolder>,
+    pub entries: Vec<Entry>,
+}
+
+impl Contents {
+    /// The folder names from the top down to `folder` (the top itself not included).
+    fn dirs_of<'a>(&'a self, folder: Option<usize>, out: &mut Vec<&'a str>) {
+        out.clear();
+        let mut up = folder;
+        // The tree is no deeper than the depth limit, so neither is this walk.
+        while let Some(i) = up.filter(|&i| self.tree[i].parent.is_some()) {
+            out.push(&self.tree[i].name);
+            up = self.tree[i].parent;
+        }
+        out.reverse();
+    }
 }
 
 /// Whether a file may go into a (permanent, unsigned) archive.
@@ -34,52 +67,38 @@ pub fn archivable(f: &FileRow) -> bool {
     f.is_live() && f.status == OperationStatus::Ready && !f.private && f.blob.is_some()
 }
 
-/// The entries of `archive` as things stand now.
-pub fn resolve(
-    conn: &Connection,
-    archive: &ArchiveRow,
-    blobs: &BlobStore,
-) -> WixResult<Vec<Entry>> {
-    let mut names = EntryNames::default();
-    let mut entries = Vec::new();
+/// The contents of `archive` as things stand now.
+pub fn resolve(conn: &Connection, archive: &ArchiveRow, blobs: &BlobStore) -> WixResult<Contents> {
+    let mut contents = Contents::default();
     match (&archive.file_ids, &archive.folder_id) {
         (Some(ids), _) => {
             for f in files::get_files(conn, ids)? {
-                entries.extend(entry(&mut names, blobs, &[], &f));
+                contents.entries.extend(entry(blobs, None, &f));
             }
         }
-        (None, Some(folder)) => folder_entries(conn, folder, blobs, &mut names, &mut entries)?,
+        (None, Some(folder)) => folder_contents(conn, folder, blobs, &mut contents)?,
         (None, None) => {}
     }
-    Ok(entries)
+    Ok(contents)
 }
 
-fn entry(names: &mut EntryNames, blobs: &BlobStore, dirs: &[&str], f: &FileRow) -> Option<Entry> {
+fn entry(blobs: &BlobStore, folder: Option<usize>, f: &FileRow) -> Option<Entry> {
     let blob = f.blob.as_deref().filter(|_| archivable(f))?;
     Some(Entry {
-        name: names.claim(dirs, &f.display_name),
+        folder,
+        display_name: f.display_name.clone(),
         path: blobs.path(blob),
         size: f.size.unwrap_or(0),
         modified_ms: f.updated_ms,
     })
 }
 
-/// A folder of the archived tree: its name and its parent's place in the list (the root has
-/// none). Paths are rebuilt from these links one file at a time, so memory grows with the
-/// number of folders, not with folders × depth.
-struct TreeFolder {
-    id: String,
-    name: String,
-    parent: Option<usize>,
-}
-
-/// The files of the live folder tree under `folder_id`, each named by its path below it.
-fn folder_entries(
+/// The live folder tree under `folder_id` and its files.
+fn folder_contents(
     conn: &Connection,
     folder_id: &str,
     blobs: &BlobStore,
-    names: &mut EntryNames,
-    entries: &mut Vec<Entry>,
+    contents: &mut Contents,
 ) -> WixResult<()> {
     // Breadth first, parents before children; no deeper than the depth limit allows, whatever
     // chain an older server may have left in the database.
@@ -98,32 +117,25 @@ fn folder_entries(
             r.get::<_, String>(2)?,
         ))
     })?;
-    let mut tree: Vec<TreeFolder> = Vec::new();
+    let mut ids: Vec<String> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for row in rows {
         let (id, parent, name) = row?;
         let parent = index.get(&parent).copied();
-        index.insert(id.clone(), tree.len());
-        tree.push(TreeFolder { id, name, parent });
+        index.insert(id.clone(), ids.len());
+        ids.push(id);
+        contents.tree.push(TreeFolder { name, parent });
     }
     drop(index);
     let mut in_folder = conn.prepare_cached(
         "SELECT id FROM files WHERE parent_id = ?1 AND trashed = 0 ORDER BY display_name, id",
     )?;
-    let mut dirs: Vec<&str> = Vec::with_capacity(limits::FOLDER_MAX_DEPTH);
-    for (at, folder) in tree.iter().enumerate() {
-        dirs.clear();
-        let mut up = Some(at);
-        while let Some(i) = up.filter(|&i| tree[i].parent.is_some()) {
-            dirs.push(&tree[i].name);
-            up = tree[i].parent;
-        }
-        dirs.reverse();
-        let ids: Vec<String> = in_folder
-            .query_map([&folder.id], |r| r.get(0))?
+    for (at, folder) in ids.iter().enumerate() {
+        let file_ids: Vec<String> = in_folder
+            .query_map([folder], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        for f in files::get_files(conn, &ids)? {
-            entries.extend(entry(names, blobs, &dirs, &f));
+        for f in files::get_files(conn, &file_ids)? {
+            contents.entries.extend(entry(blobs, Some(at), &f));
         }
     }
     Ok(())
@@ -167,7 +179,7 @@ impl Write for ChannelWriter {
 
 /// Starts writing the zip of `entries` on a blocking thread; the stream ends early, with an
 /// error, if a blob can't be read, so a client never takes a truncated zip for a whole one.
-pub fn stream(entries: Vec<Entry>) -> axum::body::Body {
+pub fn stream(contents: Contents) -> axum::body::Body {
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let errors = tx.clone();
     tokio::task::spawn_blocking(move || {
@@ -176,7 +188,7 @@ pub fn stream(entries: Vec<Entry>) -> axum::body::Body {
             buf: Vec::with_capacity(CHUNK),
         };
         // A broken pipe is the client leaving; anything else ends the body with an error.
-        if let Err(e) = write_zip(writer, &entries)
+        if let Err(e) = write_zip(writer, &contents)
             && e.kind() != io::ErrorKind::BrokenPipe
         {
             tracing::error!(error = %e, "writing a zip archive failed");
@@ -189,14 +201,18 @@ pub fn stream(entries: Vec<Entry>) -> axum::body::Body {
     axum::body::Body::from_stream(body)
 }
 
-fn write_zip(writer: ChannelWriter, entries: &[Entry]) -> io::Result<()> {
+fn write_zip(writer: ChannelWriter, contents: &Contents) -> io::Result<()> {
     let mut zip = zip::ZipWriter::new_stream(writer);
-    for entry in entries {
+    let mut names = EntryNames::default();
+    let mut dirs = Vec::new();
+    for entry in &contents.entries {
+        contents.dirs_of(entry.folder, &mut dirs);
+        let name = names.claim(&dirs, &entry.display_name);
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Stored)
             .large_file(entry.size >= u64::from(u32::MAX))
             .last_modified_time(zip_time(entry.modified_ms));
-        zip.start_file(entry.name.as_str(), options)?;
+        zip.start_file(name, options)?;
         let mut file = std::fs::File::open(&entry.path)?;
         io::copy(&mut file, &mut zip)?;
     }
@@ -229,21 +245,35 @@ mod tests {
         let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
         std::fs::write(dir.path().join("a"), b"hello").unwrap();
         std::fs::write(dir.path().join("b"), &big).unwrap();
-        let entries = vec![
-            Entry {
-                name: "a.txt".into(),
-                path: dir.path().join("a"),
-                size: 5,
-                modified_ms: 1_700_000_000_000,
-            },
-            Entry {
-                name: "sub/b.bin".into(),
-                path: dir.path().join("b"),
-                size: big.len() as u64,
-                modified_ms: 0,
-            },
-        ];
-        let bytes = axum::body::to_bytes(stream(entries), usize::MAX)
+        let contents = Contents {
+            tree: vec![
+                TreeFolder {
+                    name: String::new(),
+                    parent: None,
+                },
+                TreeFolder {
+                    name: "sub".into(),
+                    parent: Some(0),
+                },
+            ],
+            entries: vec![
+                Entry {
+                    folder: None,
+                    display_name: "a.txt".into(),
+                    path: dir.path().join("a"),
+                    size: 5,
+                    modified_ms: 1_700_000_000_000,
+                },
+                Entry {
+                    folder: Some(1),
+                    display_name: "b.bin".into(),
+                    path: dir.path().join("b"),
+                    size: big.len() as u64,
+                    modified_ms: 0,
+                },
+            ],
+        };
+        let bytes = axum::body::to_bytes(stream(contents), usize::MAX)
             .await
             .unwrap()
             .to_vec();

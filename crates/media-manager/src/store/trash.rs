@@ -5,8 +5,8 @@ use rusqlite::{Connection, params};
 
 use super::files::{get_file, require_file};
 use super::folders::{
-    FolderRow, check_depth, depth_of, get_folder, height_of, require_user_folder, set_subtree_root,
-    subtree,
+    FolderRow, check_fits, get_folder, place_of, reach_below, require_user_folder,
+    set_subtree_root, subtree,
 };
 use super::now_ms;
 use crate::error::{WixError, WixResult};
@@ -114,9 +114,11 @@ pub fn restore_folders(conn: &Connection, ids: &[String]) -> WixResult<()> {
             continue;
         }
         let parent = restore_parent(conn, "folders", id)?;
-        check_depth(
+        check_fits(
             "folderIds",
-            depth_of(conn, &parent.id)? + 1 + height_of(conn, id)?,
+            place_of(conn, &parent.id)?,
+            &folder.display_name,
+            reach_below(conn, id)?,
         )?;
         conn.execute(
             "UPDATE folders SET parent_id = ?2, original_parent_id = NULL, trashed = 0, root = ?3,
