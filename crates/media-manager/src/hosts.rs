@@ -65,7 +65,8 @@ impl HostPolicy {
         })
     }
 
-    /// The request's host (from an absolute URI, else `Host`); `None` when it names neither.
+    /// Checks the request's host (from an absolute URI, else `Host`; a request naming neither,
+    /// which no browser sends, passes) and its `Origin`, if any.
     fn check(&self, request: &Request) -> Result<(), WixError> {
         let authority = match request.uri().authority() {
             Some(a) => Some(a.as_str().to_string()),
