@@ -80,7 +80,12 @@ fn copy_journal(from: &Path, to: &Path) {
 }
 
 async fn total_calls(http: &reqwest::Client, base: &str) -> u64 {
-    let Ok(response) = http.get(format!("{base}/_local/stats")).send().await else {
+    let Ok(response) = http
+        .get(format!("{base}/_local/stats"))
+        .header("Authorization", API_KEY)
+        .send()
+        .await
+    else {
         return 0;
     };
     response

@@ -165,6 +165,11 @@ impl Journal {
                 source: e,
             })?;
         }
+        // 0600 before SQLite opens it: it names every source, and its WAL files take its mode.
+        crate::ensure_private_file(path).map_err(|source| JournalError::LockIo {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let conn = Connection::open(path).map_err(wrap)?;
         // First, so that a reader of the journal (a progress script, `sqlite3`) holding a lock
         // while the journal turns to WAL is waited for, not a fatal error.

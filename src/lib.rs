@@ -35,3 +35,37 @@ pub fn install_crypto_provider() {
     // An error only means a provider is already installed, which is what we want.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+/// Creates (or truncates) a file only its owner can read and write (0600 on unix, whatever the
+/// umask): journals and reports name a site's sources, and the journal its private ones.
+pub fn create_private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::File::options();
+    options.write(true).create(true).truncate(true);
+    open_private(&mut options, path)
+}
+
+/// Opens with `options`, creating the file 0600 on unix and narrowing an existing one to that.
+fn open_private(
+    options: &mut std::fs::OpenOptions,
+    path: &std::path::Path,
+) -> std::io::Result<std::fs::File> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let file = options.mode(0o600).open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        Ok(file)
+    }
+    #[cfg(not(unix))]
+    {
+        options.open(path)
+    }
+}
+
+/// Makes sure `path` exists as a file only its owner can read and write, keeping its content
+/// (the journal, before SQLite opens it: its `-wal` and `-shm` files take its mode).
+pub fn ensure_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::File::options();
+    options.write(true).create(true).truncate(false);
+    open_private(&mut options, path).map(drop)
+}

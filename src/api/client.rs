@@ -92,6 +92,9 @@ impl MediaClient {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(10))
+            // Below the local server's 20 s keep-alive limit, so the client lets an idle
+            // connection go before the server closes it under a request.
+            .pool_idle_timeout(Duration::from_secs(15))
             .user_agent(concat!("media-migrate/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {

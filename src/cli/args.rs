@@ -317,21 +317,22 @@ impl TargetArgs {
 }
 
 async fn start_embedded(local_dir: &Path) -> anyhow::Result<Connected> {
-    let server = LocalServer::start(ServerConfig::new(local_dir), 0)
-        .await
-        .with_context(|| {
-            format!(
-                "starting the embedded local Media Manager in {}",
-                local_dir.display()
-            )
-        })?;
+    let config = ServerConfig::new(local_dir);
+    let site_id = config.site_id.clone();
+    let server = LocalServer::start(config, 0).await.with_context(|| {
+        format!(
+            "starting the embedded local Media Manager in {}",
+            local_dir.display()
+        )
+    })?;
     let dir = std::fs::canonicalize(local_dir).unwrap_or_else(|_| local_dir.to_path_buf());
     Ok(Connected {
         identity: format!("local:{}", dir.display()),
         target: Target {
             base_url: server.url.clone(),
             api_key: None,
-            site_id: None,
+            // Sent as Wix requires it, though a keyless server doesn't insist.
+            site_id: Some(site_id),
         },
         embedded: Some(server),
         local_dir: local_dir.to_path_buf(),

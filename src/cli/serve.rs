@@ -22,12 +22,33 @@ pub struct ServeArgs {
     #[arg(long, default_value = ".media-manager")]
     pub data_dir: PathBuf,
     /// API key accepted in `Authorization` (repeatable). With none, the server is open.
+    /// A key on the command line shows in `ps`: prefer --api-key-file or the environment.
     #[arg(
         long = "api-key",
         env = "MEDIA_MANAGER_API_KEY",
         hide_env_values = true
     )]
     pub api_keys: Vec<String>,
+    /// File holding API keys, one a line (blank lines and `#` comments skipped); added to
+    /// --api-key. Keeps keys out of `ps` and shell history.
+    #[arg(long, value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
+    /// Another host name clients may call the server by (repeatable): `Host` must name the
+    /// listen address, `localhost` (on loopback), the --public-url host, or one of these
+    /// (`.example.com` allows the domain and its subdomains). Others get 403, which is what
+    /// stops DNS rebinding.
+    #[arg(long = "allowed-host", value_name = "HOST")]
+    pub allowed_hosts: Vec<String>,
+    /// Connections served at once; one more is answered 503 and closed.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections: usize,
+    /// Seconds a request head may take to arrive (also how long an idle kept-alive
+    /// connection stays open).
+    #[arg(long, default_value_t = 20)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request body or a response may stall before the connection is dropped.
+    #[arg(long, default_value_t = 60)]
+    pub idle_timeout_secs: u64,
     /// The site id this server stands for (checked against `wix-site-id`).
     #[arg(long, default_value = "local-site")]
     pub site_id: String,
@@ -96,15 +117,39 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The keys of --api-key and --api-key-file together.
+    fn keys(&self) -> Result<Vec<String>, UsageError> {
+        let mut keys = self.api_keys.clone();
+        if let Some(path) = &self.api_key_file {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                UsageError(format!("can't read --api-key-file {}: {e}", path.display()))
+            })?;
+            keys.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_string),
+            );
+            if keys.len() == self.api_keys.len() {
+                return Err(UsageError(format!(
+                    "--api-key-file {} holds no key",
+                    path.display()
+                )));
+            }
+        }
+        Ok(keys)
+    }
+
     pub fn to_config(&self) -> Result<ServerConfig, UsageError> {
         let loopback = self.listen.ip().is_loopback();
-        if !loopback && self.api_keys.is_empty() {
+        let api_keys = self.keys()?;
+        if !loopback && api_keys.is_empty() {
             return Err(UsageError(format!(
                 "refusing to listen on {} without an API key: pass --api-key, or listen on 127.0.0.1",
                 self.listen
             )));
         }
-        if self.api_keys.iter().any(|k| k.trim().is_empty()) {
+        if api_keys.iter().any(|k| k.trim().is_empty()) {
             return Err(UsageError("--api-key must not be empty".to_string()));
         }
         if self.max_bulk_items == 0 {
@@ -118,7 +163,16 @@ impl ServeArgs {
             ));
         }
         let mut config = ServerConfig::new(&self.data_dir);
-        config.api_keys = self.api_keys.clone();
+        if self.max_connections == 0 {
+            return Err(UsageError(
+                "--max-connections must be at least 1".to_string(),
+            ));
+        }
+        config.api_keys = api_keys;
+        config.allowed_hosts = self.allowed_hosts.clone();
+        config.max_connections = self.max_connections;
+        config.header_read_timeout = Duration::from_secs(self.header_read_timeout_secs.max(1));
+        config.idle_timeout = Duration::from_secs(self.idle_timeout_secs.max(1));
         config.site_id = self.site_id.clone();
         config.public_url = self.public_url.clone();
         config.max_bulk_items = self.max_bulk_items;

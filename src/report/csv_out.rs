@@ -29,10 +29,12 @@ pub fn create_dir(dir: &Path) -> Result<(), OutputError> {
 /// Writes `value` as pretty JSON to `path`.
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), OutputError> {
     let body = serde_json::to_vec_pretty(value).expect("report types serialise");
-    std::fs::write(path, body).map_err(|source| OutputError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    crate::create_private_file(path)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, &body))
+        .map_err(|source| OutputError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 pub struct CsvOut {
@@ -43,7 +45,7 @@ pub struct CsvOut {
 impl CsvOut {
     /// Creates `path` and writes the header.
     pub fn create(path: PathBuf, header: &[&str]) -> Result<CsvOut, OutputError> {
-        let file = File::create(&path).map_err(|source| OutputError::Io {
+        let file = crate::create_private_file(&path).map_err(|source| OutputError::Io {
             path: path.clone(),
             source,
         })?;

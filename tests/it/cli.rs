@@ -231,3 +231,103 @@ async fn half_credentials_are_a_usage_error() {
     assert!(err.contains("--site-id"), "{err}");
     assert!(!out.contains("very-secret-key") && !err.contains("very-secret-key"));
 }
+
+/// Issue 13, hole 6: the journal (it names every source, private ones included) and the
+/// reports are created 0600, readable by their owner only.
+#[cfg(unix)]
+#[tokio::test]
+async fn hole_6_journal_and_reports_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let src = SourceServer::start().await;
+    let s = TestServer::start_with(|c| c.api_keys = vec!["k".into()]).await;
+    let work = tempfile::tempdir().unwrap();
+    let url = src.add("/a.png", Source::bytes("image/png", png(4, 4)));
+    let manifest = work.path().join("m.csv");
+    std::fs::write(&manifest, format!("source\n{url}\n")).unwrap();
+    let journal = work.path().join("j.sqlite");
+    let reports = work.path().join("reports");
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(work.path())
+        .args(["--quiet", "run"])
+        .arg(&manifest)
+        .args([
+            "--base-url",
+            &s.url,
+            "--api-key",
+            "k",
+            "--site-id",
+            "local-site",
+        ])
+        .arg("--journal")
+        .arg(&journal)
+        .arg("--report-dir")
+        .arg(&reports);
+    cmd.stdin(Stdio::null());
+    let (code, _, err) = output(cmd).await;
+    assert_eq!(code, 0, "{err}");
+    let mut checked = vec![journal];
+    checked.extend(
+        std::fs::read_dir(&reports)
+            .unwrap()
+            .map(|e| e.unwrap().path()),
+    );
+    assert!(checked.len() >= 4, "{checked:?}");
+    for path in checked {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", path.display());
+    }
+}
+
+/// Issue 13, hole 10: `serve --api-key-file` takes its keys from a file, so they never show
+/// in `ps`; a call needs one of them (and the site id).
+#[tokio::test]
+async fn hole_10_serve_api_key_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    std::fs::write(&keys, "# serve keys\nfile-key-1\n\n").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(bin())
+        .args(["--quiet", "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--api-key-file")
+        .arg(&keys)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    media_migrate::install_crypto_provider();
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/site-media/v1/folders");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let refused = loop {
+        match http.get(&url).send().await {
+            Ok(r) => break r,
+            Err(_) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "serve never answered"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    assert_eq!(refused.status(), 401);
+    let ok = http
+        .get(&url)
+        .header("Authorization", "file-key-1")
+        .header("wix-site-id", "local-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    signal(&child, "-TERM");
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}

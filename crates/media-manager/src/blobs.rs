@@ -33,7 +33,8 @@ pub struct BlobStore {
 impl BlobStore {
     pub fn open(data_dir: &Path) -> io::Result<Self> {
         let root = data_dir.join("blobs");
-        std::fs::create_dir_all(root.join("tmp"))?;
+        crate::private::create_dir(&root)?;
+        crate::private::create_dir(&root.join("tmp"))?;
         Ok(Self { root })
     }
 
@@ -55,7 +56,7 @@ impl BlobStore {
     /// Starts a blob written piece by piece, refusing more than `limit` bytes.
     pub async fn writer(&self, limit: u64) -> io::Result<BlobWriter> {
         let tmp = self.scratch_path("blob");
-        let file = tokio::fs::File::create(&tmp).await?;
+        let file = crate::private::create_file(&tmp).await?;
         Ok(BlobWriter {
             store: self.clone(),
             tmp,
@@ -108,8 +109,40 @@ impl BlobStore {
             tokio::fs::remove_file(scratch).await?;
             return Ok(());
         }
-        tokio::fs::create_dir_all(dest.parent().expect("blob paths have parents")).await?;
+        let parent = dest
+            .parent()
+            .expect("blob paths have parents")
+            .to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            // Both levels (`ab/` and `ab/cd/`), so no folder of the store is wider than 0700.
+            if let Some(grand) = parent.parent() {
+                crate::private::create_dir(grand)?;
+            }
+            crate::private::create_dir(&parent)
+        })
+        .await
+        .map_err(io::Error::other)??;
         tokio::fs::rename(scratch, &dest).await
+    }
+
+    /// Deletes scratch files nothing has written to for an hour: a crash's leftovers (a live
+    /// writer writes at least every idle timeout, or is dropped, which deletes its file).
+    pub async fn reap_scratch(&self) -> io::Result<usize> {
+        const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(3600);
+        let mut entries = tokio::fs::read_dir(self.root.join("tmp")).await?;
+        let mut removed = 0;
+        while let Some(entry) = entries.next_entry().await? {
+            let stale = entry
+                .metadata()
+                .await?
+                .modified()?
+                .elapsed()
+                .is_ok_and(|age| age >= ABANDONED_AFTER);
+            if stale && tokio::fs::remove_file(entry.path()).await.is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     pub async fn remove(&self, sha256: &str) -> io::Result<()> {

@@ -85,6 +85,33 @@ impl WixError {
         )
     }
 
+    /// 408: the request body stalled for longer than the idle timeout.
+    pub fn request_timeout() -> Self {
+        Self::application(
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            "The request body stalled for longer than the idle timeout",
+        )
+    }
+
+    /// 415: a JSON endpoint was sent something else.
+    pub fn unsupported_media_type() -> Self {
+        Self::application(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "The request body must be JSON, sent with Content-Type: application/json",
+        )
+    }
+
+    /// 413: a JSON body over the server's limit.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Self::application(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("The request body is larger than the limit of {limit} bytes"),
+        )
+    }
+
     pub fn conflict(code: &str, message: impl Into<String>) -> Self {
         Self::application(StatusCode::CONFLICT, code, message)
     }

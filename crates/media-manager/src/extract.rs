@@ -3,35 +3,62 @@
 //! (`mediaTypes=IMAGE&mediaTypes=VIDEO`) and dotted names (`paging.limit`).
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
+use super::SharedState;
+use super::conn::{Stall, next_chunk};
 use super::error::WixError;
 use super::store::{PageRequest, SortKey};
 use wix_media_wire::types::{CursorPaging, MEDIA_ROOT, SortOrder, Sorting, TRASH_ROOT};
 
-/// A JSON body; an empty body counts as `{}`.
+/// A JSON body; an empty body counts as `{}`. A body must come as `application/json` (415
+/// otherwise): a browser can send `text/plain` or a form to any site without asking, but not
+/// JSON, so this is what keeps other web pages from driving the API. The body is read under
+/// `max_json_body_bytes` (413 beyond it) and must not stall for the idle timeout (408).
 pub struct WixJson<T>(pub T);
 
-impl<S, T> FromRequest<S> for WixJson<T>
+impl<T> FromRequest<SharedState> for WixJson<T>
 where
-    S: Send + Sync,
     T: DeserializeOwned,
 {
     type Rejection = WixError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    WixError::bad_request("PAYLOAD_TOO_LARGE", "The request body is too large")
-                } else {
+    async fn from_request(req: Request, state: &SharedState) -> Result<Self, Self::Rejection> {
+        let content_type = req.headers().get(header::CONTENT_TYPE);
+        let declared_json = content_type.is_some_and(is_json);
+        if content_type.is_some() && !declared_json {
+            return Err(WixError::unsupported_media_type());
+        }
+        let limit = state.config.max_json_body_bytes;
+        let announced = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > limit as u64) {
+            return Err(WixError::payload_too_large(limit));
+        }
+        let mut stream = req.into_body().into_data_stream();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = next_chunk(&mut stream, state.config.idle_timeout).await {
+            let chunk = chunk.map_err(|stall| match stall {
+                Stall::Idle => WixError::request_timeout(),
+                Stall::Broken => {
                     WixError::bad_request("INVALID_BODY", "The request body could not be read")
                 }
             })?;
+            if bytes.len() + chunk.len() > limit {
+                return Err(WixError::payload_too_large(limit));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
         let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
             b"{}"
+        } else if !declared_json {
+            // A body with no Content-Type at all is what `fetch(..., {mode: "no-cors"})` sends.
+            return Err(WixError::unsupported_media_type());
         } else {
             &bytes
         };
@@ -48,6 +75,19 @@ where
                 WixError::invalid(&field, e.into_inner().to_string())
             })
     }
+}
+
+/// `application/json`, or any `+json` type, with or without parameters (`; charset=utf-8`).
+fn is_json(value: &axum::http::HeaderValue) -> bool {
+    let Ok(text) = value.to_str() else {
+        return false;
+    };
+    let essence = text.split(';').next().unwrap_or_default().trim();
+    let Some((top, sub)) = essence.split_once('/') else {
+        return false;
+    };
+    top.eq_ignore_ascii_case("application")
+        && (sub.eq_ignore_ascii_case("json") || sub.to_ascii_lowercase().ends_with("+json"))
 }
 
 /// Query parameters in order, repeated keys kept.

@@ -53,33 +53,45 @@ impl Guard {
     }
 }
 
-/// Checks `Authorization` (a key, with or without `Bearer`) and `wix-site-id`.
-/// Keys are compared in constant time and never echoed.
+/// Checks `Authorization` (a key, with or without `Bearer`) and `wix-site-id`. A keyed server
+/// requires `wix-site-id`, as Wix does for API-key calls (400 when missing); a keyless one
+/// takes it as optional. Keys are compared in constant time and never echoed.
 pub fn authenticate(config: &ServerConfig, headers: &HeaderMap) -> WixResult<()> {
-    if !config.api_keys.is_empty() {
-        let raw = headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| WixError::unauthenticated("Missing Authorization header"))?;
-        let presented = raw.strip_prefix("Bearer ").unwrap_or(raw).trim().as_bytes();
-        let known = config.api_keys.iter().fold(false, |found, k| {
-            found | bool::from(k.as_bytes().ct_eq(presented))
-        });
-        if !known {
-            return Err(WixError::unauthenticated("Invalid API key or access token"));
-        }
-    }
-    if let Some(site) = headers.get("wix-site-id")
-        && site.as_bytes() != config.site_id.as_bytes()
-    {
-        return Err(WixError::forbidden(
+    check_key(config, headers)?;
+    match headers.get("wix-site-id") {
+        Some(site) if site.as_bytes() != config.site_id.as_bytes() => Err(WixError::forbidden(
             "SITE_MISMATCH",
             "The credentials do not grant access to the site named in wix-site-id",
-        ));
+        )),
+        None if !config.api_keys.is_empty() => Err(WixError::bad_request(
+            "MISSING_SITE_ID",
+            "Calls with an API key must name their site in the wix-site-id header",
+        )),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// The key alone (what `/_local/stats` asks for): 401 when keys are configured and none of
+/// them was presented.
+pub fn check_key(config: &ServerConfig, headers: &HeaderMap) -> WixResult<()> {
+    if config.api_keys.is_empty() {
+        return Ok(());
+    }
+    let raw = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| WixError::unauthenticated("Missing Authorization header"))?;
+    let presented = raw.strip_prefix("Bearer ").unwrap_or(raw).trim().as_bytes();
+    let known = config.api_keys.iter().fold(false, |found, k| {
+        found | bool::from(k.as_bytes().ct_eq(presented))
+    });
+    if known {
+        Ok(())
+    } else {
+        Err(WixError::unauthenticated("Invalid API key or access token"))
+    }
 }
 
 pub async fn api_guard(

@@ -17,7 +17,9 @@ pub mod faults;
 pub mod files;
 pub(crate) mod folders;
 pub(crate) mod guard;
+pub(crate) mod hosts;
 pub(crate) mod openapi;
+pub(crate) mod private;
 pub mod processing;
 pub mod query;
 pub mod stats;
@@ -62,8 +64,21 @@ pub struct ServerConfig {
     pub upload_token_ttl: Duration,
     /// Largest upload accepted, in bytes.
     pub max_upload_bytes: u64,
-    /// Largest JSON request body, in bytes.
+    /// Largest JSON request body, in bytes (413 beyond it).
     pub max_json_body_bytes: usize,
+    /// Host names (beyond the listen address, and `localhost` on loopback) that requests may
+    /// name in `Host`; a leading `.` allows a domain and its subdomains. Any other name is
+    /// refused, which is what stops DNS rebinding.
+    pub allowed_hosts: Vec<String>,
+    /// Connections served at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// How long a request head may take to arrive (also how long a kept-alive connection may
+    /// wait for its next request).
+    pub header_read_timeout: Duration,
+    /// How long a request body or a response may stall before the connection is dropped.
+    pub idle_timeout: Duration,
+    /// How often expired and abandoned uploads are reaped (also once at start-up).
+    pub upload_reap_interval: Duration,
 }
 
 impl ServerConfig {
@@ -81,6 +96,11 @@ impl ServerConfig {
             upload_token_ttl: Duration::from_secs(3600),
             max_upload_bytes: 5 * 1024 * 1024 * 1024,
             max_json_body_bytes: 4 * 1024 * 1024,
+            allowed_hosts: Vec::new(),
+            max_connections: 256,
+            header_read_timeout: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
+            upload_reap_interval: Duration::from_secs(300),
         }
     }
 }
@@ -116,6 +136,8 @@ pub(crate) struct AppState {
     pub guard: guard::Guard,
     /// HMAC key of signed download URLs; kept in the database so URLs survive restarts.
     pub signing_key: Vec<u8>,
+    /// The names requests may call this server by.
+    pub hosts: hosts::HostPolicy,
 }
 
 pub(crate) type SharedState = Arc<AppState>;
@@ -126,11 +148,15 @@ pub(crate) async fn build(
     bound: SocketAddr,
 ) -> Result<(Router, SharedState), ServeError> {
     let dir = &config.data_dir;
-    std::fs::create_dir_all(dir).map_err(|source| ServeError::DataDir {
-        path: dir.clone(),
-        source,
-    })?;
     let db_path = dir.join("media-manager.sqlite");
+    private::create_dir(dir)
+        .and_then(|()| private::ensure_file(&db_path))
+        .and_then(|()| private::narrow_if_present(&dir.join("media-manager.sqlite-wal")))
+        .and_then(|()| private::narrow_if_present(&dir.join("media-manager.sqlite-shm")))
+        .map_err(|source| ServeError::DataDir {
+            path: dir.clone(),
+            source,
+        })?;
     let store = Store::open(&db_path).map_err(|source| ServeError::Database {
         path: db_path.clone(),
         source,
@@ -152,6 +178,7 @@ pub(crate) async fn build(
     let signing_key = hex::decode(key_hex).map_err(|e| ServeError::Init(e.to_string()))?;
     let faults = Faults::new(config.faults.clone());
     let guard = guard::Guard::new(&config);
+    let hosts = hosts::HostPolicy::new(bound, &public_url, &config.allowed_hosts);
     let state = Arc::new_cyclic(|weak| AppState {
         processor: Processor::new(weak.clone(), &config.processing),
         config,
@@ -162,7 +189,9 @@ pub(crate) async fn build(
         stats: Stats::default(),
         guard,
         signing_key,
+        hosts,
     });
+    uploads::reap_uploads(&state).await;
     state
         .processor
         .requeue_pending(&state)
@@ -209,6 +238,10 @@ fn router(state: SharedState) -> Router {
         .route("/openapi.json", get(openapi::openapi_handler))
         .fallback(|| async { error::WixError::not_found("NOT_FOUND", "No such endpoint") })
         .method_not_allowed_fallback(|| async { error::WixError::method_not_allowed() })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            hosts::host_guard,
+        ))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(request_span)
@@ -262,16 +295,16 @@ async fn run(
     state: SharedState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let listener = conn::KillableListener::new(listener);
-    let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<conn::ConnMeta>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .map_err(ServeError::Listener);
+    let limits = conn::ConnLimits {
+        max_connections: state.config.max_connections,
+        header_read_timeout: state.config.header_read_timeout,
+        idle_timeout: state.config.idle_timeout,
+    };
+    let reaper = uploads::spawn_reaper(&state);
+    conn::serve_connections(listener, app, limits, shutdown).await;
+    reaper.abort();
     state.processor.shutdown().await;
-    result
+    Ok(())
 }
 
 /// A server running in this process on 127.0.0.1 (the embedded default target, and tests).

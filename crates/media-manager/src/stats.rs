@@ -160,10 +160,13 @@ pub struct StatsReport {
     pub timeline: Option<Timeline>,
 }
 
+/// The counters; a keyed server asks for one of its keys (they say what clients are doing).
 pub(crate) async fn stats_handler(
     State(state): State<SharedState>,
+    headers: axum::http::HeaderMap,
     Query(query): Query<StatsQuery>,
 ) -> WixResult<Json<StatsReport>> {
+    super::guard::check_key(&state.config, &headers)?;
     let files = state
         .store
         .call(|conn| super::store::files::count_by_status(conn))

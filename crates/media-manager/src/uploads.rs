@@ -11,10 +11,10 @@ use axum::extract::{DefaultBodyLimit, Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{post, put};
 use axum::{Json, Router};
-use futures_util::StreamExt;
 
 use super::SharedState;
 use super::blobs::{BlobError, BlobInfo};
+use super::conn::{Stall, next_chunk};
 use super::error::{WixError, WixResult};
 use super::extract::{QueryList, WixJson};
 use super::files::{new_file_id, processing_deadline, validate_display_name, validate_labels};
@@ -54,6 +54,36 @@ pub fn upload_routes(_state: &SharedState) -> Router<SharedState> {
         .route("/_upload/resumable/{token}", put(finalize_resumable))
         .merge(tus::routes())
         .layer(Extension(busy))
+}
+
+/// Reaps expired and abandoned uploads now (at start-up), then every `upload_reap_interval`.
+pub(crate) async fn reap_uploads(state: &SharedState) {
+    match tus::reap(state).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            parts = n,
+            "deleted the bytes of expired or abandoned uploads"
+        ),
+        Err(e) => tracing::warn!(error = %e, "reaping expired uploads failed"),
+    }
+    if let Err(e) = state.blobs.reap_scratch().await {
+        tracing::warn!(error = %e, "reaping abandoned scratch files failed");
+    }
+}
+
+/// The reaper's schedule; the first run is the caller's (at start-up, before serving).
+pub(crate) fn spawn_reaper(state: &SharedState) -> tokio::task::JoinHandle<()> {
+    let weak = std::sync::Arc::downgrade(state);
+    let every = state.config.upload_reap_interval;
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let Some(state) = weak.upgrade() else { return };
+            reap_uploads(&state).await;
+        }
+    })
 }
 
 async fn generate_upload_url(
@@ -323,12 +353,13 @@ async fn receive_body(state: &SharedState, body: Body) -> WixResult<BlobInfo> {
     let limit = state.config.max_upload_bytes;
     let mut writer = state.blobs.writer(limit).await?;
     let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| {
-            WixError::bad_request(
+    while let Some(chunk) = next_chunk(&mut stream, state.config.idle_timeout).await {
+        let chunk = chunk.map_err(|stall| match stall {
+            Stall::Broken => WixError::bad_request(
                 "INCOMPLETE_BODY",
                 "The upload body ended before it was complete",
-            )
+            ),
+            Stall::Idle => WixError::request_timeout(),
         })?;
         writer.write(&chunk).await.map_err(|e| match e {
             BlobError::TooLarge { limit } => too_large(limit),

@@ -74,6 +74,23 @@ pub fn extension_of_mime(mime: &str) -> Option<&'static str> {
         "audio/mpeg" => "mp3",
         "video/mp4" => "mp4",
         "application/pdf" => "pdf",
+        // mime_guess lists extensions alphabetically, so its first pick for these is odd
+        // (`text/plain` → `asm`, `text/html` → `htm`, `audio/wav` → ...).
+        "text/plain" => "txt",
+        "text/csv" => "csv",
+        "text/html" => "html",
+        "text/xml" | "application/xml" => "xml",
+        "application/json" => "json",
+        "application/zip" => "zip",
+        "application/msword" => "doc",
+        "application/vnd.ms-excel" => "xls",
+        "application/vnd.ms-powerpoint" => "ppt",
+        "audio/wav" | "audio/x-wav" => "wav",
+        "audio/ogg" => "ogg",
+        "audio/mp4" => "m4a",
+        "video/quicktime" => "mov",
+        "video/mpeg" => "mpg",
+        "image/tiff" => "tif",
         _ => mime_guess::get_mime_extensions_str(mime)?.first()?,
     })
 }
@@ -108,6 +125,16 @@ mod tests {
             media_type_of_mime("application/octet-stream"),
             MediaType::Unknown
         );
+    }
+
+    /// Issue 13, hole 10: the usual extension of common types, not mime_guess's first
+    /// alphabetical pick (`text/plain` gave `asm`).
+    #[test]
+    fn hole_10_text_plain_extension_is_txt() {
+        assert_eq!(extension_of_mime("text/plain"), Some("txt"));
+        assert_eq!(extension_of_mime("text/plain; charset=utf-8"), Some("txt"));
+        assert_eq!(extension_of_mime("text/csv"), Some("csv"));
+        assert_eq!(extension_of_mime("image/jpeg"), Some("jpg"));
     }
 
     /// Extensions come from the last path segment, ignoring queries and fragments.

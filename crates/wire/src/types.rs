@@ -27,6 +27,12 @@ pub mod limits {
     pub const SEARCH_MAX_MEDIA_TYPES: usize = 30;
     pub const DISPLAY_NAME_MAX_LEN: usize = 200;
     pub const FOLDER_NAME_MAX_LEN: usize = 256;
+    /// Deepest a folder may be below its root (the root's children are at depth 1). Wix
+    /// publishes no figure; this one is ours, generous for real trees, and bounds every walk
+    /// up or down a folder chain.
+    pub const FOLDER_MAX_DEPTH: usize = 32;
+    /// Longest `filePath`, in characters.
+    pub const FILE_PATH_MAX_LEN: usize = 1024;
     pub const LABELS_MAX_ITEMS: usize = 100;
     pub const LABEL_MAX_LEN: usize = 200;
     pub const SORT_FIELD_MAX_LEN: usize = 512;

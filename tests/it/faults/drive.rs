@@ -219,11 +219,17 @@ async fn spend_site_budget(url: &str, run_done: &AtomicBool) {
         let round = (0..ROUND).map(|_| {
             http.post(format!("{url}/site-media{NEIGHBOUR_CALL}"))
                 .header("Authorization", KEY)
+                .header("wix-site-id", SITE)
                 .json(&json!({"paging": {"limit": 1}}))
                 .send()
         });
         let answers = futures_util::future::join_all(round).await;
-        let stats: Value = match http.get(format!("{url}/_local/stats")).send().await {
+        let stats: Value = match http
+            .get(format!("{url}/_local/stats"))
+            .header("Authorization", KEY)
+            .send()
+            .await
+        {
             Ok(r) => r.json().await.unwrap_or_default(),
             Err(_) => Value::Null,
         };

@@ -18,15 +18,48 @@ use crate::blobs::BlobStore;
 use crate::error::WixResult;
 use crate::store::files::{self, FileRow};
 use crate::store::sessions::ArchiveRow;
-use wix_media_wire::types::OperationStatus;
+use wix_media_wire::types::{OperationStatus, limits};
 
-/// One file in an archive: its (safe, unique) entry path and where its bytes are.
+/// One file in an archive: the folder it is in, its name, and where its bytes are. Its entry
+/// path is made only when the entry is written.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    pub name: String,
+    /// The folder of the archived tree it is in (`None`: the archive's top).
+    pub folder: Option<usize>,
+    pub display_name: String,
     pub path: PathBuf,
     pub size: u64,
     pub modified_ms: i64,
+}
+
+/// A folder of an archived tree: its name and its parent's place in the list (the tree's top
+/// has none). Paths are rebuilt from these links one entry at a time, so memory grows with the
+/// number of folders, not with folders × depth.
+#[derive(Debug, Clone)]
+pub struct TreeFolder {
+    pub name: String,
+    pub parent: Option<usize>,
+}
+
+/// What an archive holds: the folders below its top, and the files.
+#[derive(Debug, Clone, Default)]
+pub struct Contents {
+    pub tree: Vec<TreeFolder>,
+    pub entries: Vec<Entry>,
+}
+
+impl Contents {
+    /// The folder names from the top down to `folder` (the top itself not included).
+    fn dirs_of<'a>(&'a self, folder: Option<usize>, out: &mut Vec<&'a str>) {
+        out.clear();
+        let mut up = folder;
+        // The tree is no deeper than the depth limit, so neither is this walk.
+        while let Some(i) = up.filter(|&i| self.tree[i].parent.is_some()) {
+            out.push(&self.tree[i].name);
+            up = self.tree[i].parent;
+        }
+        out.reverse();
+    }
 }
 
 /// Whether a file may go into a (permanent, unsigned) archive.
@@ -34,80 +67,78 @@ pub fn archivable(f: &FileRow) -> bool {
     f.is_live() && f.status == OperationStatus::Ready && !f.private && f.blob.is_some()
 }
 
-/// The entries of `archive` as things stand now.
-pub fn resolve(
-    conn: &Connection,
-    archive: &ArchiveRow,
-    blobs: &BlobStore,
-) -> WixResult<Vec<Entry>> {
-    let placed: Vec<(Vec<String>, FileRow)> = match (&archive.file_ids, &archive.folder_id) {
-        (Some(ids), _) => files::get_files(conn, ids)?
-            .into_iter()
-            .map(|f| (Vec::new(), f))
-            .collect(),
-        (None, Some(folder)) => folder_files(conn, folder)?,
-        (None, None) => Vec::new(),
-    };
-    let mut names = EntryNames::default();
-    Ok(placed
-        .into_iter()
-        .filter(|(_, f)| archivable(f))
-        .filter_map(|(dirs, f)| {
-            let blob = f.blob.as_deref()?;
-            Some(Entry {
-                name: names.claim(&dirs, &f.display_name),
-                path: blobs.path(blob),
-                size: f.size.unwrap_or(0),
-                modified_ms: f.updated_ms,
-            })
-        })
-        .collect())
+/// The contents of `archive` as things stand now.
+pub fn resolve(conn: &Connection, archive: &ArchiveRow, blobs: &BlobStore) -> WixResult<Contents> {
+    let mut contents = Contents::default();
+    match (&archive.file_ids, &archive.folder_id) {
+        (Some(ids), _) => {
+            for f in files::get_files(conn, ids)? {
+                contents.entries.extend(entry(blobs, None, &f));
+            }
+        }
+        (None, Some(folder)) => folder_contents(conn, folder, blobs, &mut contents)?,
+        (None, None) => {}
+    }
+    Ok(contents)
 }
 
-/// Files of the live folder tree under `folder_id`, each with its folder path below the root.
-fn folder_files(conn: &Connection, folder_id: &str) -> WixResult<Vec<(Vec<String>, FileRow)>> {
+fn entry(blobs: &BlobStore, folder: Option<usize>, f: &FileRow) -> Option<Entry> {
+    let blob = f.blob.as_deref().filter(|_| archivable(f))?;
+    Some(Entry {
+        folder,
+        display_name: f.display_name.clone(),
+        path: blobs.path(blob),
+        size: f.size.unwrap_or(0),
+        modified_ms: f.updated_ms,
+    })
+}
+
+/// The live folder tree under `folder_id` and its files.
+fn folder_contents(
+    conn: &Connection,
+    folder_id: &str,
+    blobs: &BlobStore,
+    contents: &mut Contents,
+) -> WixResult<()> {
+    // Breadth first, parents before children; no deeper than the depth limit allows, whatever
+    // chain an older server may have left in the database.
     let mut stmt = conn.prepare(
         "WITH RECURSIVE sub(id, parent, name, depth) AS (
              SELECT id, '', '', 0 FROM folders WHERE id = ?1 AND trashed = 0
              UNION ALL SELECT f.id, f.parent_id, f.display_name, sub.depth + 1
-                 FROM folders f JOIN sub ON f.parent_id = sub.id WHERE f.trashed = 0)
+                 FROM folders f JOIN sub ON f.parent_id = sub.id
+                 WHERE f.trashed = 0 AND sub.depth < ?2)
          SELECT id, parent, name FROM sub ORDER BY depth, name, id",
     )?;
-    let folders = stmt
-        .query_map(params![folder_id], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    // Parents come before children (ordered by depth), so each path extends its parent's.
-    let mut paths: HashMap<String, Vec<String>> = HashMap::new();
-    let mut out = Vec::new();
-    for (id, parent, name) in folders {
-        let path = match paths.get(&parent) {
-            Some(p) => {
-                let mut p = p.clone();
-                p.push(name);
-                p
-            }
-            None => Vec::new(),
-        };
-        let ids: Vec<String> = conn
-            .prepare_cached(
-                "SELECT id FROM files WHERE parent_id = ?1 AND trashed = 0 ORDER BY display_name, id",
-            )?
-            .query_map([&id], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        out.extend(
-            files::get_files(conn, &ids)?
-                .into_iter()
-                .map(|f| (path.clone(), f)),
-        );
-        paths.insert(id, path);
+    let rows = stmt.query_map(params![folder_id, limits::FOLDER_MAX_DEPTH as i64], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut ids: Vec<String> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for row in rows {
+        let (id, parent, name) = row?;
+        let parent = index.get(&parent).copied();
+        index.insert(id.clone(), ids.len());
+        ids.push(id);
+        contents.tree.push(TreeFolder { name, parent });
     }
-    Ok(out)
+    drop(index);
+    let mut in_folder = conn.prepare_cached(
+        "SELECT id FROM files WHERE parent_id = ?1 AND trashed = 0 ORDER BY display_name, id",
+    )?;
+    for (at, folder) in ids.iter().enumerate() {
+        let file_ids: Vec<String> = in_folder
+            .query_map([folder], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for f in files::get_files(conn, &file_ids)? {
+            contents.entries.extend(entry(blobs, Some(at), &f));
+        }
+    }
+    Ok(())
 }
 
 /// Bytes handed to the response at once; the channel holds a few of these at most.
@@ -148,7 +179,7 @@ impl Write for ChannelWriter {
 
 /// Starts writing the zip of `entries` on a blocking thread; the stream ends early, with an
 /// error, if a blob can't be read, so a client never takes a truncated zip for a whole one.
-pub fn stream(entries: Vec<Entry>) -> axum::body::Body {
+pub fn stream(contents: Contents) -> axum::body::Body {
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let errors = tx.clone();
     tokio::task::spawn_blocking(move || {
@@ -157,7 +188,7 @@ pub fn stream(entries: Vec<Entry>) -> axum::body::Body {
             buf: Vec::with_capacity(CHUNK),
         };
         // A broken pipe is the client leaving; anything else ends the body with an error.
-        if let Err(e) = write_zip(writer, &entries)
+        if let Err(e) = write_zip(writer, &contents)
             && e.kind() != io::ErrorKind::BrokenPipe
         {
             tracing::error!(error = %e, "writing a zip archive failed");
@@ -170,14 +201,18 @@ pub fn stream(entries: Vec<Entry>) -> axum::body::Body {
     axum::body::Body::from_stream(body)
 }
 
-fn write_zip(writer: ChannelWriter, entries: &[Entry]) -> io::Result<()> {
+fn write_zip(writer: ChannelWriter, contents: &Contents) -> io::Result<()> {
     let mut zip = zip::ZipWriter::new_stream(writer);
-    for entry in entries {
+    let mut names = EntryNames::default();
+    let mut dirs = Vec::new();
+    for entry in &contents.entries {
+        contents.dirs_of(entry.folder, &mut dirs);
+        let name = names.claim(&dirs, &entry.display_name);
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Stored)
             .large_file(entry.size >= u64::from(u32::MAX))
             .last_modified_time(zip_time(entry.modified_ms));
-        zip.start_file(entry.name.as_str(), options)?;
+        zip.start_file(name, options)?;
         let mut file = std::fs::File::open(&entry.path)?;
         io::copy(&mut file, &mut zip)?;
     }
@@ -210,21 +245,35 @@ mod tests {
         let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
         std::fs::write(dir.path().join("a"), b"hello").unwrap();
         std::fs::write(dir.path().join("b"), &big).unwrap();
-        let entries = vec![
-            Entry {
-                name: "a.txt".into(),
-                path: dir.path().join("a"),
-                size: 5,
-                modified_ms: 1_700_000_000_000,
-            },
-            Entry {
-                name: "sub/b.bin".into(),
-                path: dir.path().join("b"),
-                size: big.len() as u64,
-                modified_ms: 0,
-            },
-        ];
-        let bytes = axum::body::to_bytes(stream(entries), usize::MAX)
+        let contents = Contents {
+            tree: vec![
+                TreeFolder {
+                    name: String::new(),
+                    parent: None,
+                },
+                TreeFolder {
+                    name: "sub".into(),
+                    parent: Some(0),
+                },
+            ],
+            entries: vec![
+                Entry {
+                    folder: None,
+                    display_name: "a.txt".into(),
+                    path: dir.path().join("a"),
+                    size: 5,
+                    modified_ms: 1_700_000_000_000,
+                },
+                Entry {
+                    folder: Some(1),
+                    display_name: "b.bin".into(),
+                    path: dir.path().join("b"),
+                    size: big.len() as u64,
+                    modified_ms: 0,
+                },
+            ],
+        };
+        let bytes = axum::body::to_bytes(stream(contents), usize::MAX)
             .await
             .unwrap()
             .to_vec();

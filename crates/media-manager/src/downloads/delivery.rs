@@ -40,7 +40,9 @@ pub async fn archive_download(
             "attachment; filename=\"archive.zip\"",
         ),
     ];
-    Ok((headers, archive::stream(entries)).into_response())
+    let mut response = (headers, archive::stream(entries)).into_response();
+    serve::protect(&mut response);
+    Ok(response)
 }
 
 /// Serves what a signed URL grants. The signature is checked before anything is looked up.

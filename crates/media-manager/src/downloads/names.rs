@@ -32,13 +32,33 @@ pub fn content_disposition(disposition: DispositionType, name: &str) -> String {
     )
 }
 
+/// Longest path component most file systems take (ext4, APFS, NTFS: 255 bytes or units).
+pub const COMPONENT_MAX_BYTES: usize = 255;
+
+/// Characters that reorder or break how a name is shown without being visible themselves:
+/// bidi embeddings, overrides, isolates and marks (a `gpj.exe` shown as `exe.jpg`), and the
+/// line and paragraph separators.
+fn is_invisible_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{FEFF}'
+    )
+}
+
 /// One path component made safe for a zip entry on any operating system.
 pub fn safe_component(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
         let c = match c {
             '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
-            c if c.is_control() => continue,
+            c if c.is_control() || is_invisible_control(c) => continue,
             c => c,
         };
         // Runs of dots collapse to one, so no `..` survives anywhere in a name.
@@ -53,22 +73,41 @@ pub fn safe_component(name: &str) -> String {
         .trim_start_matches(['.', ' '])
         .trim_end_matches(['.', ' ']);
     if trimmed.is_empty() {
-        "file".to_string()
-    } else {
-        trimmed.to_string()
+        return "file".to_string();
     }
+    // A cut keeps a (short) extension, so a long name still opens with the right program.
+    match trimmed.rfind('.') {
+        Some(i) if i > 0 && trimmed.len() - i <= 16 => {
+            let (stem, ext) = trimmed.split_at(i);
+            fit(stem, "", ext)
+        }
+        _ => fit(trimmed, "", ""),
+    }
+}
+
+/// `stem + suffix + ext` cut (in the stem, at a character boundary) to fit in a component.
+fn fit(stem: &str, suffix: &str, ext: &str) -> String {
+    let room = COMPONENT_MAX_BYTES.saturating_sub(suffix.len() + ext.len());
+    let mut end = stem.len().min(room);
+    while !stem.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = stem[..end].trim_end_matches(['.', ' ']);
+    let cut = if cut.is_empty() { "file" } else { cut };
+    format!("{cut}{suffix}{ext}")
 }
 
 /// Hands out unique entry paths, numbering repeats `name (2).ext`, `name (3).ext`, ...
 /// Uniqueness ignores case, so an archive unpacks the same on case-insensitive file systems.
+/// Only a digest of each path taken is kept.
 #[derive(Debug, Default)]
 pub struct EntryNames {
-    taken: HashSet<String>,
+    taken: HashSet<[u8; 16]>,
 }
 
 impl EntryNames {
     /// A unique path for a file called `name` under the folder components `dirs`.
-    pub fn claim(&mut self, dirs: &[String], name: &str) -> String {
+    pub fn claim(&mut self, dirs: &[&str], name: &str) -> String {
         let prefix: String = dirs.iter().map(|d| safe_component(d) + "/").collect();
         let name = safe_component(name);
         let (stem, ext) = match name.rfind('.') {
@@ -77,12 +116,20 @@ impl EntryNames {
         };
         let mut candidate = format!("{prefix}{name}");
         let mut n = 2;
-        while !self.taken.insert(candidate.to_lowercase()) {
-            candidate = format!("{prefix}{stem} ({n}){ext}");
+        while !self.taken.insert(digest(&candidate)) {
+            candidate = format!("{prefix}{}", fit(stem, &format!(" ({n})"), ext));
             n += 1;
         }
         candidate
     }
+}
+
+fn digest(path: &str) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let full = Sha256::digest(path.to_lowercase().as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
 }
 
 #[cfg(test)]
@@ -137,7 +184,7 @@ mod tests {
     #[test]
     fn duplicates_are_numbered_before_the_extension() {
         let mut names = EntryNames::default();
-        let dirs = vec!["a".to_string()];
+        let dirs = ["a"];
         assert_eq!(names.claim(&[], "x.png"), "x.png");
         assert_eq!(names.claim(&[], "x.png"), "x (2).png");
         assert_eq!(names.claim(&[], "X.PNG"), "X (3).PNG");
@@ -145,6 +192,6 @@ mod tests {
         assert_eq!(names.claim(&[], "noext"), "noext");
         assert_eq!(names.claim(&[], "noext"), "noext (2)");
         assert_eq!(names.claim(&[], "x (2).png"), "x (2) (2).png");
-        assert_eq!(names.claim(&["..".to_string()], "../y"), "file/_y");
+        assert_eq!(names.claim(&[".."], "../y"), "file/_y");
     }
 }

@@ -5,12 +5,12 @@
 //! addresses checked are the ones connected to and DNS rebinding can't slip past.
 
 use std::error::Error as StdError;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use reqwest::redirect::{Attempt, Policy};
+use reqwest::redirect::Policy;
 use url::{Host, Url};
 
 use super::{Failure, ProcessingConfig};
@@ -40,26 +40,36 @@ pub struct Fetcher {
     client: reqwest::Client,
     guarded: bool,
     timeout: Duration,
+    max_redirects: usize,
+}
+
+/// Where a redirect answer points (resolved against `from`), if it is one with a usable
+/// `Location`; an http(s) URL only.
+fn redirect_target(from: &Url, resp: &reqwest::Response) -> Option<Url> {
+    if !resp.status().is_redirection() || resp.status() == reqwest::StatusCode::NOT_MODIFIED {
+        return None;
+    }
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    from.join(location)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
 }
 
 impl Fetcher {
     pub fn new(config: &ProcessingConfig) -> Self {
         crate::install_crypto_provider();
         let guarded = !config.allow_private_sources;
-        let max = config.max_redirects;
-        let redirects = Policy::custom(move |attempt: Attempt<'_>| {
-            if attempt.previous().len() > max {
-                return attempt.error(TooManyRedirects { max });
-            }
-            match guarded.then(|| check_literal(attempt.url())) {
-                Some(Err(forbidden)) => attempt.error(forbidden),
-                _ => attempt.follow(),
-            }
-        });
         let mut builder = reqwest::Client::builder()
             // A proxy would connect on our behalf, past the address checks below.
             .no_proxy()
-            .redirect(redirects)
+            // Redirects are followed by `open`, hop by hop, so each is checked and no header
+            // of the source's (nor a Referer carrying its `urlParams`) follows it elsewhere.
+            .redirect(Policy::none())
+            .referer(false)
             .connect_timeout(CONNECT_TIMEOUT.min(config.fetch_timeout))
             .timeout(config.fetch_timeout);
         if guarded {
@@ -72,10 +82,14 @@ impl Fetcher {
             client,
             guarded,
             timeout: config.fetch_timeout,
+            max_redirects: config.max_redirects,
         }
     }
 
     /// Sends the request and checks the answer: a 2xx whose announced length fits `limit`.
+    /// Redirects are followed as curl follows them: `urlHeaders` go only to the source's own
+    /// origin (scheme, host and port), no `Referer` is ever sent, and each hop's address is
+    /// checked before it is connected to.
     pub async fn open(
         &self,
         url: &str,
@@ -84,20 +98,38 @@ impl Fetcher {
     ) -> Result<Source, Failure> {
         let mut url = Url::parse(url)
             .map_err(|_| Failure::new("SOURCE_URL_INVALID", "the source URL is not valid"))?;
-        if self.guarded {
-            check_literal(&url).map_err(|e| Failure::new("SOURCE_FORBIDDEN", e.to_string()))?;
-        }
         if let Some(params) = req.url_params.as_ref().filter(|p| !p.is_empty()) {
             url.query_pairs_mut().extend_pairs(params);
         }
+        let origin = url.origin();
         let headers = header_map(req)?;
-        let resp = self
-            .client
-            .get(url)
-            .headers(headers)
-            .send()
-            .await
-            .map_err(|e| self.classify(e))?;
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut hops = 0;
+        let resp = loop {
+            if self.guarded {
+                check_literal(&url).map_err(|e| Failure::new("SOURCE_FORBIDDEN", e.to_string()))?;
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let mut request = self.client.get(url.clone()).timeout(left);
+            if url.origin() == origin {
+                request = request.headers(headers.clone());
+            }
+            let resp = request.send().await.map_err(|e| self.classify(e))?;
+            let Some(next) = redirect_target(&url, &resp) else {
+                break resp;
+            };
+            if hops >= self.max_redirects {
+                return Err(Failure::new(
+                    "SOURCE_TOO_MANY_REDIRECTS",
+                    TooManyRedirects {
+                        max: self.max_redirects,
+                    }
+                    .to_string(),
+                ));
+            }
+            hops += 1;
+            url = next;
+        };
         let status = resp.status();
         if !status.is_success() {
             return Err(Failure::new(
@@ -262,31 +294,88 @@ fn check_literal(url: &Url) -> Result<(), ForbiddenAddress> {
     Ok(())
 }
 
-/// Loopback, private, link-local, unique-local, shared (CGNAT), unspecified, broadcast or
-/// multicast: addresses a server-side fetch must not reach on a user's behalf.
+/// Whether a server-side fetch must not reach `ip` on a user's behalf: anything outside
+/// the public unicast space (every entry of IANA's IPv4 and IPv6 special-purpose address
+/// registries, multicast, the reserved 240/4), an IPv4 address however it is dressed as IPv6
+/// (mapped, compatible, NAT64, 6to4, Teredo), and the addresses of this host itself.
 pub fn is_internal(ip: IpAddr) -> bool {
-    match ip.to_canonical() {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (b & 0xc0) == 64)
-        }
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || v6.is_unique_local()
-                || v6.is_unicast_link_local()
-                // Deprecated site-local fec0::/10, still routed inside some networks.
-                || (v6.segments()[0] & 0xffc0) == 0xfec0
-        }
+    is_special(ip) || is_own_address(ip)
+}
+
+/// The address ranges alone (no look at this host's interfaces).
+pub fn is_special(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_special_v4(v4),
+        IpAddr::V6(v6) => is_special_v6(v6),
     }
+}
+
+fn is_special_v4(v4: Ipv4Addr) -> bool {
+    let [a, b, c, _] = v4.octets();
+    a == 0                                   // "this network" 0/8
+        || a == 10                           // private 10/8
+        || (a == 100 && (b & 0xc0) == 64)    // shared address space (CGNAT) 100.64/10
+        || a == 127                          // loopback 127/8
+        || (a == 169 && b == 254)            // link local 169.254/16
+        || (a == 172 && (b & 0xf0) == 16)    // private 172.16/12
+        || (a == 192 && b == 0 && c == 0)    // IETF protocol assignments 192.0.0/24
+        || (a == 192 && b == 0 && c == 2)    // documentation TEST-NET-1
+        || (a == 192 && b == 31 && c == 196) // AS112-v4
+        || (a == 192 && b == 52 && c == 193) // AMT
+        || (a == 192 && b == 88 && c == 99)  // deprecated 6to4 relay anycast
+        || (a == 192 && b == 168)            // private 192.168/16
+        || (a == 192 && b == 175 && c == 48) // direct delegation AS112
+        || (a == 198 && (b & 0xfe) == 18)    // benchmarking 198.18/15
+        || (a == 198 && b == 51 && c == 100) // documentation TEST-NET-2
+        || (a == 203 && b == 0 && c == 113)  // documentation TEST-NET-3
+        || a >= 224 // multicast 224/4, reserved 240/4, limited broadcast
+}
+
+fn is_special_v6(v6: Ipv6Addr) -> bool {
+    let seg = v6.segments();
+    let embedded = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    // IPv4-mapped ::ffff:0:0/96: the IPv4 address is what is reached.
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return is_special_v4(v4);
+    }
+    // ::/96 (unspecified, loopback, and the deprecated IPv4-compatible addresses, which some
+    // stacks still route to the IPv4 address) and the rest of ::/8: none of it is public.
+    if seg[0] == 0 && seg[1] == 0 && seg[2] == 0 && seg[3] == 0 {
+        return true;
+    }
+    // NAT64 well-known prefix 64:ff9b::/96: a translator reaches the embedded IPv4 address.
+    if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return is_special_v4(embedded(seg[6], seg[7]));
+    }
+    // Local-use NAT64 64:ff9b:1::/48 (RFC 8215): translated inside someone's network.
+    if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1 {
+        return true;
+    }
+    // 6to4 2002::/16: the IPv4 address of the tunnel end is in bits 16..48.
+    if seg[0] == 0x2002 {
+        return is_special_v4(embedded(seg[1], seg[2]));
+    }
+    // Only global unicast 2000::/3 is public (this drops ULA fc00::/7, link-local fe80::/10,
+    // site-local fec0::/10, multicast ff00::/8, discard 100::/64, SRv6 5f00::/16 ...).
+    if (seg[0] & 0xe000) != 0x2000 {
+        return true;
+    }
+    // Inside 2000::/3: IETF protocol assignments 2001::/23 (Teredo 2001::/32, benchmarking,
+    // AMT, ORCHID ...), documentation 2001:db8::/32 and 3fff::/20, direct delegation AS112.
+    (seg[0] == 0x2001 && (seg[1] < 0x0200 || seg[1] == 0x0db8))
+        || (seg[0] == 0x3fff && seg[1] < 0x1000)
+        || (seg[0] == 0x2620 && seg[1] == 0x004f && seg[2] == 0x8000)
+}
+
+/// Whether `ip` is one of this host's own addresses: binding a socket to it succeeds only
+/// then. (A server listening beyond loopback on all interfaces would otherwise fetch from
+/// itself, or from anything else listening on the host's public address.)
+fn is_own_address(ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    };
+    std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok()
 }
 
 /// Resolves with the system resolver and refuses a name if any of its addresses is internal.
@@ -339,6 +428,74 @@ mod tests {
         for ip in ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "100.128.0.1"] {
             assert!(!is_internal(ip.parse().expect("ip")), "{ip} is public");
         }
+    }
+
+    /// Issue 13, hole 7: every special-purpose range of the IANA registries, and IPv4
+    /// addresses dressed as IPv6 (compatible, NAT64, 6to4, Teredo), are refused up front;
+    /// the same translations of public IPv4 addresses pass where they are routable.
+    #[test]
+    fn hole_7_special_purpose_ranges_refused() {
+        let refused = [
+            "::127.0.0.1",
+            "::a00:1",
+            "::8.8.8.8",
+            "64:ff9b::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::808:808",
+            "2002:7f00:1::1",
+            "2002:c0a8:101::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:2::1",
+            "2001:db8::1",
+            "3fff::1",
+            "100::1",
+            "5f00::1",
+            "fec0::1",
+            "2620:4f:8000::1",
+            "198.18.0.1",
+            "198.19.255.254",
+            "240.0.0.1",
+            "250.1.2.3",
+            "192.0.0.8",
+            "192.0.2.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "192.88.99.1",
+            "192.31.196.1",
+            "192.52.193.1",
+            "192.175.48.1",
+            "100.127.255.254",
+            "::ffff:198.18.0.1",
+        ];
+        for ip in refused {
+            assert!(is_special(ip.parse().expect("ip")), "{ip} is refused");
+        }
+        for ip in [
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "2a00:1450:4001::1",
+            "198.20.0.1",
+            "223.255.255.1",
+            "192.0.1.1",
+        ] {
+            assert!(!is_special(ip.parse().expect("ip")), "{ip} is public");
+        }
+    }
+
+    /// Issue 13, hole 7: the host's own addresses are refused, whatever their range: here the
+    /// address this host would send from (when it has a route), and the listen-all addresses.
+    #[test]
+    fn hole_7_own_addresses_refused() {
+        assert!(is_internal("127.0.0.1".parse().expect("ip")));
+        let probe = std::net::UdpSocket::bind("0.0.0.0:0").expect("udp");
+        if probe.connect("192.0.2.1:9").is_ok()
+            && let Ok(local) = probe.local_addr()
+            && !local.ip().is_unspecified()
+        {
+            assert!(is_own_address(local.ip()), "{} is this host's", local.ip());
+            assert!(is_internal(local.ip()));
+        }
+        assert!(!is_own_address("8.8.8.8".parse().expect("ip")));
     }
 
     /// Literal hosts are checked by the URL alone; names are left to the resolver.

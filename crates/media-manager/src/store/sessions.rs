@@ -155,6 +155,44 @@ pub fn terminate_tus_upload(conn: &Connection, upload_id: &str) -> WixResult<()>
     Ok(())
 }
 
+/// How long an expired session's row is kept (so its token answers "expired", not "unknown").
+const EXPIRED_ROWS_KEPT_MS: i64 = 24 * 3600 * 1000;
+
+/// Ends expired sessions: returns the tus upload ids whose part files are to be deleted (their
+/// offset is reset, so nothing claims bytes that are gone) and deletes rows long expired.
+pub fn reap_expired(conn: &Connection) -> WixResult<Vec<String>> {
+    let now = now_ms();
+    let mut stmt = conn.prepare(
+        "SELECT tus_upload_id FROM upload_sessions
+         WHERE tus_upload_id IS NOT NULL AND (expires_ms <= ?1 OR used = 1)",
+    )?;
+    let ids = stmt
+        .query_map([now], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    conn.execute(
+        "UPDATE upload_sessions SET upload_offset = 0
+         WHERE tus_upload_id IS NOT NULL AND expires_ms <= ?1 AND used = 0",
+        [now],
+    )?;
+    conn.execute(
+        "DELETE FROM upload_sessions WHERE expires_ms <= ?1",
+        [now - EXPIRED_ROWS_KEPT_MS],
+    )?;
+    Ok(ids)
+}
+
+/// Whether `upload_id` belongs to a session that may still receive bytes.
+pub fn is_live_upload(conn: &Connection, upload_id: &str) -> WixResult<bool> {
+    Ok(conn
+        .query_row(
+            "SELECT 1 FROM upload_sessions WHERE tus_upload_id = ?1 AND used = 0 AND expires_ms > ?2",
+            params![upload_id, now_ms()],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
 #[derive(Debug, Clone)]
 pub struct ArchiveRow {
     pub id: String,

@@ -4,7 +4,10 @@
 use rusqlite::{Connection, params};
 
 use super::files::{get_file, require_file};
-use super::folders::{FolderRow, get_folder, require_user_folder, set_subtree_root, subtree};
+use super::folders::{
+    FolderRow, check_fits, get_folder, place_of, reach_below, require_user_folder,
+    set_subtree_root, subtree,
+};
 use super::now_ms;
 use crate::error::{WixError, WixResult};
 use wix_media_wire::types::{MEDIA_ROOT, TRASH_ROOT};
@@ -111,6 +114,12 @@ pub fn restore_folders(conn: &Connection, ids: &[String]) -> WixResult<()> {
             continue;
         }
         let parent = restore_parent(conn, "folders", id)?;
+        check_fits(
+            "folderIds",
+            place_of(conn, &parent.id)?,
+            &folder.display_name,
+            reach_below(conn, id)?,
+        )?;
         conn.execute(
             "UPDATE folders SET parent_id = ?2, original_parent_id = NULL, trashed = 0, root = ?3,
              updated_ms = ?4 WHERE id = ?1",

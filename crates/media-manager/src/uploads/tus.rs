@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::io::SeekFrom;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
@@ -15,10 +16,10 @@ use axum::extract::{DefaultBodyLimit, Extension, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::options;
-use futures_util::StreamExt;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 use crate::SharedState;
+use crate::conn::Stall;
 use crate::store::UploadSession;
 use crate::store::sessions;
 
@@ -92,6 +93,62 @@ pub fn part_path(state: &SharedState, upload_id: &str) -> PathBuf {
         .join(format!("{upload_id}.part"))
 }
 
+/// Part files written to less recently than this, with no live upload, are abandoned (a
+/// fresher one may be an upload being created right now).
+const ABANDONED_AFTER: Duration = Duration::from_secs(600);
+
+/// Deletes the bytes of expired, finished and terminated uploads, and part files no live
+/// upload owns (a crash between creating one and binding its session, a restart after the
+/// database was replaced). Returns how many part files were deleted.
+pub async fn reap(state: &SharedState) -> std::io::Result<usize> {
+    let dead = state
+        .store
+        .call(|conn| sessions::reap_expired(conn))
+        .await
+        .map_err(|e| std::io::Error::other(e.message()))?;
+    let mut removed = 0;
+    for id in dead {
+        removed += usize::from(remove_if_present(&part_path(state, &id)).await?);
+    }
+    let dir = state.config.data_dir.join("uploads");
+    let mut entries = match tokio::fs::read_dir(&dir).await {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(removed),
+        Err(e) => return Err(e),
+    };
+    while let Some(entry) = entries.next_entry().await? {
+        let name = entry.file_name();
+        let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".part")) else {
+            continue;
+        };
+        let stale = entry
+            .metadata()
+            .await?
+            .modified()?
+            .elapsed()
+            .is_ok_and(|age| age >= ABANDONED_AFTER);
+        let owned = id.to_string();
+        if stale
+            && !state
+                .store
+                .call(move |conn| sessions::is_live_upload(conn, &owned))
+                .await
+                .map_err(|e| std::io::Error::other(e.message()))?
+        {
+            removed += usize::from(remove_if_present(&entry.path()).await?);
+        }
+    }
+    Ok(removed)
+}
+
+async fn remove_if_present(path: &std::path::Path) -> std::io::Result<bool> {
+    match tokio::fs::remove_file(path).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// `OPTIONS`: what this server supports.
 async fn discover(State(state): State<SharedState>) -> Response {
     with_headers(
@@ -132,8 +189,14 @@ async fn create(State(state): State<SharedState>, headers: HeaderMap) -> TusResu
         .to_string();
     let upload_id = uuid::Uuid::new_v4().simple().to_string();
     let part = part_path(&state, &upload_id);
-    tokio::fs::create_dir_all(part.parent().expect("part files live in a folder")).await?;
-    tokio::fs::File::create(&part).await?.sync_all().await?;
+    let folder = part
+        .parent()
+        .expect("part files live in a folder")
+        .to_path_buf();
+    tokio::task::spawn_blocking(move || crate::private::create_dir(&folder))
+        .await
+        .map_err(std::io::Error::other)??;
+    crate::private::create_file(&part).await?.sync_all().await?;
     // The token authorises the upload; it is not kept with the metadata HEAD echoes.
     let stored = metadata.encode_without("token");
     let id = upload_id.clone();
@@ -198,7 +261,9 @@ enum Ending {
     Complete,
     /// The body broke off (the client went away); what arrived is kept.
     Broken,
-    /// The body went past `Upload-Length`; the bytes up to it are kept.
+    /// Nothing arrived for the idle timeout; what arrived is kept.
+    Stalled,
+    /// The body went past `Upload-Length`; none of it may be kept.
     Overflow,
 }
 
@@ -234,7 +299,23 @@ async fn append(
             "The body goes past Upload-Length",
         ));
     }
-    let (reached, ending) = write_part(&part_path(&state, &id), offset, length, body).await?;
+    let part = part_path(&state, &id);
+    let (reached, ending) =
+        write_part(&part, offset, length, body, state.config.idle_timeout).await?;
+    if let Ending::Overflow = ending {
+        // Nothing of a body that goes past Upload-Length counts: the part file goes back to
+        // where it was and the offset stays, as tusd does.
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .open(&part)
+            .await?;
+        file.set_len(offset).await?;
+        file.sync_data().await?;
+        return Err(TusError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The body goes past Upload-Length; none of it was kept",
+        ));
+    }
     let owned = id.clone();
     state
         .store
@@ -252,10 +333,14 @@ async fn append(
                 "The body ended early",
             ))
         }
-        Ending::Overflow => Err(TusError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "The body goes past Upload-Length",
-        )),
+        Ending::Stalled => {
+            tracing::info!(offset = reached, "tus body stalled; kept what arrived");
+            Err(TusError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "The body stalled for longer than the idle timeout",
+            ))
+        }
+        Ending::Overflow => unreachable!("handled above"),
     }
 }
 
@@ -266,6 +351,7 @@ async fn write_part(
     offset: u64,
     length: u64,
     body: Body,
+    idle: Duration,
 ) -> TusResult<(u64, Ending)> {
     let mut file = tokio::fs::OpenOptions::new().write(true).open(part).await?;
     // Bytes past the recorded offset (a crash between a write and its record) are not trusted.
@@ -274,9 +360,10 @@ async fn write_part(
     let mut reached = offset;
     let mut stream = body.into_data_stream();
     let ending = loop {
-        match stream.next().await {
+        match crate::conn::next_chunk(&mut stream, idle).await {
             None => break Ending::Complete,
-            Some(Err(_)) => break Ending::Broken,
+            Some(Err(Stall::Broken)) => break Ending::Broken,
+            Some(Err(Stall::Idle)) => break Ending::Stalled,
             Some(Ok(chunk)) => {
                 let room = usize::try_from(length - reached).unwrap_or(usize::MAX);
                 let take = room.min(chunk.len());

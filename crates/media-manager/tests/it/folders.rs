@@ -304,3 +304,129 @@ async fn search_roots_are_separate() {
         .await;
     assert_eq!(names(&visitors, "folders"), vec!["visitor-stuff"]);
 }
+
+/// The id of the one folder whose name contains `name`.
+async fn find(s: &TestServer, name: &str) -> String {
+    let v = s
+        .ok_post("/v1/folders/search", json!({ "search": name }))
+        .await;
+    let found = v["folders"].as_array().expect("folders");
+    assert_eq!(found.len(), 1, "{v}");
+    found[0]["id"].as_str().expect("id").to_string()
+}
+
+fn violated_field(v: &Value) -> &str {
+    v["details"]["validationError"]["fieldViolations"][0]["field"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// Issue 13, hole 1: folders are at most `FOLDER_MAX_DEPTH` (32) levels deep and a `filePath`
+/// at most 1024 characters. A path to the limit is made; one level more, a 8,000-level path,
+/// a folder created, moved or restored past the limit are refused with 400 and change nothing.
+#[tokio::test]
+async fn hole_1_deep_folder_chain_refused() {
+    let max = wix_media_wire::types::limits::FOLDER_MAX_DEPTH;
+    let s = TestServer::start().await;
+    let path = |n: usize| (1..=n).map(|i| format!("/d{i:02}")).collect::<String>();
+    let upload = |file_path: String| json!({"mimeType": "image/png", "fileName": "a.png", "filePath": file_path});
+    let (status, v) = s
+        .post("/v1/files/generate-upload-url", upload(path(max)))
+        .await;
+    assert_eq!(status, StatusCode::OK, "a path to the limit: {v}");
+    for too_deep in [path(max + 1), "/a".repeat(8000)] {
+        let (status, v) = s
+            .post("/v1/files/generate-upload-url", upload(too_deep))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(violated_field(&v), "filePath", "{v}");
+        let (status, v) = s
+            .post(
+                "/v1/files/import",
+                json!({"url": "https://cdn.example/a.png", "filePath": path(max + 1)}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    }
+    let (_, all) = s.post("/v1/folders/search", json!({})).await;
+    assert_eq!(all["folders"].as_array().map(Vec::len), Some(max), "{all}");
+
+    let deepest = find(&s, &format!("d{max:02}")).await;
+    let (status, v) = s
+        .post(
+            "/v1/folders",
+            json!({"displayName": "x", "parentFolderId": deepest}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "create below the deepest: {v}"
+    );
+
+    // A two-level tree moved under depth max-1 would reach max+1; a leaf fits.
+    let top = create(&s, "top", None).await;
+    let leaf = create(&s, "leaf", Some(&top)).await;
+    let near = find(&s, &format!("d{:02}", max - 1)).await;
+    let (status, v) = s
+        .patch(
+            &format!("/v1/folders/{top}"),
+            json!({"folder": {"id": top, "parentFolderId": near}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "move past the limit: {v}");
+    let (status, v) = s
+        .patch(
+            &format!("/v1/folders/{leaf}"),
+            json!({"folder": {"id": leaf, "parentFolderId": near}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "a leaf fits: {v}");
+
+    // Restore: `inner` (with a child) is trashed from `holder`, `holder` then moved deep.
+    let holder = create(&s, "holder", None).await;
+    let inner = create(&s, "inner", Some(&holder)).await;
+    create(&s, "child", Some(&inner)).await;
+    s.ok_post("/v1/bulk/folders/delete", json!({"folderIds": [inner]}))
+        .await;
+    let deep = find(&s, &format!("d{:02}", max - 2)).await;
+    s.ok_patch(
+        &format!("/v1/folders/{holder}"),
+        json!({"folder": {"id": holder, "parentFolderId": deep}}),
+    )
+    .await;
+    let (status, v) = s
+        .post(
+            "/v1/bulk/trash-bin/folders/restore",
+            json!({"folderIds": [inner]}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "restore past the limit: {v}"
+    );
+    let (_, got) = s.get(&format!("/v1/folders/{inner}")).await;
+    assert_eq!(
+        got["folder"]["parentFolderId"], "trash-root",
+        "still trashed"
+    );
+}
+
+/// Issue 13, hole 10: the folder API refuses `.` and `..` as names, as `filePath` does.
+#[tokio::test]
+async fn hole_10_dot_folders_refused() {
+    let s = TestServer::start().await;
+    for name in [".", ".."] {
+        let (status, v) = s.post("/v1/folders", json!({"displayName": name})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {v}");
+    }
+    let id = create(&s, "ok", None).await;
+    let (status, v) = s
+        .patch(
+            &format!("/v1/folders/{id}"),
+            json!({"folder": {"id": id, "displayName": ".."}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+}

@@ -30,7 +30,13 @@ async fn api_keys_and_site_id() {
         !v.to_string().contains("secret-guess"),
         "error echoes the key: {v}"
     );
-    let (status, _) = send(s.http.get(&url).header("Authorization", "key-two")).await;
+    let (status, _) = send(
+        s.http
+            .get(&url)
+            .header("Authorization", "key-two")
+            .header("wix-site-id", "site-1"),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = send(
         s.http
@@ -295,17 +301,77 @@ async fn wrong_method_is_a_wix_405() {
     );
 }
 
-/// Unknown paths answer a Wix-shaped 404, and the stats endpoint needs no key.
+/// Unknown paths answer a Wix-shaped 404.
 #[tokio::test]
 async fn unknown_paths_are_wix_404s() {
     let s = TestServer::start_with(|c| c.api_keys = vec!["k".into()]).await;
     let (status, v) = send(
         s.http
             .get(format!("{}/site-media/v1/nothing-here", s.url))
-            .header("Authorization", "k"),
+            .header("Authorization", "k")
+            .header("wix-site-id", "local-site"),
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(v["details"]["applicationError"]["code"], "NOT_FOUND");
     assert!(s.stats().await["calls"].is_object());
+}
+
+/// Issue 13, hole 10: on a keyed server `/_local/stats` (what clients spend, what they call)
+/// needs a key; a keyless server still serves it to anyone on loopback.
+#[tokio::test]
+async fn hole_10_stats_requires_the_key() {
+    let s = TestServer::start_with(|c| c.api_keys = vec!["k".into()]).await;
+    let stats = format!("{}/_local/stats", s.url);
+    let (status, v) = send(s.http.get(&stats)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{v}");
+    let (status, _) = send(s.http.get(&stats).header("Authorization", "wrong")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, v) = send(s.http.get(&stats).header("Authorization", "k")).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let open = TestServer::start().await;
+    let (status, _) = send(open.http.get(format!("{}/_local/stats", open.url))).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// Issue 13, hole 10: Wix requires `wix-site-id` with an API key; a keyed server answers 400
+/// without it. A keyless server (the local default) takes calls without it.
+#[tokio::test]
+async fn hole_10_missing_site_id_refused_when_keyed() {
+    let s = TestServer::start_with(|c| c.api_keys = vec!["k".into()]).await;
+    let (status, v) = send(
+        s.http
+            .get(s.api("/v1/folders"))
+            .header("Authorization", "k"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["details"]["applicationError"]["code"], "MISSING_SITE_ID");
+    let (status, _) = s.get("/v1/folders").await;
+    assert_eq!(status, StatusCode::OK, "with the site id");
+    let open = TestServer::start().await;
+    let (status, _) = send(open.http.get(open.api("/v1/folders"))).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// Issue 13, hole 10: `max_json_body_bytes` is the JSON body limit (413 past it, in the Wix
+/// shape), not axum's 2 MiB default: a 3 MiB body passes the default 4 MiB limit.
+#[tokio::test]
+async fn hole_10_json_body_limit_is_the_configured_one() {
+    let s = TestServer::start_with(|c| c.max_json_body_bytes = 1024).await;
+    let big = json!({"search": "x".repeat(2000)});
+    let (status, v) = s.post("/v1/folders/search", big).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert_eq!(
+        v["details"]["applicationError"]["code"],
+        "PAYLOAD_TOO_LARGE"
+    );
+    let roomy = TestServer::start().await;
+    let padded = json!({"fileIds": ["x"], "pad": "y".repeat(3 << 20)});
+    let (status, v) = roomy.post("/v1/files/get-files", padded).await;
+    assert_ne!(status, StatusCode::PAYLOAD_TOO_LARGE, "{v}");
+    assert_ne!(
+        v["details"]["applicationError"]["code"], "PAYLOAD_TOO_LARGE",
+        "{v}"
+    );
 }

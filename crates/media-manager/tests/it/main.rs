@@ -3,10 +3,12 @@
 
 mod support;
 
+mod conns;
 mod downloads;
 mod files;
 mod folders;
 mod guard;
+mod hosts;
 mod openapi;
 mod processing;
 mod uploads;

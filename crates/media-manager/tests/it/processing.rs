@@ -380,3 +380,62 @@ async fn hanging_source_times_out() {
     let (code, _) = import_failing(&server, json!({ "url": url })).await;
     assert_eq!(code, "SOURCE_TIMEOUT");
 }
+
+/// Issue 13, hole 5: on a redirect to another host the fetch drops `urlHeaders`, and no hop
+/// gets a `Referer` (which would carry the `urlParams` signature), as curl does; the source's
+/// own host gets both headers and parameters.
+#[tokio::test]
+async fn hole_5_url_headers_not_sent_across_hosts() {
+    let server = TestServer::start().await;
+    let (home, elsewhere) = (SourceServer::start().await, SourceServer::start().await);
+    let bytes = png(6, 6);
+    // Another host: `localhost` where the source is `127.0.0.1`.
+    let target = format!("http://localhost:{}/moved.png", elsewhere.addr.port());
+    elsewhere.add("/moved.png", Source::bytes("image/png", bytes.clone()));
+    let mut hop = Source::bytes("image/png", Vec::new());
+    hop.redirect_to = Some(target);
+    let url = home.add("/start.png", hop);
+    let id = import(
+        &server,
+        json!({
+            "url": url,
+            "urlHeaders": {"x-api-key": "source-secret", "authorization": "Bearer tok"},
+            "urlParams": {"sig": "param-secret"},
+        }),
+    )
+    .await;
+    assert_ready_image(&server.wait_processed(&id).await, &bytes, 6, 6);
+    let at_home = home.headers_seen.lock().unwrap().clone();
+    let (_, first) = at_home.first().expect("the source was asked");
+    assert_eq!(
+        first["x-api-key"], "source-secret",
+        "its own host gets them"
+    );
+    assert!(home.hits.lock().unwrap()[0].contains("sig=param-secret"));
+    let moved = elsewhere.headers_seen.lock().unwrap().clone();
+    let (_, next) = moved.first().expect("the redirect was followed");
+    for name in ["x-api-key", "authorization", "referer", "cookie"] {
+        assert!(next.get(name).is_none(), "{name} crossed hosts: {next:?}");
+    }
+    let hits = elsewhere.hits.lock().unwrap().clone();
+    assert!(hits.iter().all(|h| !h.contains("param-secret")), "{hits:?}");
+}
+
+/// Issue 13, hole 7: with private sources refused, IPv4 dressed as IPv6 (IPv4-compatible
+/// `::127.0.0.1`, NAT64 `64:ff9b::7f00:1`, 6to4 `2002:7f00:1::`) and the special ranges are
+/// refused before any connection is tried.
+#[tokio::test]
+async fn hole_7_translated_loopback_refused_up_front() {
+    let server = TestServer::start_with(|c| c.processing.allow_private_sources = false).await;
+    for host in [
+        "[::127.0.0.1]",
+        "[64:ff9b::7f00:1]",
+        "[2002:7f00:1::1]",
+        "198.18.0.1",
+        "240.0.0.1",
+    ] {
+        let url = format!("http://{host}:9/a.png");
+        let (code, reason) = import_failing(&server, json!({ "url": url })).await;
+        assert_eq!(code, "SOURCE_FORBIDDEN", "{url}: {reason}");
+    }
+}

@@ -103,7 +103,9 @@ impl TestServer {
 
     fn authed(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.api_key {
-            Some(k) => rb.header("Authorization", k),
+            Some(k) => rb
+                .header("Authorization", k)
+                .header("wix-site-id", &self.config.site_id),
             None => rb,
         }
     }
@@ -145,8 +147,7 @@ impl TestServer {
 
     pub async fn stats(&self) -> Value {
         let r = self
-            .http
-            .get(format!("{}/_local/stats", self.url))
+            .authed(self.http.get(format!("{}/_local/stats", self.url)))
             .send()
             .await
             .expect("stats");
@@ -265,6 +266,8 @@ pub struct SourceServer {
     routes: Arc<Mutex<HashMap<String, Source>>>,
     /// Every request seen: path and query.
     pub hits: Arc<Mutex<Vec<String>>>,
+    /// The headers of every request seen, with its path.
+    pub headers_seen: Arc<Mutex<Vec<(String, HeaderMap)>>>,
     /// Requests in flight, the most seen at once, and how the server bears load.
     pub load: Arc<Load>,
 }
@@ -326,10 +329,12 @@ impl SourceServer {
         let routes: Arc<Mutex<HashMap<String, Source>>> = Arc::default();
         let hits: Arc<Mutex<Vec<String>>> = Arc::default();
         let load: Arc<Load> = Arc::default();
+        let headers_seen: Arc<Mutex<Vec<(String, HeaderMap)>>> = Arc::default();
         let addr = listener.local_addr().expect("addr");
         let app = axum::Router::new().fallback(serve_source).with_state((
             routes.clone(),
             hits.clone(),
+            headers_seen.clone(),
             load.clone(),
         ));
         tokio::spawn(async move {
@@ -339,6 +344,7 @@ impl SourceServer {
             addr,
             routes,
             hits,
+            headers_seen,
             load,
         }
     }
@@ -383,11 +389,12 @@ impl SourceServer {
 type SourceState = (
     Arc<Mutex<HashMap<String, Source>>>,
     Arc<Mutex<Vec<String>>>,
+    Arc<Mutex<Vec<(String, HeaderMap)>>>,
     Arc<Load>,
 );
 
 async fn serve_source(
-    State((routes, hits, load)): State<SourceState>,
+    State((routes, hits, headers_seen, load)): State<SourceState>,
     headers: HeaderMap,
     req: Request,
 ) -> Response {
@@ -404,6 +411,10 @@ async fn serve_source(
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     let path = req.uri().path().to_string();
+    headers_seen
+        .lock()
+        .unwrap()
+        .push((path.clone(), headers.clone()));
     hits.lock().unwrap().push(
         req.uri()
             .path_and_query()
@@ -564,4 +575,41 @@ pub fn files_held(stats: &Value) -> u64 {
         .values()
         .filter_map(Value::as_u64)
         .sum()
+}
+
+/// Sends `request` as it is on a new connection and reads until the server closes it (the
+/// request should say `Connection: close`), within 10 s.
+pub async fn raw_exchange(addr: SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("request sent");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers and closes within 10 s")
+        .expect("read");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Reads from `stream` until the server closes it (end of stream or reset); panics if it is
+/// still open after `within`.
+pub async fn assert_closed_within(stream: &mut tokio::net::TcpStream, within: Duration) {
+    use tokio::io::AsyncReadExt;
+    let mut sink = [0u8; 1024];
+    let closed = tokio::time::timeout(within, async {
+        loop {
+            match stream.read(&mut sink).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the server kept the connection open past {within:?}"
+    );
 }

@@ -597,7 +597,11 @@ async fn tus_body_beyond_the_length_is_refused() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(tus_head(&ts, &path).await.1, Some(10));
+    assert_eq!(
+        tus_head(&ts, &path).await.1,
+        Some(0),
+        "none of a body past Upload-Length is kept"
+    );
     let r = ts
         .http
         .post(&endpoint)
@@ -689,4 +693,153 @@ async fn tus_concurrent_patches_do_not_interleave() {
     let (status, v) = finalize(&ts, &token, "one.pdf").await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_stored(&v, &bytes);
+}
+
+/// Issue 13, hole 8: a PATCH past `Upload-Length` commits nothing (413, offset unchanged) and
+/// the upload can't be finalized with those bytes; a right-sized PATCH then completes it.
+#[tokio::test]
+async fn hole_8_bytes_past_upload_length_not_committed() {
+    let ts = TestServer::start().await;
+    let (endpoint, token) = resumable(&ts, json!({"mimeType": "application/pdf"})).await;
+    let path = tus_start(&ts, &endpoint, &token, 10).await;
+    assert_eq!(
+        tus_patch(&ts, &path, 0, vec![1u8; 4].into()).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![Ok(vec![7u8; 4]), Ok(vec![8u8; 4])];
+    let r = tus_patch(
+        &ts,
+        &path,
+        4,
+        reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(tus_head(&ts, &path).await.1, Some(4), "offset unchanged");
+    let (status, v) = finalize(&ts, &token, "a.pdf").await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    let part = ts
+        .dir
+        .path()
+        .join("data/uploads")
+        .join(format!("{}.part", path.rsplit('/').next().expect("id")));
+    assert_eq!(std::fs::metadata(&part).expect("part").len(), 4);
+    tus_patch(&ts, &path, 4, vec![2u8; 6].into()).await;
+    let (status, v) = finalize(&ts, &token, "a.pdf").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let mut want = vec![1u8; 4];
+    want.extend([2u8; 6]);
+    assert_stored(&v, &want);
+}
+
+/// The part files in `data/uploads`.
+fn part_files(ts: &TestServer) -> Vec<std::path::PathBuf> {
+    match std::fs::read_dir(ts.dir.path().join("data/uploads")) {
+        Ok(dir) => dir.map(|e| e.expect("entry").path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Issue 13, hole 8: an upload left to expire has its bytes deleted by the reaper's schedule,
+/// and its URL answers 410.
+#[tokio::test]
+async fn hole_8_expired_uploads_reaped() {
+    let ts = TestServer::start_with(|c| {
+        c.upload_token_ttl = Duration::from_millis(800);
+        c.upload_reap_interval = Duration::from_millis(100);
+    })
+    .await;
+    let (endpoint, token) = resumable(&ts, json!({"mimeType": "application/pdf"})).await;
+    let path = tus_start(&ts, &endpoint, &token, 100).await;
+    tus_patch(&ts, &path, 0, vec![3u8; 40].into()).await;
+    assert_eq!(part_files(&ts).len(), 1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !part_files(&ts).is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "expired upload still on disk"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(tus_head(&ts, &path).await.0, StatusCode::GONE);
+}
+
+/// Issue 13, hole 8: at start-up, part files no live upload owns (a crash's leftovers, an
+/// expired upload of a server that was down) are deleted before the first request.
+#[tokio::test]
+async fn hole_8_abandoned_uploads_reaped_at_start_up() {
+    let ts = TestServer::start().await;
+    let (endpoint, token) = resumable(&ts, json!({"mimeType": "application/pdf"})).await;
+    let live = tus_start(&ts, &endpoint, &token, 100).await;
+    tus_patch(&ts, &live, 0, vec![3u8; 40].into()).await;
+    let uploads = ts.dir.path().join("data/uploads");
+    let orphan = uploads.join("0123456789abcdef0123456789abcdef.part");
+    std::fs::write(&orphan, vec![0u8; 1000]).expect("orphan");
+    let file = std::fs::File::options()
+        .write(true)
+        .open(&orphan)
+        .expect("open");
+    file.set_modified(std::time::SystemTime::now() - Duration::from_secs(3600))
+        .expect("backdate");
+    let ts = ts.restart(|_| {}).await;
+    assert!(!orphan.exists(), "the orphan was reaped at start-up");
+    assert_eq!(part_files(&ts).len(), 1, "the live upload's part stays");
+    assert_eq!(tus_head(&ts, &live).await.1, Some(40));
+}
+
+/// Issue 13, hole 10: a `text/plain` upload gets an id ending in `.txt`, not `.asm`.
+#[tokio::test]
+async fn hole_10_text_plain_upload_id_not_asm() {
+    let ts = TestServer::start().await;
+    let url = upload_url(&ts, json!({"mimeType": "text/plain"})).await;
+    let (status, v) = put_bytes(
+        &ts,
+        &format!("{url}?filename=notes.txt"),
+        "text/plain",
+        b"hello".to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let id = v["file"]["id"].as_str().expect("id");
+    assert!(id.ends_with(".txt"), "{id}");
+}
+
+/// Issue 13, hole 6: the data dir and every folder in it are 0700, the database and every
+/// blob and part file 0600, whatever the umask the server was started with.
+#[cfg(unix)]
+#[tokio::test]
+async fn hole_6_data_dir_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let ts = TestServer::start().await;
+    let url = upload_url(&ts, json!({"mimeType": "application/pdf"})).await;
+    put_bytes(
+        &ts,
+        &format!("{url}?filename=a.pdf"),
+        "application/pdf",
+        noise(100),
+    )
+    .await;
+    let (endpoint, token) = resumable(&ts, json!({"mimeType": "application/pdf"})).await;
+    let path = tus_start(&ts, &endpoint, &token, 100).await;
+    tus_patch(&ts, &path, 0, vec![3u8; 40].into()).await;
+    let data = ts.dir.path().join("data");
+    let mut seen = (0, 0);
+    let mut stack = vec![data];
+    while let Some(at) = stack.pop() {
+        let meta = std::fs::metadata(&at).expect("metadata");
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{}", at.display());
+            seen.0 += 1;
+            stack.extend(
+                std::fs::read_dir(&at)
+                    .expect("dir")
+                    .map(|e| e.expect("e").path()),
+            );
+        } else {
+            assert_eq!(mode, 0o600, "{}", at.display());
+            seen.1 += 1;
+        }
+    }
+    assert!(seen.0 >= 5 && seen.1 >= 3, "{seen:?}");
 }

@@ -221,3 +221,65 @@ async fn multi_file_zip_refuses_private_files_and_bad_lists() {
     let (status, _) = server.post(path, json!({ "fileIds": ["nope_1"] })).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Issue 13, hole 10: zip entry names lose bidi controls and line separators (a
+/// U+202E before `gpj.exe` shows it as `exe.jpg`), and each component is cut to 255 bytes, keeping its
+/// extension, so the archive extracts everywhere.
+#[tokio::test]
+async fn hole_10_zip_entry_names_cleaned_and_cut() {
+    let (server, src) = (TestServer::start().await, SourceServer::start().await);
+    let root = server
+        .ok_post("/v1/folders", json!({ "displayName": "root" }))
+        .await;
+    let root_id = root["folder"]["id"].as_str().expect("id").to_string();
+    let long_folder = "ü".repeat(200);
+    let folder = server
+        .ok_post(
+            "/v1/folders",
+            json!({ "displayName": long_folder, "parentFolderId": root_id }),
+        )
+        .await;
+    let folder_id = folder["folder"]["id"].as_str().expect("id").to_string();
+    let tricky = "\u{202E}gpj.exe\u{2028}line\u{2066}.png";
+    let long_name = format!("{}.png", "é".repeat(190));
+    for (path, name) in [("/t.png", tricky.to_string()), ("/l.png", long_name)] {
+        import(
+            &server,
+            &src,
+            path,
+            "image/png",
+            png(3, 3),
+            json!({ "displayName": name, "parentFolderId": folder_id }),
+        )
+        .await;
+    }
+    let v = server
+        .ok_post(
+            &format!("/v1/folders/{root_id}/generate-download-url"),
+            json!({}),
+        )
+        .await;
+    let entries = download_zip(v["downloadUrl"].as_str().expect("url")).await;
+    assert_eq!(entries.len(), 2, "{:?}", entries.keys());
+    for name in entries.keys() {
+        assert!(
+            !name.chars().any(|c| matches!(c,
+                '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')),
+            "{name:?}"
+        );
+        for component in name.split('/') {
+            assert!(
+                component.len() <= 255,
+                "{} bytes: {component}",
+                component.len()
+            );
+        }
+        assert!(name.ends_with(".png"), "{name}");
+    }
+    assert!(
+        entries.keys().any(|k| k.ends_with("/gpj.exeline.png")),
+        "{:?}",
+        entries.keys()
+    );
+}

@@ -129,3 +129,46 @@ async fn video_stream_url_serves_the_original_inline() {
         assert_eq!(r.bytes().await.expect("body").to_vec(), bytes);
     }
 }
+
+/// Issue 13, hole 9: media leaves the API's origin as data, never as a page: every served file
+/// has `nosniff` and a sandboxing CSP, and an SVG (which can hold a script) is an attachment
+/// even where `inline` was asked for, as are HTML and XML; a PNG stays inline.
+#[tokio::test]
+async fn hole_9_active_media_served_as_attachment_in_a_sandbox() {
+    let (server, src) = (TestServer::start().await, SourceServer::start().await);
+    let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><script>alert(document.domain)</script><rect width="4" height="4"/></svg>"#;
+    let vector = import(
+        &server,
+        &src,
+        "/evil.svg",
+        "image/svg+xml",
+        svg.to_vec(),
+        json!({ "displayName": "evil.svg", "mimeType": "image/svg+xml" }),
+    )
+    .await;
+    let picture = import(&server, &src, "/p.png", "image/png", png(5, 5), json!({})).await;
+    let inline_svg = signed_url(
+        &server,
+        json!({ "fileId": id_of(&vector), "contentDisposition": "INLINE" }),
+    )
+    .await;
+    for url in [vector.url.clone().expect("url"), inline_svg] {
+        let r = fetch(&url, &[]).await;
+        assert_eq!(r.status(), StatusCode::OK, "{url}");
+        assert!(
+            header(&r, "content-disposition").starts_with("attachment;"),
+            "{url}: {}",
+            header(&r, "content-disposition")
+        );
+        assert_eq!(header(&r, "x-content-type-options"), "nosniff");
+        let csp = header(&r, "content-security-policy");
+        assert!(
+            csp.contains("sandbox") && csp.contains("default-src 'none'"),
+            "{csp}"
+        );
+    }
+    let r = fetch(&picture.url.clone().expect("url"), &[]).await;
+    assert!(header(&r, "content-disposition").starts_with("inline;"));
+    assert_eq!(header(&r, "x-content-type-options"), "nosniff");
+    assert!(header(&r, "content-security-policy").contains("sandbox"));
+}
