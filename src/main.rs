@@ -53,14 +53,26 @@ async fn dispatch(command: Command, quiet: bool) -> anyhow::Result<Ending> {
                     "media-migrate: stopping: finishing calls in flight, then writing the reports (Ctrl-C again to quit at once)"
                 );
                 let _ = stop.send(true);
-                signals.next().await;
-                // Every journal transition is its own transaction: quitting here loses nothing.
+                // A call or upload that hangs must not hold the stop: past the grace period the
+                // process quits as on a second signal. Every journal transition is its own
+                // transaction, so quitting anywhere loses nothing (the next run settles what
+                // was in flight).
+                tokio::select! {
+                    _ = signals.next() => {}
+                    _ = tokio::time::sleep(STOP_GRACE) => eprintln!(
+                        "media-migrate: still stopping after {}s: quitting now; run the same command to resume",
+                        STOP_GRACE.as_secs()
+                    ),
+                }
                 std::process::exit(130);
             });
             cli::run::execute(args, signal, quiet).await
         }
     }
 }
+
+/// How long a stopping run may take to finish its calls in flight and write its reports.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// SIGINT and SIGTERM, listened to from the moment they are registered.
 struct Signals {

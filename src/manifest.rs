@@ -106,6 +106,8 @@ pub struct ManifestOptions {
     pub labels_separator: String,
     /// The CSV delimiter; `None` guesses it from the header line.
     pub delimiter: Option<u8>,
+    /// The folder local files must be under; `None`: the manifest's folder.
+    pub local_root: Option<PathBuf>,
 }
 
 impl Default for ManifestOptions {
@@ -117,6 +119,7 @@ impl Default for ManifestOptions {
             skip_empty_source: false,
             labels_separator: Rules::default().labels_separator,
             delimiter: None,
+            local_root: None,
         }
     }
 }
@@ -172,6 +175,7 @@ pub fn open(path: &Path, options: &ManifestOptions) -> Result<ManifestReader, Ma
         }
         Format::Text => Records::Text(TextRecords::new(path, file, &mapping)?),
     };
+    let local_root = local_root(options.local_root.as_deref().unwrap_or(&base))?;
     Ok(ManifestReader {
         format,
         base,
@@ -179,7 +183,17 @@ pub fn open(path: &Path, options: &ManifestOptions) -> Result<ManifestReader, Ma
         mapper: Mapper::new(mapping),
         rules: Rules {
             labels_separator: options.labels_separator.clone(),
+            local_root: Some(local_root),
         },
+    })
+}
+
+/// The folder local sources must be under, resolved (symlinks followed) so that a path is
+/// checked by where it really leads.
+fn local_root(dir: &Path) -> Result<PathBuf, ManifestError> {
+    std::fs::canonicalize(dir).map_err(|source| ManifestError::Open {
+        path: dir.to_path_buf(),
+        source,
     })
 }
 

@@ -46,6 +46,10 @@ pub struct ManifestArgs {
     /// The CSV delimiter: , ; tab or | (default: guessed from the header line).
     #[arg(long, value_name = "CHAR")]
     pub delimiter: Option<String>,
+    /// Local files must be under this folder (default: the manifest's folder); paths that
+    /// lead outside it — absolute, `..`, or through a symlink — are invalid rows.
+    #[arg(long, value_name = "DIR")]
+    pub local_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -97,6 +101,7 @@ impl ManifestArgs {
             skip_empty_source: self.skip_empty_source,
             labels_separator: self.labels_separator.clone(),
             delimiter: self.delimiter.as_deref().map(parse_delimiter).transpose()?,
+            local_root: self.local_root.clone(),
         })
     }
 }

@@ -34,12 +34,15 @@ const IMPORT_MEDIA_TYPES: [MediaType; 7] = [
 pub struct Rules {
     /// What separates labels in a text cell (`|` unless `--labels-separator` says otherwise).
     pub labels_separator: String,
+    /// The folder (resolved) local sources must lead into; `None` confines nothing.
+    pub local_root: Option<std::path::PathBuf>,
 }
 
 impl Default for Rules {
     fn default() -> Rules {
         Rules {
             labels_separator: "|".to_string(),
+            local_root: None,
         }
     }
 }
@@ -71,7 +74,8 @@ fn build(record: &Record, base: &Path, rules: &Rules) -> Result<ManifestRow, Def
     let text = |field: Field| text_of(record, field);
     let at = |field: Field| move |reason: String| Defect::field(field, reason);
     let (source, source_text) =
-        parse_source(text(Field::SOURCE), base).map_err(at(Field::SOURCE))?;
+        parse_source(text(Field::SOURCE), base, rules.local_root.as_deref())
+            .map_err(at(Field::SOURCE))?;
     let folder_path =
         parse_folder_path(text(Field::FOLDER_PATH).as_deref()).map_err(at(Field::FOLDER_PATH))?;
     let display_name = match text(Field::DISPLAY_NAME) {
@@ -129,7 +133,11 @@ fn optional<T>(
 
 /// The source, and the text that stands for it in the row key: the normalized URL, or the
 /// path as written (so the key survives moving the manifest together with its media).
-fn parse_source(text: Option<String>, base: &Path) -> Result<(Source, String), String> {
+fn parse_source(
+    text: Option<String>,
+    base: &Path,
+    root: Option<&Path>,
+) -> Result<(Source, String), String> {
     let text = text.ok_or(
         "required: a URL or a local file path (--skip-empty-source skips rows without one)",
     )?;
@@ -138,6 +146,16 @@ fn parse_source(text: Option<String>, base: &Path) -> Result<(Source, String), S
         let hint = url_hint(&text)
             .map(|url| format!("; did you mean {url}?"))
             .unwrap_or_default();
+        if let Some(root) = root
+            && let Ok(real) = std::fs::canonicalize(&path)
+            && !real.starts_with(root)
+        {
+            return Err(format!(
+                "{} leads outside {} (local files must be under the manifest's folder, or the folder --local-root names)",
+                quote(&text),
+                root.display()
+            ));
+        }
         return match std::fs::metadata(&path) {
             Ok(meta) if meta.is_file() => Ok((Source::File(path), text)),
             Ok(_) => Err(format!("{} is not a regular file{hint}", quote(&text))),

@@ -154,8 +154,10 @@ fn cases() -> Vec<Case> {
             ..Case::new("lost responses", |c| c.faults.lost_response_rate = 0.15)
         },
         Case {
-            // Few attempts, which refusals must not spend.
-            outage: Some(Duration::from_secs(1)),
+            // Few attempts, which refusals must not spend. Long enough that the run, however
+            // paced (its source host's window may hold imports until files are READY), calls
+            // while the port is closed.
+            outage: Some(Duration::from_secs(3)),
             client: &["--max-attempts", "3"],
             ..Case::new("restart (connections refused)", |_| {})
         },
@@ -185,7 +187,7 @@ fn cases() -> Vec<Case> {
             hanging_sources: true,
             html_sources: true,
             neighbour: true,
-            outage: Some(Duration::from_secs(1)),
+            outage: Some(Duration::from_secs(3)),
             client: IMPATIENT,
             evidence: &[
                 "error503",

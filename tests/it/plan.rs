@@ -312,3 +312,37 @@ async fn probe_flags_bad_sources_and_reports_sizes() {
         serde_json::json!({"probed": 5, "ok": 2, "untyped": 1, "httpError": 1, "unreachable": 1, "sized": 3, "bytes": image.len() + 10 + 5000})
     );
 }
+
+/// Hole 4 of the hardening review: local paths in a manifest reached anywhere. Paths leading
+/// outside the manifest's folder — `..`, absolute, or a symlink out — are invalid rows naming
+/// the root; `--local-root` widens it.
+#[tokio::test]
+async fn hole_4_local_paths_outside_the_root_refused() {
+    let top = tempfile::tempdir().expect("dir");
+    let work = top.path().join("job");
+    std::fs::create_dir_all(work.join("media")).expect("dirs");
+    std::fs::write(top.path().join("outside-secret.txt"), b"secret").expect("secret");
+    std::fs::write(work.join("media/inside.txt"), b"fine").expect("inside");
+    let secret = top.path().join("outside-secret.txt");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&secret, work.join("media/link.txt")).expect("symlink");
+    std::fs::write(
+        work.join("m.csv"),
+        format!(
+            "source,display_name\nmedia/inside.txt,a.txt\n../outside-secret.txt,b.txt\n{},c.txt\nmedia/link.txt,d.txt\n",
+            secret.display()
+        ),
+    )
+    .expect("manifest");
+    let (code, out) = plan(&work, &work.join("m.csv"), &[]).await;
+    assert_eq!(code, 3, "{out}");
+    let rows = read_csv(&work.join("plan/plan.csv"));
+    assert_eq!(rows[0]["status"], "valid", "{:?}", rows[0]);
+    for r in &rows[1..] {
+        assert_eq!(r["status"], "invalid", "{r:?}");
+        assert!(r["reason"].contains("leads outside"), "{r:?}");
+    }
+    let root = top.path().display().to_string();
+    let (code, out) = plan(&work, &work.join("m.csv"), &["--local-root", &root]).await;
+    assert_eq!(code, 0, "a wider root lets them in: {out}");
+}
