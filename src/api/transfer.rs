@@ -386,7 +386,7 @@ mod tests {
     /// either.
     #[cfg(unix)]
     #[tokio::test]
-    async fn a_fifo_or_directory_is_refused_without_blocking() {
+    async fn hole_4_fifo_swapped_in_is_refused_without_blocking() {
         let dir = tempfile::tempdir().expect("dir");
         let fifo = dir.path().join("swapped.png");
         let c = std::ffi::CString::new(fifo.to_str().expect("utf-8")).expect("path");

@@ -113,7 +113,14 @@ async fn json_mirrors_give_the_same_plan() {
     let mut plans = Vec::new();
     for name in ["mirror.csv", "mirror.json", "mirror.jsonl"] {
         let work = tempfile::tempdir().unwrap();
-        let (code, out) = plan(work.path(), &fixture(&format!("plan/{name}")), &[]).await;
+        // A row names a file beside the fixtures, outside their folder.
+        let root = fixture("").display().to_string();
+        let (code, out) = plan(
+            work.path(),
+            &fixture(&format!("plan/{name}")),
+            &["--local-root", &root],
+        )
+        .await;
         assert_eq!(code, 3, "{name}: {out}");
         let json = read_json(&work.path().join("plan/plan.json"));
         let rows: Vec<(String, String, String, String)> =

@@ -337,6 +337,7 @@ async fn wordpress_media_recipe_migrates() {
 #[tokio::test]
 async fn url_list_recipe_migrates() {
     let media = format!("{}/", manifests_dir().join("media").display());
+    let root = manifests_dir().display().to_string();
     let run = migrate(
         "urls.txt",
         "https://static.example.com/",
@@ -345,6 +346,8 @@ async fn url_list_recipe_migrates() {
         &[
             "--column",
             "folder_path=/Imported/{source|dirname|basename}",
+            "--local-root",
+            &root,
         ],
     )
     .await;
