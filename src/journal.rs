@@ -1,9 +1,10 @@
-//! The journal: one SQLite database (WAL) per manifest and target, the single source of truth
-//! of a migration. Every stage takes its work from it and writes outcomes back, committing
+//! The journal: one SQLite database (WAL) per target site (by default), the single source of
+//! truth of a migration. Every stage takes its work from it and writes outcomes back, committing
 //! before a request is sent (rows → `sending`) and after the answer, so a crash at any instant
 //! leaves a journal the next run continues from. It owns the schema, the target binding and
 //! the run lock; row transitions live in [`rows`].
 
+pub mod adoption;
 pub mod answers;
 mod ingest;
 pub mod lines;
@@ -14,13 +15,16 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub use adoption::{DoomedFile, PruneCount};
 pub use answers::{FileFacts, Outcome};
 pub use ingest::IngestCounts;
 pub use rows::{JournalRow, RowState};
 
 /// 2: the key and file-id indexes are separate (the key index can be rebuilt by a bulk load;
 /// the file-id index leaves out rows without a file). Schema 1 journals are still read.
-const SCHEMA_VERSION: i64 = 3;
+/// 3: `rows.reimports`. 4: one journal per site — adoption (`adopt_check`, `origin`,
+/// `new_folders`), changed rows (`superseded`), pruning (`prune_step`, `pruned_run`).
+const SCHEMA_VERSION: i64 = 4;
 
 /// The rows' indexes, dropped and rebuilt by [`Journal::ingest`]'s bulk load; the unique key
 /// index comes first, so a repeated key fails the batch before anything else is built.
@@ -28,9 +32,10 @@ pub(crate) const CREATE_ROW_INDEXES: &str = "
 CREATE UNIQUE INDEX IF NOT EXISTS rows_key ON rows (key);
 CREATE INDEX IF NOT EXISTS rows_state ON rows (state, line);
 CREATE INDEX IF NOT EXISTS rows_seen ON rows (seen_run, line);
+CREATE INDEX IF NOT EXISTS rows_adopt ON rows (folder_path, line) WHERE adopt_check = 1;
 ";
 pub(crate) const DROP_ROW_INDEXES: &str =
-    "DROP INDEX rows_key; DROP INDEX rows_state; DROP INDEX rows_seen;";
+    "DROP INDEX rows_key; DROP INDEX rows_state; DROP INDEX rows_seen; DROP INDEX rows_adopt;";
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,7 +69,15 @@ CREATE TABLE IF NOT EXISTS rows (
     accepted_ms INTEGER,
     updated_ms INTEGER NOT NULL,
     -- times the row was imported again after its file FAILED for a reason that can heal
-    reimports INTEGER NOT NULL DEFAULT 0
+    reimports INTEGER NOT NULL DEFAULT 0,
+    -- 1 while a row new to the journal has not been looked for at the target (adoption)
+    adopt_check INTEGER NOT NULL DEFAULT 0,
+    -- how the row's file came: imported | adopted (found at the target) | updated (a changed
+    -- row imported again)
+    origin TEXT NOT NULL DEFAULT 'imported',
+    -- --prune: 'trashing' (committed before the trash call) | 'pruned'
+    prune_step TEXT,
+    pruned_run INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS rows_file ON rows (file_id) WHERE file_id IS NOT NULL;
 -- manifest lines that are not rows to import: invalid, or duplicates of an earlier line
@@ -83,6 +96,15 @@ CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, folder_id TEXT NOT NU
 CREATE TABLE IF NOT EXISTS retired_files (file_id TEXT PRIMARY KEY);
 -- a run whose manifest was unchanged since run rows_run's read takes that read's rows
 CREATE TABLE IF NOT EXISTS runs (run INTEGER PRIMARY KEY, rows_run INTEGER NOT NULL);
+-- folders found absent by adoption: every file in them came from this journal's imports
+CREATE TABLE IF NOT EXISTS new_folders (path TEXT PRIMARY KEY);
+-- files of rows whose source, folder or name changed under the same key (--replace trashes them)
+CREATE TABLE IF NOT EXISTS superseded (
+    file_id TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    run INTEGER NOT NULL,
+    trashed INTEGER NOT NULL DEFAULT 0
+);
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -182,9 +204,7 @@ impl Journal {
             .map_err(wrap)?;
         conn.pragma_update(None, "cache_size", -32768)
             .map_err(wrap)?;
-        conn.execute_batch(SCHEMA)
-            .and_then(|()| conn.execute_batch(CREATE_ROW_INDEXES))
-            .map_err(wrap)?;
+        conn.execute_batch(SCHEMA).map_err(wrap)?;
         let journal = Self {
             path: path.to_path_buf(),
             conn,
@@ -204,24 +224,40 @@ impl Journal {
                 }
             }
         }
+        // After the migration: the indexes name columns older journals lack.
+        journal
+            .conn
+            .execute_batch(CREATE_ROW_INDEXES)
+            .map_err(journal.wrap())?;
         Ok(journal)
     }
 
     /// Brings a journal of an earlier schema up to this one; the rows stay as they were.
-    /// Schema 3 adds `rows.reimports` (0 for every existing row).
+    /// Schema 3 adds `rows.reimports` (0 for every existing row). Schema 4 adds the columns of
+    /// adoption, changes and pruning: existing rows are known (`adopt_check` 0), imported, not
+    /// pruned — so a per-manifest journal of an earlier version keeps working as it was.
     fn migrate(&self) -> Result<(), JournalError> {
-        let has_reimports: bool = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) > 0 FROM pragma_table_info('rows') WHERE name = 'reimports'",
-                [],
-                |r| r.get(0),
-            )
-            .map_err(self.wrap())?;
-        if !has_reimports {
-            self.conn
-                .execute_batch("ALTER TABLE rows ADD COLUMN reimports INTEGER NOT NULL DEFAULT 0")
+        const ADDED: [(&str, &str); 5] = [
+            ("reimports", "reimports INTEGER NOT NULL DEFAULT 0"),
+            ("adopt_check", "adopt_check INTEGER NOT NULL DEFAULT 0"),
+            ("origin", "origin TEXT NOT NULL DEFAULT 'imported'"),
+            ("prune_step", "prune_step TEXT"),
+            ("pruned_run", "pruned_run INTEGER"),
+        ];
+        for (name, definition) in ADDED {
+            let has: bool = self
+                .conn
+                .query_row(
+                    "SELECT COUNT(*) > 0 FROM pragma_table_info('rows') WHERE name = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
                 .map_err(self.wrap())?;
+            if !has {
+                self.conn
+                    .execute_batch(&format!("ALTER TABLE rows ADD COLUMN {definition}"))
+                    .map_err(self.wrap())?;
+            }
         }
         self.set_meta("schema_version", &SCHEMA_VERSION.to_string())
     }

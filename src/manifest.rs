@@ -124,10 +124,112 @@ impl Default for ManifestOptions {
     }
 }
 
+/// The bytes a reader reads: a whole file, or a tail of one behind its header (see
+/// [`open_tail`]).
+pub(crate) type Input = Box<dyn Read + Send>;
+
+/// Where a read of part of a manifest starts and ends: bytes `start..end` of the file, the
+/// first of them on line `first_line`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    pub start: u64,
+    pub end: u64,
+    pub first_line: u64,
+}
+
+/// Can a tail of a manifest read this way be read alone? Not a JSON array (its tail is no
+/// document), nor with `--fill-down` (a row takes values from the rows before it).
+pub fn tail_readable(format: Format, options: &ManifestOptions) -> bool {
+    format != Format::Json && options.fill_down.is_empty()
+}
+
+/// Opens bytes `span.start..span.end` of a manifest for streaming, line numbers those of the
+/// whole file. A CSV tail is read behind the file's header line (which must hold no quote);
+/// `span.start` must begin a line. The reader sees the header, then as many empty lines as
+/// stand between it and the tail — blank lines, which every reader skips and counts — so
+/// line numbers stay right without reading the lines before.
+pub fn open_tail(
+    path: &Path,
+    options: &ManifestOptions,
+    span: Span,
+) -> Result<Option<ManifestReader>, ManifestError> {
+    let open_error = |source| ManifestError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let format = options
+        .format
+        .or_else(|| Format::of_path(path))
+        .ok_or_else(|| ManifestError::UnknownFormat {
+            path: path.to_path_buf(),
+        })?;
+    if !tail_readable(format, options) || span.first_line < 2 {
+        return Ok(None);
+    }
+    let mut lead = Vec::new();
+    if format == Format::Csv {
+        let mut first = Vec::new();
+        std::io::BufReader::new(File::open(path).map_err(open_error)?)
+            .take(MAX_RECORD_BYTES as u64)
+            .read_until_newline(&mut first)
+            .map_err(open_error)?;
+        if !first.ends_with(b"\n") || first.contains(&b'"') || first.trim_ascii().is_empty() {
+            return Ok(None);
+        }
+        lead = first;
+    }
+    let header_lines = u64::from(format == Format::Csv);
+    let padding = span.first_line - 1 - header_lines;
+    let mut file = File::open(path).map_err(open_error)?;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(span.start)).map_err(open_error)?;
+    let input: Input = Box::new(
+        std::io::Cursor::new(lead)
+            .chain(std::io::repeat(b'\n').take(padding))
+            .chain(file.take(span.end - span.start)),
+    );
+    open_input(path, options, input).map(Some)
+}
+
+/// Reads up to and including the first `\n`.
+trait ReadUntilNewline {
+    fn read_until_newline(&mut self, out: &mut Vec<u8>) -> std::io::Result<usize>;
+}
+
+impl<R: std::io::BufRead> ReadUntilNewline for R {
+    fn read_until_newline(&mut self, out: &mut Vec<u8>) -> std::io::Result<usize> {
+        self.read_until(b'\n', out)
+    }
+}
+
 /// Opens a manifest for streaming. Fails on an unreadable file, a file that is not text (a
 /// workbook, UTF-16, a PDF…), an unknown format, or names the options read that the file
 /// lacks (a CSV's header, a JSON file's first records); an empty file yields no rows.
 pub fn open(path: &Path, options: &ManifestOptions) -> Result<ManifestReader, ManifestError> {
+    let file = File::open(path).map_err(|source| ManifestError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    open_input(path, options, Box::new(file))
+}
+
+/// Opens the first `end` bytes of a manifest (all of it with `None`) for streaming.
+pub fn open_prefix(
+    path: &Path,
+    options: &ManifestOptions,
+    end: u64,
+) -> Result<ManifestReader, ManifestError> {
+    let file = File::open(path).map_err(|source| ManifestError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    open_input(path, options, Box::new(file.take(end)))
+}
+
+fn open_input(
+    path: &Path,
+    options: &ManifestOptions,
+    file: Input,
+) -> Result<ManifestReader, ManifestError> {
     let open_error = |source| ManifestError::Open {
         path: path.to_path_buf(),
         source,
@@ -149,7 +251,6 @@ pub fn open(path: &Path, options: &ManifestOptions) -> Result<ManifestReader, Ma
         .ok_or_else(|| ManifestError::UnknownFormat {
             path: path.to_path_buf(),
         })?;
-    let file = File::open(path).map_err(open_error)?;
     // Relative sources are resolved against the manifest's folder, wherever we run from.
     let absolute = std::path::absolute(path).map_err(open_error)?;
     let base = absolute.parent().map(Path::to_path_buf).unwrap_or_default();

@@ -7,9 +7,11 @@
 //! first, then imports, then polls; the readiness tracker holds imports back when too many
 //! files wait for confirmation, so polls get their share.
 
+mod adopt;
 mod explain;
 mod hosts;
 mod import;
+mod prune;
 mod readiness;
 mod reopen;
 mod request;
@@ -57,6 +59,13 @@ pub struct RunConfig {
     pub max_processing_attempts: u32,
     /// Files one source host may have in fetch at once: `None` adapts it per host.
     pub source_host_limit: Option<usize>,
+    /// Look for rows new to the journal at the target before importing them.
+    pub adopt: bool,
+    /// Trash the files of rows that changed under their key once their new files are READY.
+    pub replace: bool,
+    /// `--prune`: the manifest is a full snapshot; trash this journal's files of keys it no
+    /// longer holds, unless they are more than this percentage of the journal's files.
+    pub prune_max_percent: Option<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +82,14 @@ pub enum PipelineError {
     AccessRefused(CallError),
     #[error("journal task failed: {0}")]
     Task(String),
+    #[error(
+        "--prune refused: the manifest leaves out {files} of the journal's {journal_files} files, more than --max-prune {max_percent}%; nothing was trashed. Check that the manifest is complete, or raise --max-prune"
+    )]
+    PruneRefused {
+        files: u64,
+        journal_files: u64,
+        max_percent: f64,
+    },
 }
 
 impl PipelineError {
@@ -97,6 +114,14 @@ pub struct RunResult {
     pub interrupted: bool,
     /// True when waiting for processing timed out.
     pub wait_timed_out: bool,
+    /// Rows adopted: the target already held their files.
+    pub adopted: u64,
+    /// Folders listed to look for rows new to the journal.
+    pub adoption_listings: u64,
+    /// Files this run moved to the trash for `--prune`.
+    pub pruned: u64,
+    /// Superseded files this run moved to the trash for `--replace`.
+    pub replaced: u64,
 }
 
 /// The journal, shared by the stages. Calls run on the blocking pool, one at a time.
@@ -174,9 +199,14 @@ pub async fn migrate(
 ) -> Result<RunResult, PipelineError> {
     let run = journal.with(|j| j.begin_run()).await?;
     let ingest = ingest(&config, &journal, run).await?;
+    let read = if ingest.rows_read == ingest.rows {
+        String::new()
+    } else {
+        format!(", {} read now", ingest.rows_read)
+    };
     progress(&format!(
-        "manifest: {} rows ({} new, {} known, {} duplicate, {} invalid)",
-        ingest.rows, ingest.new, ingest.known, ingest.duplicate, ingest.invalid
+        "manifest: {} rows ({} new, {} known, {} updated, {} duplicate, {} invalid{read})",
+        ingest.rows, ingest.new, ingest.known, ingest.updated, ingest.duplicate, ingest.invalid
     ));
     let hosts = hosts::HostPacer::new(
         config.wait,
@@ -193,6 +223,15 @@ pub async fn migrate(
         hosts,
         settled_after_errors: AtomicU64::new(0),
     });
+    if let Some(max_percent) = ctx.config.prune_max_percent {
+        let rows_run = ctx.journal.with(move |j| j.rows_run(run)).await?;
+        let marked = prune::plan_pruning(&ctx, rows_run, run, max_percent).await?;
+        if marked > 0 {
+            progress(&format!(
+                "--prune: {marked} rows of this journal are not in the manifest; their files go to the trash"
+            ));
+        }
+    }
     let dead = ctx.journal.with(|j| j.doubt_dead_sends()).await?;
     if dead > 0 {
         progress(&format!(
@@ -200,6 +239,19 @@ pub async fn migrate(
         ));
     }
     let mut settled = Priority::Unblock.scope(settle::settle_all(&ctx)).await?;
+    let pruned = prune::trash_pruned(&ctx).await?;
+    let adoption = if ctx.config.adopt {
+        let stats = Priority::Unblock.scope(adopt::adopt_new_rows(&ctx)).await?;
+        if stats.listed > 0 || stats.adopted > 0 {
+            progress(&format!(
+                "adopted {} rows the target already held ({} folders listed)",
+                stats.adopted, stats.listed
+            ));
+        }
+        stats
+    } else {
+        adopt::AdoptStats::default()
+    };
     if ctx.config.retry_failed {
         let (reopened, trashed) = reopen::reopen_failed(&ctx, run).await?;
         progress(&format!(
@@ -245,12 +297,21 @@ pub async fn migrate(
         ));
     }
     settled += ctx.settled_after_errors.load(Ordering::Relaxed);
+    let replaced = if ctx.config.replace && !ctx.stop.is_stopped() {
+        prune::trash_superseded(&ctx).await?
+    } else {
+        0
+    };
     Ok(RunResult {
         run,
         ingest,
         settled,
         interrupted: ctx.stop.is_stopped(),
         wait_timed_out,
+        adopted: adoption.adopted,
+        adoption_listings: adoption.listed,
+        pruned,
+        replaced,
     })
 }
 

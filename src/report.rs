@@ -85,6 +85,10 @@ pub struct StatusCounts {
     pub invalid: u64,
     pub duplicate: u64,
     pub skipped: u64,
+    /// Rows whose files were found at the target and adopted rather than imported (any status).
+    pub adopted: u64,
+    /// Rows that changed under their key and were imported again as new files.
+    pub updated: u64,
     /// Failed and invalid lines by error code (in `summary.json` as `failureReasons`).
     #[serde(skip)]
     pub reasons: BTreeMap<String, u64>,
@@ -115,7 +119,7 @@ pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-const RECONCILIATION_HEADER: [&str; 15] = [
+const RECONCILIATION_HEADER: [&str; 16] = [
     "line",
     "key",
     "source",
@@ -131,6 +135,7 @@ const RECONCILIATION_HEADER: [&str; 15] = [
     "error_code",
     "error_message",
     "hint",
+    "origin",
 ];
 
 /// `failed.csv`: the manifest's columns, so it can be run again, then why each line failed.
@@ -157,6 +162,11 @@ pub fn write_csv_reports(
             LineItem::Row(row) => {
                 let status = LineStatus::of_row(row.state);
                 counts.add(status);
+                match row.origin.as_str() {
+                    "adopted" => counts.adopted += 1,
+                    "updated" => counts.updated += 1,
+                    _ => {}
+                }
                 reconciliation.write(&row_cells(row, status))?;
                 if status == LineStatus::Failed {
                     let code = row.error_code.clone().unwrap_or_default();
@@ -226,6 +236,7 @@ fn row_cells(row: &JournalRow, status: LineStatus) -> Vec<String> {
         opt(&row.error_code),
         opt(&row.error_message),
         diagnosis::hint(row.error_code.as_deref().unwrap_or_default()).to_string(),
+        row.origin.clone(),
     ]
 }
 
@@ -258,6 +269,7 @@ fn issue_cells(issue: &Issue) -> Vec<String> {
         code,
         issue.reason.clone(),
         hint,
+        String::new(),
     ]
 }
 
@@ -286,6 +298,12 @@ pub struct Summary {
     pub files_per_minute: f64,
     pub interrupted: bool,
     pub wait_timed_out: bool,
+    /// Folders listed to look for rows new to the journal.
+    pub adoption_listings: u64,
+    /// Files moved to the trash for `--prune` (listed in `pruned.csv`).
+    pub pruned: u64,
+    /// Superseded files moved to the trash for `--replace`.
+    pub replaced: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -319,12 +337,16 @@ pub struct RunFacts {
     pub duration: Duration,
     pub interrupted: bool,
     pub wait_timed_out: bool,
+    pub adoption_listings: u64,
+    pub pruned: u64,
+    pub replaced: u64,
 }
 
 /// Writes every report of a run into `dir` — the CSVs from the journal, then `summary.json` —
 /// and returns the summary.
 pub fn write_run(journal: &Journal, dir: &Path, facts: RunFacts) -> Result<Summary, ReportError> {
     let counts = write_csv_reports(journal, facts.run, dir)?;
+    write_pruned(journal, facts.run, dir)?;
     let secs = facts.duration.as_secs_f64();
     let summary = Summary {
         schema_version: SUMMARY_SCHEMA_VERSION,
@@ -351,9 +373,34 @@ pub fn write_run(journal: &Journal, dir: &Path, facts: RunFacts) -> Result<Summa
         duration_secs: secs,
         interrupted: facts.interrupted,
         wait_timed_out: facts.wait_timed_out,
+        adoption_listings: facts.adoption_listings,
+        pruned: facts.pruned,
+        replaced: facts.replaced,
     };
     write_summary(dir, &summary)?;
     Ok(summary)
+}
+
+/// `pruned.csv`: the rows `--prune` took in this run (or in the run it resumed), with the file
+/// moved to the trash.
+pub fn write_pruned(journal: &Journal, run: i64, dir: &Path) -> Result<(), ReportError> {
+    let since = journal.rows_run(run)?;
+    let mut out = CsvOut::create(
+        dir.join("pruned.csv"),
+        &["key", "source", "folder_path", "display_name", "file_id"],
+    )?;
+    // A row without a file id was never imported: nothing of it went to the trash.
+    for row in journal.pruned_rows(since)? {
+        out.write(&[
+            row.key.as_str(),
+            row.source.as_str(),
+            row.folder_path.as_str(),
+            row.display_name.as_str(),
+            row.file_id.as_deref().unwrap_or(""),
+        ])?;
+    }
+    out.finish()?;
+    Ok(())
 }
 
 pub fn write_summary(dir: &Path, summary: &Summary) -> Result<PathBuf, ReportError> {

@@ -465,6 +465,9 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             retry_failed: false,
             keep_failed_files: false,
             max_processing_attempts: 3,
+            adopt: true,
+            replace: false,
+            prune_max_percent: None,
         };
         let samples: Arc<Mutex<Vec<(Instant, Sample)>>> = Arc::default();
         // (server clock µs, files READY on the server), every 250 ms.

@@ -223,6 +223,11 @@ impl Connected {
     }
 
     /// The target without secrets, for reports.
+    /// The data dir of the embedded local Media Manager, when that is the target.
+    pub fn embedded_dir(&self) -> Option<&Path> {
+        self.embedded.as_ref().map(|_| self.local_dir.as_path())
+    }
+
     pub fn summary(&self) -> TargetSummary {
         TargetSummary {
             base_url: self.target.base_url.clone(),

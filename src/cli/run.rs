@@ -27,7 +27,8 @@ pub struct RunArgs {
     /// Where the reports are written.
     #[arg(long, default_value = "reports")]
     pub report_dir: PathBuf,
-    /// The journal (default: .media-migrate/journals/<manifest>-<hash of manifest and target>.sqlite).
+    /// The journal (default: one per target site — $XDG_DATA_HOME/media-migrate/journals/<hash of
+    /// the site>.sqlite, or <local-dir>.journal.sqlite for the embedded local Media Manager).
     #[arg(long)]
     pub journal: Option<PathBuf>,
     /// Files per Bulk Import call (at most 100 on Wix).
@@ -63,6 +64,31 @@ pub struct RunArgs {
     /// Local files of at least this many MiB use resumable (tus) uploads.
     #[arg(long, default_value_t = 10)]
     pub resumable_threshold_mib: u64,
+    /// Import rows new to the journal without first looking for them at the target (by
+    /// default a file already there with the same source and name is adopted instead).
+    #[arg(long)]
+    pub no_adopt: bool,
+    /// When a row changed under its external_id (source, folder or name), also move the file
+    /// it replaces to the trash once the new one is READY.
+    #[arg(long)]
+    pub replace: bool,
+    /// The manifest is a full snapshot: move the files this journal imported for keys it no
+    /// longer holds to the trash (listed in pruned.csv). Never files the tool didn't create.
+    #[arg(long)]
+    pub prune: bool,
+    /// With --prune: refuse (exit 1, nothing trashed) to prune more than this percentage of
+    /// the journal's files.
+    #[arg(long, default_value = "5", value_parser = parse_percent)]
+    pub max_prune: f64,
+}
+
+/// `5`, `5%` or `0.5` → a percentage between 0 and 100.
+pub fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%').trim();
+    match number.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("{text:?} is not a percentage between 0 and 100")),
+    }
 }
 
 impl RunArgs {
@@ -96,12 +122,52 @@ impl RunArgs {
             keep_failed_files: self.keep_failed_files,
             max_processing_attempts: self.max_processing_attempts,
             source_host_limit: self.source_host_limit,
+            adopt: !self.no_adopt,
+            replace: self.replace,
+            prune_max_percent: self.prune.then_some(self.max_prune),
         })
     }
 }
 
-/// `.media-migrate/journals/<stem>-<12 hex of sha256(manifest path, target)>.sqlite`.
-pub fn default_journal(manifest: &Path, target_identity: &str) -> PathBuf {
+/// Where a run keeps its journal when `--journal` is not given: one journal per target site,
+/// whatever the manifest is called or where the command runs from. The embedded local target
+/// keeps it beside its data dir (`<local-dir>.journal.sqlite`); any other target in the
+/// platform's data dir, `$XDG_DATA_HOME/media-migrate/journals/<24 hex of sha256(identity)>.sqlite`
+/// (`~/.local/share` when `XDG_DATA_HOME` is unset or not absolute, as the XDG spec says).
+/// The environment is passed in so the choice can be tested.
+pub fn default_journal(
+    target_identity: &str,
+    embedded_dir: Option<&Path>,
+    xdg_data_home: Option<&std::ffi::OsStr>,
+    home: Option<&std::ffi::OsStr>,
+) -> Result<PathBuf, UsageError> {
+    if let Some(dir) = embedded_dir {
+        let trimmed = dir.components().as_path();
+        let name = trimmed
+            .file_name()
+            .map_or_else(|| ".media-manager".into(), |n| n.to_string_lossy());
+        return Ok(trimmed.with_file_name(format!("{name}.journal.sqlite")));
+    }
+    let data_home = match xdg_data_home.map(PathBuf::from) {
+        Some(dir) if dir.is_absolute() => dir,
+        _ => match home.map(PathBuf::from) {
+            Some(home) if home.is_absolute() => home.join(".local").join("share"),
+            _ => {
+                return Err(UsageError(
+                    "no data directory for the journal: neither XDG_DATA_HOME nor HOME is set; pass --journal PATH".to_string(),
+                ));
+            }
+        },
+    };
+    let digest = sha2::Sha256::digest(target_identity.as_bytes());
+    Ok(data_home
+        .join("media-migrate")
+        .join("journals")
+        .join(format!("{}.sqlite", &hex::encode(digest)[..24])))
+}
+
+/// The journal of earlier versions for this manifest and target, under the current directory.
+fn legacy_journal(manifest: &Path, target_identity: &str) -> PathBuf {
     let absolute = std::fs::canonicalize(manifest).unwrap_or_else(|_| manifest.to_path_buf());
     let digest =
         sha2::Sha256::digest(format!("{}\n{target_identity}", absolute.display()).as_bytes());
@@ -111,6 +177,33 @@ pub fn default_journal(manifest: &Path, target_identity: &str) -> PathBuf {
     PathBuf::from(".media-migrate")
         .join("journals")
         .join(format!("{stem}-{}.sqlite", &hex::encode(digest)[..12]))
+}
+
+/// The journal a command uses against `connected`: `--journal`, else the site's default.
+pub fn journal_path(
+    given: Option<&Path>,
+    connected: &Connected,
+    manifest: &Path,
+) -> anyhow::Result<PathBuf> {
+    if let Some(path) = given {
+        return Ok(path.to_path_buf());
+    }
+    let path = default_journal(
+        &connected.identity,
+        connected.embedded_dir(),
+        std::env::var_os("XDG_DATA_HOME").as_deref(),
+        std::env::var_os("HOME").as_deref(),
+    )?;
+    let legacy = legacy_journal(manifest, &connected.identity);
+    if legacy.exists() && !path.exists() {
+        eprintln!(
+            "media-migrate: note: the journal is now one per site, {}; {} (an earlier version's) is not used: rows it holds are adopted from the target, not imported again (pass --journal {} to keep using it)",
+            path.display(),
+            legacy.display(),
+            legacy.display()
+        );
+    }
+    Ok(path)
 }
 
 pub async fn execute(args: RunArgs, stop: StopSignal, quiet: bool) -> anyhow::Result<Ending> {
@@ -132,10 +225,7 @@ async fn migrate(
     stop: StopSignal,
     quiet: bool,
 ) -> anyhow::Result<Ending> {
-    let journal_path = args
-        .journal
-        .clone()
-        .unwrap_or_else(|| default_journal(&args.input.manifest, &connected.identity));
+    let journal_path = journal_path(args.journal.as_deref(), connected, &args.input.manifest)?;
     let _lock = RunLock::acquire(&journal_path)?;
     let journal = Journal::open(&journal_path)?;
     journal.bind_target(&connected.identity)?;
@@ -172,6 +262,9 @@ async fn migrate(
         duration: clock.elapsed(),
         interrupted: result.interrupted,
         wait_timed_out: result.wait_timed_out,
+        adoption_listings: result.adoption_listings,
+        pruned: result.pruned,
+        replaced: result.replaced,
     };
     let dir = args.report_dir.clone();
     let summary = shared
@@ -209,8 +302,18 @@ fn done_line(summary: &Summary, report_dir: &Path) -> String {
             report_dir.display()
         );
     }
+    let mut changes = String::new();
+    for (n, what) in [
+        (c.adopted, "adopted"),
+        (c.updated, "updated"),
+        (summary.pruned, "pruned"),
+    ] {
+        if n > 0 {
+            changes.push_str(&format!(", {n} {what}"));
+        }
+    }
     format!(
-        "done: {} rows — {} ready, {} pending, {} failed, {} invalid, {} duplicate{}{why}; {} API calls; reports in {}",
+        "done: {} rows — {} ready, {} pending, {} failed, {} invalid, {} duplicate{}{changes}{why}; {} API calls; reports in {}",
         c.total(),
         c.ready,
         c.pending,
@@ -242,5 +345,56 @@ fn ending(summary: &Summary, no_wait: bool) -> Ending {
         Ending::Partial
     } else {
         Ending::Done
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsStr;
+    use std::path::Path;
+
+    use super::{default_journal, parse_percent};
+
+    /// One journal per site: the same identity gives the same path wherever the command runs
+    /// and whatever the manifest; XDG_DATA_HOME first, then ~/.local/share; the embedded
+    /// target beside its data dir; no home at all is a usage error.
+    #[test]
+    fn journal_path_choice() {
+        let xdg = Some(OsStr::new("/data"));
+        let home = Some(OsStr::new("/home/u"));
+        let a = default_journal("https://www.wixapis.com#site-a", None, xdg, home).unwrap();
+        let b = default_journal("https://www.wixapis.com#site-b", None, xdg, home).unwrap();
+        assert!(a.starts_with("/data/media-migrate/journals"), "{a:?}");
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            default_journal("https://www.wixapis.com#site-a", None, xdg, home).unwrap()
+        );
+        let fallback = default_journal("x", None, None, home).unwrap();
+        assert!(fallback.starts_with("/home/u/.local/share/media-migrate/journals"));
+        let relative_xdg = default_journal("x", None, Some(OsStr::new("rel")), home).unwrap();
+        assert_eq!(
+            relative_xdg, fallback,
+            "a relative XDG_DATA_HOME is ignored"
+        );
+        assert!(default_journal("x", None, None, None).is_err());
+        let embedded = default_journal(
+            "local:/w/.media-manager",
+            Some(Path::new(".media-manager/")),
+            xdg,
+            home,
+        )
+        .unwrap();
+        assert_eq!(embedded, Path::new(".media-manager.journal.sqlite"));
+        let nested = default_journal("l", Some(Path::new("/w/mm")), xdg, home).unwrap();
+        assert_eq!(nested, Path::new("/w/mm.journal.sqlite"));
+    }
+
+    #[test]
+    fn percentages() {
+        assert_eq!(parse_percent("5"), Ok(5.0));
+        assert_eq!(parse_percent("12.5%"), Ok(12.5));
+        assert!(parse_percent("101").is_err());
+        assert!(parse_percent("x").is_err());
     }
 }

@@ -29,6 +29,11 @@ pub struct IngestCounts {
     pub invalid: u64,
     /// Rows without a source, skipped on request.
     pub skipped: u64,
+    /// Known keys whose source, folder or name changed: imported again as new files.
+    pub updated: u64,
+    /// Manifest rows this run read from the file: all of them, none when it was unchanged,
+    /// or those of the tail appended since the last read.
+    pub rows_read: u64,
     /// True when the manifest was unchanged since the last complete read, so its rows were
     /// taken from the journal instead of being read again.
     pub unchanged: bool,
@@ -61,36 +66,232 @@ where
     }
 }
 
-/// Meta key of the last complete read: `<fingerprint> <run>`.
+/// Meta key of the last complete read, a [`ReadMark`] as JSON.
 const LAST_READ: &str = "last_manifest_read";
 
+/// Where the last complete read of a manifest ended: what a later read needs to tell an
+/// unchanged manifest (read nothing) or one that only grew at its end (read the tail) from
+/// any other (read it whole).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ReadMark {
+    /// SHA-256 of how the file was read ([`read_fingerprint`]).
+    pub reading: String,
+    /// Bytes read: the file's length when the read began.
+    pub bytes: u64,
+    /// SHA-256 of those bytes.
+    pub sha256: String,
+    /// Manifest rows read from them.
+    pub rows: u64,
+    /// The line the next byte starts (1 + the newlines read).
+    pub next_line: u64,
+    /// Whether the bytes end with a newline: only then can a tail begin where they end.
+    pub whole_lines: bool,
+    /// The run whose rows the read's rows are.
+    pub run: i64,
+}
+
+/// What hashing a file's first bytes found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PrefixHash {
+    /// SHA-256 of the first `at` bytes (the earlier read's), when the file is that long.
+    pub at_mark: Option<String>,
+    /// SHA-256 of the first `len` bytes.
+    pub whole: String,
+    /// Newlines in bytes `at..len` (in all `len` bytes when `at` is 0).
+    pub newlines_after_mark: u64,
+    pub last_byte: Option<u8>,
+}
+
+/// Hashes the first `len` bytes of `file` in one pass, noting the hash at `at` on the way
+/// and counting the newlines past it.
+pub(crate) fn hash_prefix(file: impl Read, at: u64, len: u64) -> std::io::Result<PrefixHash> {
+    let mut hasher = Sha256::new();
+    let mut input = file.take(len);
+    let mut buf = vec![0; 1 << 20];
+    let (mut pos, mut at_mark, mut newlines, mut last_byte) = (0u64, None, 0u64, None);
+    if at == 0 {
+        at_mark = Some(hex::encode(hasher.clone().finalize()));
+    }
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let chunk = &buf[..n];
+        // The part of the chunk before the mark, then the part after it.
+        let split = if pos < at {
+            (at - pos).min(n as u64) as usize
+        } else {
+            0
+        };
+        hasher.update(&chunk[..split]);
+        if split > 0 && pos + split as u64 == at {
+            at_mark = Some(hex::encode(hasher.clone().finalize()));
+        }
+        let after = &chunk[split..];
+        hasher.update(after);
+        newlines += after.iter().filter(|b| **b == b'\n').count() as u64;
+        last_byte = chunk.last().copied().or(last_byte);
+        pos += n as u64;
+    }
+    if pos < len {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the file shrank while it was read",
+        ));
+    }
+    Ok(PrefixHash {
+        at_mark,
+        whole: hex::encode(hasher.finalize()),
+        newlines_after_mark: newlines,
+        last_byte,
+    })
+}
+
+/// How the manifest's bytes will be read into the journal, when its last complete read is
+/// `mark` and it holds `len` bytes hashing as `hash` says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadPlan {
+    /// The same bytes as last time: take that read's rows.
+    Unchanged,
+    /// The last read's bytes, then more: read only from where it ended.
+    Tail,
+    /// Anything else.
+    Whole,
+}
+
+pub(crate) fn read_plan(
+    mark: Option<&ReadMark>,
+    reading: &str,
+    len: u64,
+    hash: &PrefixHash,
+) -> ReadPlan {
+    let Some(mark) = mark.filter(|m| m.reading == reading) else {
+        return ReadPlan::Whole;
+    };
+    if len < mark.bytes || hash.at_mark.as_deref() != Some(mark.sha256.as_str()) {
+        return ReadPlan::Whole;
+    }
+    if len == mark.bytes {
+        ReadPlan::Unchanged
+    } else if mark.whole_lines {
+        ReadPlan::Tail
+    } else {
+        ReadPlan::Whole
+    }
+}
+
 impl Journal {
-    /// Reads the manifest at `path` into the journal for run `run`, unless it is unchanged since
-    /// the last complete read, in which case `run` adopts that read's rows and issues.
+    /// Reads the manifest at `path` into the journal for run `run`: nothing when it is
+    /// unchanged since the last complete read (`run` adopts that read's rows and issues),
+    /// only its new end when it grew by appending (the rows read join that read's run), else
+    /// all of it.
     pub fn ingest_manifest(
         &mut self,
         run: i64,
         path: &Path,
         options: &ManifestOptions,
     ) -> Result<IngestCounts, JournalError> {
-        let reader = manifest::open(path, options).map_err(JournalError::Manifest)?;
-        let fingerprint = fingerprint(path, options, &reader).map_err(JournalError::Manifest)?;
-        let last = self.meta(LAST_READ)?;
-        let earlier = last
-            .as_deref()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(f, _)| *f == fingerprint)
-            .and_then(|(_, run)| run.parse::<i64>().ok());
-        if let Some(earlier) = earlier {
-            return self.adopt(run, earlier);
+        let open_error = |source| {
+            JournalError::Manifest(ManifestError::Open {
+                path: path.to_path_buf(),
+                source,
+            })
+        };
+        let probe = manifest::open(path, options).map_err(JournalError::Manifest)?;
+        let reading = read_fingerprint(options, &probe);
+        let tail_ok = manifest::tail_readable(probe.format(), options);
+        drop(probe);
+        let mark: Option<ReadMark> = self
+            .meta(LAST_READ)?
+            .and_then(|v| serde_json::from_str(&v).ok());
+        let file = std::fs::File::open(path).map_err(open_error)?;
+        let len = file.metadata().map_err(open_error)?.len();
+        let at = mark
+            .as_ref()
+            .filter(|m| m.reading == reading && m.bytes <= len)
+            .map_or(0, |m| m.bytes);
+        let hash = hash_prefix(file, at, len).map_err(open_error)?;
+        let plan = read_plan(mark.as_ref(), &reading, len, &hash);
+        if let (ReadPlan::Unchanged, Some(mark)) = (plan, &mark) {
+            return self.adopt(run, mark.run);
         }
         // A read that stops half-way must not be taken for a complete one by the next run.
         self.conn
             .execute("DELETE FROM meta WHERE key = ?1", [LAST_READ])
             .map_err(self.wrap())?;
-        let counts = self.ingest(run, reader)?;
-        self.set_meta(LAST_READ, &format!("{fingerprint} {run}"))?;
+        let whole_lines = hash.last_byte.is_none_or(|b| b == b'\n');
+        if let (ReadPlan::Tail, Some(mark), true) = (plan, &mark, tail_ok) {
+            let span = manifest::Span {
+                start: mark.bytes,
+                end: len,
+                first_line: mark.next_line,
+            };
+            if let Some(reader) =
+                manifest::open_tail(path, options, span).map_err(JournalError::Manifest)?
+            {
+                let tail = self.ingest_tail(run, mark.run, reader)?;
+                let counts = self.counts_of(mark.run, &tail)?;
+                self.set_read_mark(&ReadMark {
+                    reading,
+                    bytes: len,
+                    sha256: hash.whole,
+                    rows: mark.rows + tail.rows,
+                    next_line: mark.next_line + hash.newlines_after_mark,
+                    whole_lines,
+                    run: mark.run,
+                })?;
+                return Ok(counts);
+            }
+        }
+        let reader = manifest::open_prefix(path, options, len).map_err(JournalError::Manifest)?;
+        let mut counts = self.ingest(run, reader)?;
+        counts.rows_read = counts.rows;
+        let newlines = if at == 0 {
+            hash.newlines_after_mark
+        } else {
+            // The newlines before the mark were not counted: count them all.
+            let file = std::fs::File::open(path).map_err(open_error)?;
+            hash_prefix(file, 0, len)
+                .map_err(open_error)?
+                .newlines_after_mark
+        };
+        self.set_read_mark(&ReadMark {
+            reading,
+            bytes: len,
+            sha256: hash.whole,
+            rows: counts.rows,
+            next_line: 1 + newlines,
+            whole_lines,
+            run,
+        })?;
         Ok(counts)
+    }
+
+    fn set_read_mark(&self, mark: &ReadMark) -> Result<(), JournalError> {
+        self.set_meta(
+            LAST_READ,
+            &serde_json::to_string(mark).expect("a mark serialises"),
+        )
+    }
+
+    /// Reads a manifest's new tail into the rows of run `rows_run` (whose read it continues);
+    /// run `run` takes that read's rows.
+    fn ingest_tail(
+        &mut self,
+        run: i64,
+        rows_run: i64,
+        reader: ManifestReader,
+    ) -> Result<IngestCounts, JournalError> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO runs (run, rows_run) VALUES (?1, ?2)",
+                params![run, rows_run],
+            )
+            .map_err(self.wrap())?;
+        self.ingest(rows_run, reader)
     }
 
     /// Run `run` takes the rows and issues of run `earlier`, whose manifest it shares.
@@ -101,13 +302,23 @@ impl Journal {
                 params![run, earlier],
             )
             .map_err(self.wrap())?;
+        let mut counts = self.counts_of(earlier, &IngestCounts::default())?;
+        counts.unchanged = true;
+        Ok(counts)
+    }
+
+    /// The counts of the rows and issues of run `rows_run`, of which `read` were read now
+    /// (the rest known from an earlier read); rows that failed before the target took them
+    /// get another chance.
+    fn counts_of(&self, rows_run: i64, read: &IngestCounts) -> Result<IngestCounts, JournalError> {
+        let earlier = rows_run;
         let count = |sql: &str| -> Result<u64, JournalError> {
             self.conn
                 .query_row(sql, [earlier], |r| r.get::<_, i64>(0))
                 .map(|n| n as u64)
                 .map_err(self.wrap())
         };
-        let known = count("SELECT COUNT(*) FROM rows WHERE seen_run = ?1")?;
+        let valid = count("SELECT COUNT(*) FROM rows WHERE seen_run = ?1")?;
         let issues = |kind: IssueKind| {
             self.conn
                 .query_row(
@@ -123,13 +334,15 @@ impl Journal {
         let skipped = issues(IssueKind::Skipped)?;
         self.requeue_unsent_failures(earlier)?;
         Ok(IngestCounts {
-            rows: known + invalid + duplicate + skipped,
-            new: 0,
-            known,
+            rows: valid + invalid + duplicate + skipped,
+            new: read.new,
+            known: valid.saturating_sub(read.new),
             duplicate,
             invalid,
             skipped,
-            unchanged: true,
+            updated: read.updated,
+            rows_read: read.rows,
+            unchanged: false,
         })
     }
 
@@ -232,37 +445,18 @@ impl Journal {
     }
 }
 
-/// What decides the rows a manifest yields: its bytes, how they are read, the folder its
-/// relative paths resolve against, and the rules of this version of media-migrate.
-fn fingerprint(
-    path: &Path,
-    options: &ManifestOptions,
-    reader: &ManifestReader,
-) -> Result<String, ManifestError> {
+/// How a manifest is read, which with its bytes decides the rows it yields: the format, every
+/// option, the folder its relative paths resolve against, and this version's rules.
+fn read_fingerprint(options: &ManifestOptions, reader: &ManifestReader) -> String {
     let mut hasher = Sha256::new();
     hasher.update(env!("CARGO_PKG_VERSION"));
-    // Every option, format included, changes the rows a file yields.
     hasher.update(format!(
         "\0{:?}\0{:?}\0{}\0",
         reader.format(),
         options,
         reader.base_dir().display()
     ));
-    let open_error = |source| ManifestError::Open {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = std::fs::File::open(path).map_err(open_error)?;
-    let mut buf = vec![0; 1 << 20];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(open_error(e)),
-        }
-    }
-    Ok(hex::encode(hasher.finalize()))
+    hex::encode(hasher.finalize())
 }
 
 fn ingest_entry(
@@ -287,23 +481,7 @@ fn ingest_entry(
                 counts.new += 1;
                 return Ok(());
             }
-            let (seen_run, first_line): (i64, i64) = tx
-                .prepare_cached("SELECT seen_run, line FROM rows WHERE key = ?1")?
-                .query_row([&row.key.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            if seen_run == run {
-                counts.duplicate += 1;
-                let cells = row
-                    .to_raw()
-                    .0
-                    .into_iter()
-                    .map(|(_, v)| v)
-                    .collect::<Vec<_>>();
-                insert_duplicate(tx, run, row.line, &row.key.0, first_line, &cells)?;
-            } else {
-                counts.known += 1;
-                tx.prepare_cached("UPDATE rows SET seen_run = ?2, line = ?3 WHERE key = ?1")?
-                    .execute(params![row.key.0, run, row.line as i64])?;
-            }
+            known::record_known(tx, run, &row, counts)?;
         }
     }
     Ok(())
@@ -311,8 +489,9 @@ fn ingest_entry(
 
 mod bulk;
 mod insert;
+mod known;
 
-use self::insert::{INSERT_NEW_ROW, insert_duplicate, insert_invalid, insert_row, insert_skipped};
+use self::insert::{INSERT_NEW_ROW, insert_invalid, insert_row, insert_skipped};
 
 #[cfg(test)]
 mod tests;

@@ -85,11 +85,14 @@ pub struct JournalRow {
     pub error_message: Option<String>,
     /// Times the row was imported again after its file FAILED for a reason that can heal.
     pub reimports: u32,
+    /// How the row's file came: `imported`, `adopted` (found at the target) or `updated` (the
+    /// row changed under its key and was imported again).
+    pub origin: String,
 }
 
 pub(crate) const COLUMNS: &str = "key, line, source, is_file, folder_path, display_name, mime_type,
     media_type, labels, private, external_id, expected_size, expected_md5, state, batch_id, file_id,
-    file_url, operation_status, size, hash, attempts, error_code, error_message, reimports";
+    file_url, operation_status, size, hash, attempts, error_code, error_message, reimports, origin";
 
 impl JournalRow {
     /// The row's manifest fields as text, in [`crate::manifest::FIELDS`] order.
@@ -139,6 +142,7 @@ impl JournalRow {
             error_code: r.get(21)?,
             error_message: r.get(22)?,
             reimports: r.get(23)?,
+            origin: r.get(24)?,
         })
     }
 }
@@ -275,7 +279,7 @@ impl Journal {
     /// Accepted rows whose file is still processing, oldest acceptance first, after `after_key`.
     pub fn processing(&self, limit: usize) -> Result<Vec<JournalRow>, JournalError> {
         self.select(
-            "WHERE state = 'accepted' ORDER BY accepted_ms, key LIMIT ?1",
+            "WHERE state = 'accepted' AND prune_step IS NULL ORDER BY accepted_ms, key LIMIT ?1",
             params![limit as i64],
         )
     }
@@ -303,7 +307,7 @@ impl Journal {
         let tx = self.conn.transaction().map_err(|e| sql_error(&path, e))?;
         {
             let mut stmt = tx
-                .prepare_cached("UPDATE rows SET state = 'sending', batch_id = ?2, attempts = attempts + 1, updated_ms = ?3 WHERE key = ?1")
+                .prepare_cached("UPDATE rows SET state = 'sending', batch_id = ?2, attempts = attempts + 1, updated_ms = ?3, adopt_check = 0 WHERE key = ?1")
                 .map_err(|e| sql_error(&path, e))?;
             let now = now_ms();
             for key in keys {

@@ -4,7 +4,7 @@
 //! rather than errors, so one bad line never stops a migration. A file cut off inside a quoted
 //! field is the exception: its last record is incomplete, so the read stops with an error.
 
-use std::fs::File;
+use super::Input as File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! into lines; each element or line, capped in size and depth, is then parsed by
 //! `serde_json`. Memory holds one record at a time; line numbers are counted exactly.
 
-use std::fs::File;
+use super::Input as File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! array can't be trusted. An element that is too big, too deep or not an object is a
 //! defective record.
 
-use std::fs::File;
+use super::Input as File;
 use std::path::{Path, PathBuf};
 
 use super::error::ManifestError;

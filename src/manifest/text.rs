@@ -2,7 +2,7 @@
 //! column is `source`. Blank lines and lines starting with `#` are skipped; line numbers are
 //! those of the file. A line too long or not UTF-8 is an invalid row, as in the other formats.
 
-use std::fs::File;
+use super::Input as File;
 use std::path::{Path, PathBuf};
 
 use super::error::ManifestError;

@@ -90,7 +90,7 @@ async fn trash_failed_files(
 
 /// Trashes `ids` in one call, or — when the target refuses that many at once (its limit is not
 /// documented; 1000 is the largest seen accepted) — in calls of a hundred.
-async fn trash(ctx: &RunContext, ids: &[String]) -> Result<(), PipelineError> {
+pub(crate) async fn trash(ctx: &RunContext, ids: &[String]) -> Result<(), PipelineError> {
     let call = |ids| Priority::Unblock.scope(ctx.client.trash_files(ids));
     match call(ids).await {
         Err(CallError::Api(e)) if e.status == 400 && ids.len() > SMALL_TRASH => {

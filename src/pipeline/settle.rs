@@ -249,7 +249,7 @@ fn claim<'f>(
 }
 
 /// Does the target's file stand for this row?
-fn matches(f: &FileDescriptor, row: &JournalRow, local_size: Option<u64>) -> bool {
+pub(crate) fn matches(f: &FileDescriptor, row: &JournalRow, local_size: Option<u64>) -> bool {
     if f.state == Some(State::Deleted)
         || f.display_name.as_deref() != Some(row.display_name.as_str())
     {
@@ -264,7 +264,7 @@ fn matches(f: &FileDescriptor, row: &JournalRow, local_size: Option<u64>) -> boo
     }
 }
 
-fn local_size(row: &JournalRow) -> Option<u64> {
+pub(crate) fn local_size(row: &JournalRow) -> Option<u64> {
     row.is_file
         .then(|| std::fs::metadata(&row.source).ok().map(|m| m.len()))
         .flatten()

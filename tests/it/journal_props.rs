@@ -312,8 +312,9 @@ fn late_answers_leave_resolved_rows_alone() {
     assert_eq!(journal.sending().expect("sending").len(), 0);
 }
 
-/// A journal of schema 2 (before re-imports were counted) opens with its rows as they were,
-/// gains the `reimports` column (0) and is marked schema 3.
+/// A journal of schema 2 (before re-imports were counted, before one journal per site) opens
+/// with its rows as they were, gains the `reimports` column (0) and the columns of adoption,
+/// changes and pruning (known, imported, not pruned), and is marked schema 4.
 #[test]
 fn a_schema_2_journal_is_migrated_on_open() {
     let dir = tempfile::tempdir().expect("dir");
@@ -325,7 +326,12 @@ fn a_schema_2_journal_is_migrated_on_open() {
     {
         let conn = rusqlite::Connection::open(&path).expect("sqlite");
         conn.execute_batch(
-            "ALTER TABLE rows DROP COLUMN reimports;
+            "DROP INDEX rows_adopt;
+             ALTER TABLE rows DROP COLUMN reimports;
+             ALTER TABLE rows DROP COLUMN adopt_check;
+             ALTER TABLE rows DROP COLUMN origin;
+             ALTER TABLE rows DROP COLUMN prune_step;
+             ALTER TABLE rows DROP COLUMN pruned_run;
              UPDATE meta SET value = '2' WHERE key = 'schema_version';",
         )
         .expect("made schema 2");
@@ -333,7 +339,7 @@ fn a_schema_2_journal_is_migrated_on_open() {
     let journal = Journal::open(&path).expect("opens");
     assert_eq!(
         journal.meta("schema_version").expect("meta").as_deref(),
-        Some("3")
+        Some("4")
     );
     let run = journal
         .meta("last_run")
@@ -345,7 +351,7 @@ fn a_schema_2_journal_is_migrated_on_open() {
     assert_eq!(rows.len(), 2);
     assert!(
         rows.iter()
-            .all(|r| r.reimports == 0 && r.state == RowState::Queued),
+            .all(|r| r.reimports == 0 && r.state == RowState::Queued && r.origin == "imported"),
         "{rows:?}"
     );
 }

@@ -92,7 +92,7 @@ fn build_row_indexes(tx: &rusqlite::Transaction<'_>, run: i64) -> rusqlite::Resu
              WHERE line > first ORDER BY line"
         ))?
         .query_map([], |r| {
-            Ok((JournalRow::from_row(r)?, r.get(24)?, r.get(25)?))
+            Ok((JournalRow::from_row(r)?, r.get(25)?, r.get(26)?))
         })?
         .collect::<Result<_, _>>()?;
     for (row, rowid, first) in &repeats {

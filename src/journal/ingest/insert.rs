@@ -12,8 +12,8 @@ macro_rules! insert_row_sql {
         concat!(
             "INSERT INTO rows (key, line, source, is_file, folder_path, display_name, mime_type,
                  media_type, labels, private, external_id, expected_size, expected_md5, state,
-                 seen_run, updated_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'queued', ?14, ?15)",
+                 seen_run, updated_ms, adopt_check)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 'queued', ?14, ?15, 1)",
             $tail
         )
     };

@@ -170,3 +170,61 @@ fn a_read_cut_short_is_not_taken_for_a_complete_one() {
     }
     assert_eq!(journal.meta(LAST_READ).expect("meta"), None);
 }
+
+mod read_marks {
+    use crate::journal::ingest::{ReadMark, ReadPlan, hash_prefix, read_plan};
+
+    fn mark_of(bytes: &[u8]) -> ReadMark {
+        let h = hash_prefix(bytes, 0, bytes.len() as u64).expect("hash");
+        ReadMark {
+            reading: "r".into(),
+            bytes: bytes.len() as u64,
+            sha256: h.whole,
+            rows: 2,
+            next_line: 1 + h.newlines_after_mark,
+            whole_lines: h.last_byte.is_none_or(|b| b == b'\n'),
+            run: 1,
+        }
+    }
+
+    fn plan(mark: &ReadMark, now: &[u8]) -> ReadPlan {
+        let h = hash_prefix(now, mark.bytes.min(now.len() as u64), now.len() as u64).expect("hash");
+        read_plan(Some(mark), "r", now.len() as u64, &h)
+    }
+
+    /// The hash at the mark equals the hash of the prefix alone; newlines past it are counted.
+    #[test]
+    fn prefix_hash_is_the_hash_of_the_prefix() {
+        let whole = b"h\na\nb\nc\n";
+        let h = hash_prefix(&whole[..], 4, whole.len() as u64).expect("hash");
+        let prefix = hash_prefix(&whole[..4], 0, 4).expect("hash");
+        assert_eq!(h.at_mark.as_deref(), Some(prefix.whole.as_str()));
+        assert_eq!(h.newlines_after_mark, 2);
+        assert_eq!(prefix.newlines_after_mark, 2);
+        assert!(
+            hash_prefix(&whole[..], 0, 100).is_err(),
+            "a file shorter than said"
+        );
+    }
+
+    /// Same bytes: unchanged; more after them: a tail; an edit before the end, a shorter file,
+    /// another way of reading or a mark cut mid-line: whole.
+    #[test]
+    fn read_plans() {
+        let mark = mark_of(b"h\na\nb\n");
+        assert_eq!(plan(&mark, b"h\na\nb\n"), ReadPlan::Unchanged);
+        assert_eq!(plan(&mark, b"h\na\nb\nc\n"), ReadPlan::Tail);
+        assert_eq!(plan(&mark, b"h\nA\nb\nc\n"), ReadPlan::Whole);
+        assert_eq!(plan(&mark, b"h\na\n"), ReadPlan::Whole);
+        let h = hash_prefix(&b"h\na\nb\n"[..], 6, 6).expect("hash");
+        assert_eq!(read_plan(Some(&mark), "other", 6, &h), ReadPlan::Whole);
+        assert_eq!(read_plan(None, "r", 6, &h), ReadPlan::Whole);
+        let cut = mark_of(b"h\na\nb");
+        assert!(!cut.whole_lines);
+        assert_eq!(
+            plan(&cut, b"h\na\nbc\n"),
+            ReadPlan::Whole,
+            "the last line grew"
+        );
+    }
+}

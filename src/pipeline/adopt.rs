@@ -1,0 +1,156 @@
+//! The adopt stage: before a row new to the journal is imported, its folder on the target is
+//! looked at for a file that already stands for it — by `sourceUrl` and name (uploads: name and
+//! size), the matching settling uses, each file taken by one row at most — and that file is
+//! adopted instead of importing another. Each folder is listed once per run (one call per
+//! 100 files there, plus the folder lookups of its path); a folder the journal found absent
+//! before costs nothing, since every file in it came from this journal's imports. A FAILED
+//! file is not adopted: the row is imported afresh. Looking only reads the target, and each
+//! folder's adoptions are one journal transaction, so a crash at any point leaves rows either
+//! adopted or still to be looked for.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use super::settle::{local_size, matches};
+use super::{PipelineError, RunContext};
+use crate::api::listing::{self, FolderResolver};
+use crate::api::types::{FileDescriptor, MEDIA_ROOT, OperationStatus};
+use crate::journal::{FileFacts, Journal, JournalError, JournalRow};
+
+/// Rows matched against a folder's files per journal transaction.
+const ROWS_PER_CHUNK: usize = 5_000;
+
+/// What the adopt stage did in a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct AdoptStats {
+    /// Rows adopted: the target already held their files.
+    pub adopted: u64,
+    /// Folders listed.
+    pub listed: u64,
+    /// Rows not looked for: their folders are new.
+    pub in_new_folders: u64,
+}
+
+/// Looks for every row new to the journal at the target, folder by folder.
+pub(crate) async fn adopt_new_rows(ctx: &Arc<RunContext>) -> Result<AdoptStats, PipelineError> {
+    let folders = ctx.journal.with(|j| j.adoption_folders()).await?;
+    let mut stats = AdoptStats::default();
+    let mut resolver = FolderResolver::new(&ctx.client);
+    for path in folders {
+        if ctx.stop.is_stopped() {
+            break;
+        }
+        let p = path.clone();
+        let (is_new, known) = ctx
+            .journal
+            .with(move |j| Ok((j.folder_is_new(&p)?, j.folder_id(&p)?)))
+            .await?;
+        if is_new {
+            let p = path.clone();
+            stats.in_new_folders += ctx
+                .journal
+                .with(move |j| j.skip_adoption_in(&p, false))
+                .await?;
+            continue;
+        }
+        let folder = match known {
+            Some(id) => Some(id),
+            None if path.is_empty() => Some(MEDIA_ROOT.to_string()),
+            None => resolver
+                .resolve(&path)
+                .await
+                .map_err(PipelineError::of_call)?,
+        };
+        let Some(folder) = folder else {
+            let p = path.clone();
+            stats.in_new_folders += ctx
+                .journal
+                .with(move |j| j.skip_adoption_in(&p, true))
+                .await?;
+            continue;
+        };
+        let files = listing::list_all_files(&ctx.client, &folder)
+            .await
+            .map_err(PipelineError::of_call)?;
+        stats.listed += 1;
+        let files: Arc<Vec<FileDescriptor>> = Arc::new(
+            files
+                .into_iter()
+                .filter(|f| f.operation_status != Some(OperationStatus::Failed))
+                .collect(),
+        );
+        loop {
+            let (p, id, files) = (path.clone(), folder.clone(), files.clone());
+            let (checked, adopted) = ctx
+                .journal
+                .with(move |j| adopt_chunk(j, &p, &id, &files))
+                .await?;
+            stats.adopted += adopted;
+            if checked < ROWS_PER_CHUNK || ctx.stop.is_stopped() {
+                break;
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// Matches the next chunk of the folder's rows against its files and records the result;
+/// returns (rows looked for, rows adopted).
+fn adopt_chunk(
+    j: &mut Journal,
+    path: &str,
+    folder_id: &str,
+    files: &[FileDescriptor],
+) -> Result<(usize, u64), JournalError> {
+    let rows = j.unchecked_rows(path, ROWS_PER_CHUNK)?;
+    let found = claim_indexed(j, &rows, files)?;
+    let adopted: Vec<(String, FileFacts)> = rows
+        .iter()
+        .zip(&found)
+        .filter_map(|(row, f)| {
+            let f = (*f)?;
+            Some((
+                row.key.clone(),
+                FileFacts::from_descriptor(f, f.id.as_deref().unwrap_or_default()),
+            ))
+        })
+        .collect();
+    let checked: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
+    j.record_adoption(Some((path, folder_id)), &adopted, &checked)?;
+    Ok((rows.len(), adopted.len() as u64))
+}
+
+/// For each row, the first of `files` that stands for it and no row holds yet — as settling's
+/// `claim`, with the files indexed by name, since a folder may hold many.
+fn claim_indexed<'f>(
+    j: &Journal,
+    rows: &[JournalRow],
+    files: &'f [FileDescriptor],
+) -> Result<Vec<Option<&'f FileDescriptor>>, JournalError> {
+    let mut by_name: HashMap<&str, Vec<&FileDescriptor>> = HashMap::new();
+    for f in files {
+        if let Some(name) = f.display_name.as_deref() {
+            by_name.entry(name).or_default().push(f);
+        }
+    }
+    let mut claimed_now = HashSet::new();
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let size = local_size(row);
+        let mut found = None;
+        let candidates = by_name.get(row.display_name.as_str());
+        for f in candidates.into_iter().flatten() {
+            if !matches(f, row, size) {
+                continue;
+            }
+            let Some(id) = f.id.as_deref() else { continue };
+            if !claimed_now.contains(id) && !j.file_claimed(id, &row.key)? {
+                claimed_now.insert(id);
+                found = Some(*f);
+                break;
+            }
+        }
+        out.push(found);
+    }
+    Ok(out)
+}
