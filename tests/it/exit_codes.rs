@@ -9,7 +9,11 @@ use crate::support::{Source, SourceServer, TestServer, bin, png};
 
 async fn code_of(work: &Path, args: &[&str]) -> (i32, String) {
     let mut cmd = Command::new(bin());
-    cmd.current_dir(work).args(args).stdin(Stdio::null());
+    // The default journal of a site goes under the data dir: keep it in the test's folder.
+    cmd.current_dir(work)
+        .args(args)
+        .env("XDG_DATA_HOME", work.join("data"))
+        .stdin(Stdio::null());
     let out = tokio::task::spawn_blocking(move || cmd.output().expect("runs"))
         .await
         .expect("join");

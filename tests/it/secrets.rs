@@ -150,6 +150,7 @@ async fn keys_and_tokens_never_logged() {
     .unwrap();
     let mut run = Command::new(bin());
     run.current_dir(work.path())
+        .env("XDG_DATA_HOME", work.path().join("data"))
         .args(["-vv", "run"])
         .arg(&manifest)
         .args(["--base-url", &base, "--api-key", KEY, "--site-id", "s1"])
