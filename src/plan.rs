@@ -52,6 +52,29 @@ pub struct PlanConfig {
     pub probe: Option<ProbeConfig>,
     /// Headers private sources need, sent with the probes.
     pub source_headers: SourceHeaders,
+    /// `--prune`: what a run would take from this journal.
+    pub prune: Option<PruneCheck>,
+}
+
+/// `plan --prune`: the journal a run would prune and its safety limit.
+#[derive(Debug, Clone)]
+pub struct PruneCheck {
+    pub journal: PathBuf,
+    /// `--max-prune`, a percentage of the journal's files.
+    pub max_percent: f64,
+}
+
+/// In `plan.json` with `--prune`: what `run --prune` would move to the trash (`prune.csv`
+/// lists the files).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PruneSummary {
+    pub journal: String,
+    pub files: u64,
+    pub journal_files: u64,
+    pub max_percent: f64,
+    /// More than `max_percent` of the journal's files: `run --prune` would refuse.
+    pub would_refuse: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +98,11 @@ pub struct PlanSummary {
     pub folders: Vec<String>,
     /// Valid URL rows by source host: the hosts the Media Manager will fetch from.
     pub source_hosts: BTreeMap<String, u64>,
+    /// Not in `api_calls`: what looking for files the site already holds (adoption, on by
+    /// default) costs a run whose journal doesn't know these rows, on a site that holds none of
+    /// them — a lookup per folder of the tree (ancestors included) and the root's listing. Each
+    /// 100 files a folder already holds cost one call more; `run --no-adopt` costs none.
+    pub adoption_lookups: u64,
     pub api_calls: CallEstimate,
     pub rate_per_minute: u32,
     pub batch_size: u64,
@@ -82,6 +110,8 @@ pub struct PlanSummary {
     pub estimated_time: String,
     /// Present with `--probe`.
     pub probe: Option<ProbeCounts>,
+    /// Present with `--prune`.
+    pub prune: Option<PruneSummary>,
 }
 
 impl PlanSummary {
@@ -190,9 +220,17 @@ pub async fn plan(config: PlanConfig) -> Result<PlanReport, PlanError> {
         }
         csv.write(&cells(row, probe))?;
     }
-    reader.await.map_err(PlanError::Reader)??;
+    let keys = reader.await.map_err(PlanError::Reader)??;
     let csv = csv.finish()?;
-    let summary = summarize(&config, counts, folders, hosts, probes);
+    let mut summary = summarize(&config, counts, folders, hosts, probes);
+    if let Some(check) = config.prune.clone() {
+        let dir = config.report_dir.clone();
+        summary.prune = Some(
+            tokio::task::spawn_blocking(move || preview_prune(keys, &check, &dir))
+                .await
+                .map_err(PlanError::Reader)??,
+        );
+    }
     let json = config.report_dir.join("plan.json");
     csv_out::write_json(&json, &summary)?;
     Ok(PlanReport { summary, csv, json })
@@ -222,6 +260,38 @@ fn probed(
     .buffered(in_flight)
 }
 
+/// Writes `prune.csv` (the files `run --prune` would trash) and says how many, against the
+/// journal's files and the limit.
+fn preview_prune(
+    mut keys: keys::KeySet,
+    check: &PruneCheck,
+    dir: &std::path::Path,
+) -> Result<PruneSummary, PlanError> {
+    let preview = keys.prune_preview(&check.journal)?;
+    let mut out = CsvOut::create(
+        dir.join("prune.csv"),
+        &["key", "file_id", "source", "folder_path", "display_name"],
+    )?;
+    for f in &preview.files {
+        out.write(&[
+            f.key.clone(),
+            f.file_id.clone(),
+            f.source.clone(),
+            f.folder_path.clone(),
+            f.display_name.clone(),
+        ])?;
+    }
+    out.finish()?;
+    let files = preview.files.len() as u64;
+    Ok(PruneSummary {
+        journal: check.journal.display().to_string(),
+        files,
+        journal_files: preview.journal_files,
+        max_percent: check.max_percent,
+        would_refuse: files as f64 > preview.journal_files as f64 * check.max_percent / 100.0,
+    })
+}
+
 fn summarize(
     config: &PlanConfig,
     counts: PlanCounts,
@@ -230,13 +300,16 @@ fn summarize(
     probe: Option<ProbeCounts>,
 ) -> PlanSummary {
     let api_calls = estimate::estimate_calls(counts.url_rows, counts.file_rows, config.batch_size);
+    let folders = folders.into_paths();
+    let adoption_lookups = folders.len() as u64 + 1;
     let estimated_secs = estimate::duration_secs(api_calls.total, config.rate_per_minute);
     PlanSummary {
         schema_version: PLAN_SCHEMA_VERSION,
         manifest: config.manifest.display().to_string(),
         format: format_name(&config.manifest, &config.manifest_options),
         counts,
-        folders: folders.into_paths(),
+        folders,
+        adoption_lookups,
         source_hosts,
         api_calls,
         rate_per_minute: config.rate_per_minute,
@@ -244,6 +317,7 @@ fn summarize(
         estimated_secs,
         estimated_time: estimate::human_duration(estimated_secs),
         probe,
+        prune: None,
     }
 }
 

@@ -9,7 +9,7 @@ use clap::Args;
 
 use super::args::{ManifestArgs, SourceArgs};
 use super::{Ending, UsageError};
-use crate::plan::{self, PlanConfig, ProbeConfig};
+use crate::plan::{self, PlanConfig, ProbeConfig, PruneCheck};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -38,6 +38,16 @@ pub struct PlanArgs {
     pub probe_timeout_secs: u64,
     #[command(flatten)]
     pub sources: SourceArgs,
+    /// Show what `run --prune` would move to the trash from --journal (prune.csv), and
+    /// whether --max-prune would refuse it. Reads the journal only.
+    #[arg(long, requires = "journal")]
+    pub prune: bool,
+    /// With --prune: the limit `run --prune` would apply, a percentage of the journal's files.
+    #[arg(long, default_value = "5", value_parser = super::run::parse_percent)]
+    pub max_prune: f64,
+    /// The journal --prune looks at (a run names its journal in its summary.json).
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
 }
 
 impl PlanArgs {
@@ -68,6 +78,21 @@ impl PlanArgs {
                 timeout: Duration::from_secs(self.probe_timeout_secs),
             }),
             source_headers: self.sources.headers()?,
+            prune: match (&self.journal, self.prune) {
+                (Some(journal), true) => {
+                    if !journal.is_file() {
+                        return Err(UsageError(format!(
+                            "--journal {}: no such journal",
+                            journal.display()
+                        )));
+                    }
+                    Some(PruneCheck {
+                        journal: journal.clone(),
+                        max_percent: self.max_prune,
+                    })
+                }
+                _ => None,
+            },
         })
     }
 }
@@ -94,8 +119,26 @@ pub async fn execute(args: PlanArgs) -> anyhow::Result<Ending> {
     } else {
         format!("; {} source hosts ({}{more})", hosts.len(), top.join(", "))
     };
+    let pruning = s
+        .prune
+        .as_ref()
+        .map(|p| {
+            let verdict = if p.would_refuse {
+                format!(
+                    " — run --prune would refuse (over --max-prune {}%)",
+                    p.max_percent
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "; --prune would trash {} of the journal's {} files{verdict} (prune.csv)",
+                p.files, p.journal_files
+            )
+        })
+        .unwrap_or_default();
     println!(
-        "plan: {} rows — {} valid, {} invalid, {} duplicate{}{probed}{sources}; {} folders, {} API calls, about {} at {}/min; reports {} and {}",
+        "plan: {} rows — {} valid, {} invalid, {} duplicate{}{probed}{sources}{pruning}; {} folders, {} API calls, about {} at {}/min; reports {} and {}",
         s.counts.rows,
         s.counts.valid,
         s.counts.invalid,

@@ -22,6 +22,32 @@ pub enum KeyError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error(
+        "reading the journal {} (plan --prune needs a journal a run of this version wrote)",
+        path.display()
+    )]
+    Journal {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+}
+
+/// A file `run --prune` would move to the trash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrunedFile {
+    pub key: String,
+    pub file_id: String,
+    pub source: String,
+    pub folder_path: String,
+    pub display_name: String,
+}
+
+/// What `run --prune` would do with a journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrunePreview {
+    pub files: Vec<PrunedFile>,
+    /// Files the journal holds, not pruned.
+    pub journal_files: u64,
 }
 
 /// Row keys with the line that first used each.
@@ -92,6 +118,62 @@ impl KeySet {
             self.uncommitted = 0;
         }
         Ok(None)
+    }
+
+    /// What `run --prune` would take from the journal at `journal`: the files it imported for
+    /// keys not in this set (the rule of `Journal::prune_count`, with the set standing for the
+    /// manifest), and the files it holds in all. Reads the journal only.
+    pub fn prune_preview(&mut self, journal: &Path) -> Result<PrunePreview, KeyError> {
+        let result = self.preview(journal);
+        result.map_err(|source| KeyError::Journal {
+            path: journal.to_path_buf(),
+            source,
+        })
+    }
+
+    fn preview(&mut self, journal: &Path) -> rusqlite::Result<PrunePreview> {
+        let conn = self.conn.as_ref().expect("the connection lives until drop");
+        conn.execute_batch("COMMIT;")?;
+        self.uncommitted = 0;
+        let uri = format!(
+            "file:{}?mode=ro",
+            url::form_urlencoded::byte_serialize(journal.to_string_lossy().as_bytes())
+                .collect::<String>()
+                .replace("%2F", "/")
+        );
+        conn.execute("ATTACH DATABASE ?1 AS journal", [uri])?;
+        let read = (|| {
+            let journal_files: i64 = conn.query_row(
+                "SELECT COUNT(*) FROM journal.rows WHERE file_id IS NOT NULL AND prune_step IS NULL",
+                [],
+                |r| r.get(0),
+            )?;
+            let mut stmt = conn.prepare(
+                "SELECT j.key, j.file_id, j.source, j.folder_path, j.display_name
+                 FROM journal.rows j
+                 WHERE j.file_id IS NOT NULL AND j.prune_step IS NULL AND j.origin != 'adopted'
+                   AND j.state NOT IN ('sending', 'in_doubt')
+                   AND NOT EXISTS (SELECT 1 FROM keys k WHERE k.key = j.key)
+                 ORDER BY j.line",
+            )?;
+            let files = stmt
+                .query_map([], |r| {
+                    Ok(PrunedFile {
+                        key: r.get(0)?,
+                        file_id: r.get(1)?,
+                        source: r.get(2)?,
+                        folder_path: r.get(3)?,
+                        display_name: r.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(PrunePreview {
+                files,
+                journal_files: journal_files as u64,
+            })
+        })();
+        conn.execute_batch("DETACH DATABASE journal; BEGIN;")?;
+        read
     }
 
     fn sql_error(&self, source: rusqlite::Error) -> KeyError {

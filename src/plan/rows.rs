@@ -61,7 +61,7 @@ pub fn read_manifest(
     path: &Path,
     options: &ManifestOptions,
     out: &mpsc::Sender<PlannedRow>,
-) -> Result<(), PlanError> {
+) -> Result<KeySet, PlanError> {
     let reader = manifest::open(path, options)?;
     let mut keys = KeySet::create()?;
     for entry in reader {
@@ -70,7 +70,7 @@ pub fn read_manifest(
             break;
         }
     }
-    Ok(())
+    Ok(keys)
 }
 
 /// One entry as a planned row, checking its key against those seen before.

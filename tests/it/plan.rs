@@ -104,6 +104,8 @@ async fn messy_csv_gives_exact_counts_and_lines() {
         serde_json::json!(["/Été", "/Été/Photos", "/日本"])
     );
     assert_eq!(json["apiCalls"]["total"], 2);
+    // Adoption's lookups on a site holding none of the files: the three folders and the root.
+    assert_eq!(json["adoptionLookups"], 4);
 }
 
 /// The JSON array and JSON Lines mirrors of a CSV give the same plan: counts, folders, calls,

@@ -273,6 +273,33 @@ async fn prune_trashes_only_our_files_within_the_limit() {
 
     // 5 of 20 left out: 25 % > 5 %.
     write(&m, &lines[..15]);
+    // plan --prune shows what would go, and that the limit would refuse it, touching nothing.
+    let plan = |extra: &'static [&'static str]| {
+        let mut cmd = std::process::Command::new(crate::support::bin());
+        cmd.current_dir(work.path())
+            .args(["plan", "m.csv", "--prune", "--journal", "j.sqlite"])
+            .args(extra);
+        cmd
+    };
+    let (code, out) = run_to_end(plan(&[])).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("would refuse"), "{out}");
+    let preview = read_csv(&work.path().join("plan/prune.csv"));
+    let previewed: Vec<&str> = preview.iter().map(|r| r["file_id"].as_str()).collect();
+    let want: Vec<&str> = (15..20)
+        .map(|i| ours[&(i + 2).to_string()].as_str())
+        .collect();
+    assert_eq!(previewed, want, "the five files left out, ours only");
+    let plan_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.path().join("plan/plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(plan_json["prune"]["files"], 5);
+    assert_eq!(plan_json["prune"]["journalFiles"], 20);
+    assert_eq!(plan_json["prune"]["wouldRefuse"], true);
+    let (code, out) = run_to_end(plan(&["--max-prune", "30"])).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("would refuse"), "{out}");
+    assert_eq!(live_files(&s).await.len(), 21, "plan trashed nothing");
     let (code, out) = run_to_end(run(&s, work.path(), &m, Some("j.sqlite"), &["--prune"])).await;
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("--max-prune"), "{out}");
