@@ -1,5 +1,8 @@
 //! Resume benchmark: the time from starting `media-migrate run` on a journal of 1,000,000 rows,
-//! 999,000 of them done, to the first request the target receives. Run on demand:
+//! 999,000 of them done, to the first Bulk Import the target receives (the target check before
+//! the work and adoption's listings don't count: the runs pass `--no-adopt`, and what is timed is
+//! reading the journal and the manifest). Then a nightly append: the same manifest grown by
+//! 1,000 rows at its end, read from where the last read ended. Run on demand:
 //!
 //! ```sh
 //! cargo bench --bench resume                  # 1,000,000 rows, 1,000 left
@@ -7,8 +10,8 @@
 //! ```
 //! The journal is made by reading the manifest as a first run would and marking all but the
 //! last rows READY. The release binary then runs against a local Media Manager in this process;
-//! `/_local/stats` is polled every 2 ms until the first call arrives. Three resumes are timed,
-//! each on a fresh copy of the journal; the run is killed once its first request is counted.
+//! `/_local/stats` is polled every 2 ms until the first import arrives. Three resumes are timed,
+//! each on a fresh copy of the journal; the run is killed once its first import is counted.
 
 use std::io::Write;
 use std::path::Path;
@@ -79,6 +82,9 @@ fn copy_journal(from: &Path, to: &Path) {
     }
 }
 
+/// The endpoint timed: the first Bulk Import.
+const IMPORT: &str = "POST /site-media/v1/bulk/files/import-v2";
+
 async fn total_calls(http: &reqwest::Client, base: &str) -> u64 {
     let Ok(response) = http
         .get(format!("{base}/_local/stats"))
@@ -91,7 +97,7 @@ async fn total_calls(http: &reqwest::Client, base: &str) -> u64 {
     response
         .json::<StatsReport>()
         .await
-        .map_or(0, |s| s.total_calls)
+        .map_or(0, |s| s.calls.get(IMPORT).copied().unwrap_or(0))
 }
 
 /// Starts a resume on a fresh copy of `journal` and returns the seconds until the target
@@ -115,7 +121,7 @@ async fn time_to_first_request(
         .arg(&copy)
         .arg("--report-dir")
         .arg(dir.join(format!("report-{attempt}")))
-        .args(["--base-url", &server.url, "--site-id", SITE])
+        .args(["--base-url", &server.url, "--site-id", SITE, "--no-adopt"])
         .env("WIX_API_KEY", API_KEY)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -169,19 +175,33 @@ async fn main() {
         "time to first request, manifest unchanged (median of 3): {:.3}s",
         times[times.len() / 2]
     );
-    // A changed manifest is read again: every row is looked up before the first request.
+    // A nightly append: the manifest grown by 1,000 rows at its end, its first bytes unchanged,
+    // is read from where the last read ended.
     let mut file = std::fs::OpenOptions::new()
         .append(true)
         .open(&manifest)
         .expect("manifest");
-    writeln!(
-        file,
-        "http://127.0.0.1:9/catalog/extra.jpg,/catalog/extra,extra.jpg"
-    )
-    .expect("append");
+    for i in 0..1_000 {
+        writeln!(
+            file,
+            "http://127.0.0.1:9/catalog/extra-{i}.jpg,/catalog/extra,extra-{i}.jpg"
+        )
+        .expect("append");
+    }
     drop(file);
     let secs = time_to_first_request(&server, &http, dir.path(), &manifest, &journal, 4).await;
-    println!("time to first request, manifest grown by one row (read again): {secs:.3}s");
+    println!(
+        "time to first request, manifest grown by 1,000 rows at its end (read from its tail): {secs:.3}s"
+    );
+    // Edited before its end (the first row changed): read whole again.
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    std::fs::write(
+        &manifest,
+        text.replacen("item-0.jpg", "item-0-renamed.jpg", 1),
+    )
+    .expect("edit");
+    let secs = time_to_first_request(&server, &http, dir.path(), &manifest, &journal, 5).await;
+    println!("time to first request, manifest edited in its first row (read whole): {secs:.3}s");
     println!("reproduce: cargo bench --bench resume -- --rows {rows} --left {left}");
     let _ = server.stop().await;
 }
