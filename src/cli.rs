@@ -2,6 +2,7 @@
 //! into validated configs here; nothing past `cli/` sees raw strings.
 
 pub mod args;
+pub mod metrics;
 pub mod plan;
 pub mod progress;
 pub mod reconcile;
@@ -57,6 +58,17 @@ pub enum Ending {
     Partial,
     /// Stopped by a signal before finishing; the journal lets a re-run resume (exit 130).
     Interrupted,
+}
+
+impl Ending {
+    /// The process exit code this ending maps to.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Ending::Done => 0,
+            Ending::Partial => 3,
+            Ending::Interrupted => 130,
+        }
+    }
 }
 
 /// A mistake in how the command was called (exit 2), as opposed to a failure while running.

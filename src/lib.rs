@@ -13,6 +13,7 @@
 //! - [`journal`]: the SQLite journal, single source of truth of a migration.
 //! - [`pipeline`]: the stages (import, upload, settle, readiness) and their orchestrator.
 //! - [`plan`]: the dry-run audit of a manifest (validity, duplicates, folders, calls, probes).
+//! - [`metrics`]: a run's metrics in Prometheus text format, for a file or a Pushgateway.
 //! - [`reconcile`]: a manifest checked against what the target holds (present, missing, extra).
 //! - [`report`]: reconciliation, failures, URL map and summary writers.
 //! - [`sources`]: what the tool knows of source hosts (the headers a private source needs).
@@ -23,6 +24,7 @@ pub mod cli;
 pub mod control;
 pub mod journal;
 pub mod manifest;
+pub mod metrics;
 pub mod pipeline;
 pub mod plan;
 pub mod reconcile;

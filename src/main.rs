@@ -21,9 +21,7 @@ fn main() -> ExitCode {
     };
     let quiet = cli.quiet;
     match runtime.block_on(dispatch(cli.command, quiet)) {
-        Ok(Ending::Done) => ExitCode::SUCCESS,
-        Ok(Ending::Partial) => ExitCode::from(3),
-        Ok(Ending::Interrupted) => ExitCode::from(130),
+        Ok(ending) => ExitCode::from(ending.exit_code()),
         Err(err) => {
             eprintln!("media-migrate: error: {err:#}");
             if err.downcast_ref::<UsageError>().is_some() {

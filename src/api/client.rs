@@ -59,11 +59,18 @@ pub struct CounterState {
     pub calls: BTreeMap<&'static str, u64>,
     pub throttled: u64,
     pub retries: u64,
+    /// Bytes of local files the target took (a `PUT` it answered, each tus chunk it stored).
+    pub uploaded_bytes: u64,
 }
 
 impl CallCounters {
     fn bump(&self, f: impl FnOnce(&mut CounterState)) {
         f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Counts bytes of a local file the target took.
+    pub fn add_uploaded(&self, bytes: u64) {
+        self.bump(|c| c.uploaded_bytes += bytes);
     }
 
     pub fn snapshot(&self) -> CounterState {

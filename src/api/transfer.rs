@@ -15,6 +15,8 @@ use reqwest::StatusCode;
 use tokio::fs::File;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+use super::client::CallCounters;
+
 use super::error::{ApiError, CallError, LocalCause, transport_error};
 use super::types::{FileResponse, GenerateFileResumableUploadUrlResponse};
 
@@ -99,6 +101,7 @@ fn status_error(endpoint: &'static str, status: StatusCode, body: &[u8]) -> Call
 /// `PUT {upload_url}?filename=…` with the file's bytes streamed from disk.
 pub async fn put_file(
     http: &reqwest::Client,
+    counters: &CallCounters,
     upload_url: &str,
     file_name: &str,
     mime_type: &str,
@@ -133,7 +136,11 @@ pub async fn put_file(
             Err(changed(EP, path, len, &format!("{read} could be read")))
         }
         Err(e) => Err(transport_error(EP, &e)),
-        Ok(response) => file_answer(EP, response).await,
+        Ok(response) => {
+            let file = file_answer(EP, response).await?;
+            counters.add_uploaded(len);
+            Ok(file)
+        }
     }
 }
 
@@ -159,6 +166,7 @@ fn tus_metadata(pairs: &[(&str, &str)]) -> String {
 /// or a 5xx.
 pub async fn tus_upload(
     http: &reqwest::Client,
+    counters: &CallCounters,
     session: &GenerateFileResumableUploadUrlResponse,
     file_name: &str,
     mime_type: &str,
@@ -176,7 +184,7 @@ pub async fn tus_upload(
             endpoint: EP,
             message: "tus creation answered without a Location".to_string(),
         })?;
-    let file = send_chunks(http, &location, path, file, len)
+    let file = send_chunks(http, counters, &location, path, file, len)
         .await
         .map_err(unfinished)?;
     // A file whose size changed while its chunks went is not finalized: no file is made.
@@ -275,6 +283,7 @@ fn absolute(base: &str, location: &str) -> String {
 /// PATCHes from the server's offset to the end, asking the server again after any failure.
 async fn send_chunks(
     http: &reqwest::Client,
+    counters: &CallCounters,
     location: &str,
     path: &Path,
     mut file: File,
@@ -309,7 +318,9 @@ async fn send_chunks(
             .await;
         match sent {
             Ok(r) if r.status() == StatusCode::NO_CONTENT => {
-                offset = header_u64(&r, "Upload-Offset").unwrap_or(offset + size);
+                let at = header_u64(&r, "Upload-Offset").unwrap_or(offset + size);
+                counters.add_uploaded(at.saturating_sub(offset));
+                offset = at;
                 failures = 0;
             }
             other => {

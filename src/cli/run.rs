@@ -11,6 +11,7 @@ use clap::Args;
 use sha2::Digest;
 
 use super::args::{ClientArgs, ClientConfig, Connected, ManifestArgs, SourceArgs};
+use super::metrics::{MetricsArgs, MetricsConfig};
 use super::{Ending, UsageError};
 use crate::journal::{Journal, RunLock};
 use crate::pipeline::{self, RunConfig, SharedJournal, StopSignal};
@@ -24,6 +25,8 @@ pub struct RunArgs {
     pub client: ClientArgs,
     #[command(flatten)]
     pub sources: SourceArgs,
+    #[command(flatten)]
+    pub metrics: MetricsArgs,
     /// Where the reports are written.
     #[arg(long, default_value = "reports")]
     pub report_dir: PathBuf,
@@ -209,10 +212,13 @@ pub fn journal_path(
 pub async fn execute(args: RunArgs, stop: StopSignal, quiet: bool) -> anyhow::Result<Ending> {
     let config = args.to_config()?;
     let client = args.client.to_config()?;
+    let metrics = args.metrics.to_config()?;
     let connected = args.client.target.connect().await?;
     println!("target: {}", connected.describe());
     connected
-        .scope(async |connected| migrate(&args, config, &client, connected, stop, quiet).await)
+        .scope(async |connected| {
+            migrate(&args, config, &client, &metrics, connected, stop, quiet).await
+        })
         .await
 }
 
@@ -221,6 +227,7 @@ async fn migrate(
     args: &RunArgs,
     config: RunConfig,
     client: &ClientConfig,
+    metrics: &MetricsConfig,
     connected: &Connected,
     stop: StopSignal,
     quiet: bool,
@@ -271,7 +278,11 @@ async fn migrate(
         .call(move |j| report::write_run(j, &dir, facts))
         .await??;
     println!("{}", done_line(&summary, &args.report_dir));
-    Ok(ending(&summary, args.no_wait))
+    let ending = ending(&summary, args.no_wait);
+    let uploaded = client.counters().snapshot().uploaded_bytes;
+    let run = crate::metrics::RunMetrics::from_summary(&summary, uploaded, ending.exit_code());
+    metrics.publish(&run, &connected.identity).await;
+    Ok(ending)
 }
 
 /// The last line of a run on the terminal, naming the commonest reasons rows failed.

@@ -184,9 +184,25 @@ async fn upload_one(
     if size >= ctx.config.resumable_threshold {
         request.upload_protocol = Some(UploadProtocol::Tus);
         let session = ctx.client.generate_resumable_upload_url(&request).await?;
-        transfer::tus_upload(http, &session, &row.display_name, &mime, &path).await
+        transfer::tus_upload(
+            http,
+            ctx.client.counters(),
+            &session,
+            &row.display_name,
+            &mime,
+            &path,
+        )
+        .await
     } else {
         let url = ctx.client.generate_upload_url(&request).await?;
-        transfer::put_file(http, &url, &row.display_name, &mime, &path).await
+        transfer::put_file(
+            http,
+            ctx.client.counters(),
+            &url,
+            &row.display_name,
+            &mime,
+            &path,
+        )
+        .await
     }
 }

@@ -10,6 +10,7 @@ mod faults;
 mod hostile;
 mod journal_props;
 mod manifest_props;
+mod metrics;
 mod pipeline;
 mod plan;
 mod recipes;
