@@ -23,6 +23,7 @@ use crate::plan::keys::{KeyError, KeySet};
 use crate::plan::rows::source_text;
 use crate::report::TargetSummary;
 use crate::report::csv_out::{self, CsvOut, OutputError};
+use crate::report::html;
 
 pub const RECONCILE_SCHEMA_VERSION: u32 = 1;
 
@@ -124,7 +125,7 @@ pub async fn reconcile(
         }
     }
     let files_listed = index.len() as u64;
-    let (counts, csv) = {
+    let (counts, csv, aggregates) = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || write_rows(&config, index))
             .await
@@ -148,7 +149,83 @@ pub async fn reconcile(
     };
     let json = config.report_dir.join("reconcile.json");
     csv_out::write_json(&json, &summary)?;
+    html::write(&config.report_dir, &page(&summary, aggregates))?;
     Ok(ReconcileReport { summary, csv, json })
+}
+
+/// `report.html` of a reconciliation, from the numbers of its `reconcile.json`.
+fn page(summary: &ReconcileSummary, aggregates: html::Aggregates) -> html::Page {
+    let c = &summary.counts;
+    let target = match &summary.target.site_id {
+        Some(site) => format!("{} (site {site})", summary.target.base_url),
+        None => summary.target.base_url.clone(),
+    };
+    html::Page {
+        kind: "Reconciliation",
+        facts: vec![
+            ("target", target),
+            ("manifest", summary.manifest.clone()),
+            ("folders listed", html::num(summary.folders_listed)),
+            (
+                "folders missing",
+                html::num(summary.folders_missing.len() as u64),
+            ),
+            ("files listed", html::num(summary.files_listed)),
+            ("API calls", html::num(summary.api_calls_total)),
+        ],
+        totals: vec![
+            ("present", c.present),
+            ("missing", c.missing),
+            ("failed", c.failed),
+            ("pending", c.pending),
+            ("differs", c.differs),
+            ("invalid", c.invalid),
+            ("duplicate", c.duplicate),
+            ("skipped", c.skipped),
+        ],
+        notes: vec![("extra", c.extra)],
+        timeline: None,
+        calls: summary
+            .api_calls
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
+        reasons_title: "Rows not present as expected",
+        hint: |code| reconcile_hint(code).into(),
+        aggregates,
+    }
+}
+
+fn reconcile_hint(code: &str) -> &'static str {
+    match code {
+        "MISSING" => "not on the target: run the manifest again (only missing rows import)",
+        "FAILED" => "processing failed on the target: see run's failed.csv, or --retry-failed",
+        "PENDING" => "still processing: reconcile again later",
+        "DIFFERS" => "the target's file is not what the manifest expects: see the detail",
+        "EXTRA" => "on the target but in no manifest row: delete it or add it to the manifest",
+        "INVALID" => "fix the row in the manifest",
+        "DUPLICATE" => "the same row twice: drop one",
+        _ => "",
+    }
+}
+
+/// Counts one `reconcile.csv` line for `report.html`.
+fn tally(aggregates: &mut html::Aggregates, status: Status, cells: &[String]) {
+    let cell = |i: usize| cells.get(i).map_or("", String::as_str);
+    if status != Status::Extra {
+        aggregates.folder(cell(2), status == Status::Present);
+    }
+    if !matches!(status, Status::Present | Status::Skipped) {
+        aggregates.reason(&status.as_str().to_ascii_uppercase(), || html::Example {
+            line: cell(0).parse().unwrap_or(0),
+            source: if cell(1).is_empty() {
+                format!("{}/{}", cell(2), cell(3))
+            } else {
+                cell(1).to_string()
+            },
+            detail: cell(8).to_string(),
+        });
+    }
 }
 
 /// The distinct folder paths of the manifest's valid rows (`""` is the root).
@@ -169,13 +246,15 @@ fn folder_paths(
 fn write_rows(
     config: &ReconcileConfig,
     mut index: TargetIndex,
-) -> Result<(ReconcileCounts, PathBuf), ReconcileError> {
+) -> Result<(ReconcileCounts, PathBuf, html::Aggregates), ReconcileError> {
     let mut csv = CsvOut::create(config.report_dir.join("reconcile.csv"), &HEADER)?;
     let mut counts = ReconcileCounts::default();
+    let mut aggregates = html::Aggregates::default();
     let mut keys = KeySet::create()?;
     for entry in manifest::open(&config.manifest, &config.manifest_options)? {
         let (status, cells) = judge_entry(entry?, &mut keys, &mut index)?;
         counts.add(status);
+        tally(&mut aggregates, status, &cells);
         csv.write(&cells)?;
     }
     for extra in index.unclaimed() {
@@ -192,9 +271,11 @@ fn write_rows(
             f.display_name.clone().unwrap_or_default(),
         ];
         let detail = format!("not in the manifest ({state})");
-        csv.write(&line_cells(first, Status::Extra, Some(f), detail))?;
+        let cells = line_cells(first, Status::Extra, Some(f), detail);
+        tally(&mut aggregates, Status::Extra, &cells);
+        csv.write(&cells)?;
     }
-    Ok((counts, csv.finish()?))
+    Ok((counts, csv.finish()?, aggregates))
 }
 
 /// One manifest entry's status and `reconcile.csv` line; a valid row claims its file.

@@ -48,9 +48,20 @@ pub struct Target {
 }
 
 /// Calls made, by endpoint, plus throttles and retries: the client's own account of what it spent.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CallCounters {
     inner: Mutex<CounterState>,
+    /// Minute 0 of [`CounterState::per_minute`].
+    started: std::time::Instant,
+}
+
+impl Default for CallCounters {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            started: std::time::Instant::now(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -59,11 +70,41 @@ pub struct CounterState {
     pub calls: BTreeMap<&'static str, u64>,
     pub throttled: u64,
     pub retries: u64,
+    /// Calls and 429s per minute since the client was made (the report's timeline): one
+    /// entry a minute, so a day's run holds 1,440.
+    #[serde(skip)]
+    pub per_minute: Vec<MinuteCalls>,
+}
+
+/// One minute of [`CounterState::per_minute`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteCalls {
+    pub calls: u64,
+    pub throttled: u64,
+}
+
+impl CounterState {
+    fn minute(&mut self, index: usize) -> &mut MinuteCalls {
+        if self.per_minute.len() <= index {
+            self.per_minute.resize(index + 1, MinuteCalls::default());
+        }
+        &mut self.per_minute[index]
+    }
 }
 
 impl CallCounters {
     fn bump(&self, f: impl FnOnce(&mut CounterState)) {
         f(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// The minute of the timeline a call made now falls in.
+    fn minute_now(&self) -> usize {
+        (self.started.elapsed().as_secs() / 60) as usize
+    }
+
+    /// When minute 0 of the timeline began.
+    pub fn started(&self) -> std::time::Instant {
+        self.started
     }
 
     pub fn snapshot(&self) -> CounterState {
@@ -155,8 +196,11 @@ impl MediaClient {
         body: Option<&B>,
     ) -> Result<T, CallError> {
         let _permit = self.budget.acquire().await;
-        self.counters
-            .bump(|c| *c.calls.entry(endpoint).or_default() += 1);
+        let minute = self.counters.minute_now();
+        self.counters.bump(|c| {
+            *c.calls.entry(endpoint).or_default() += 1;
+            c.minute(minute).calls += 1;
+        });
         let url = format!("{}/site-media{path_and_query}", self.target.base_url);
         let mut rb = self.http.request(method, url);
         if let Some(key) = &self.target.api_key {
@@ -186,7 +230,11 @@ impl MediaClient {
             });
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
-            self.counters.bump(|c| c.throttled += 1);
+            let minute = self.counters.minute_now();
+            self.counters.bump(|c| {
+                c.throttled += 1;
+                c.minute(minute).throttled += 1;
+            });
             self.budget.on_throttled(retry_after);
         }
         Err(CallError::Api(ApiError::from_body(

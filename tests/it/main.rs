@@ -14,6 +14,7 @@ mod pipeline;
 mod plan;
 mod recipes;
 mod reconcile;
+mod report_html;
 mod scheduled;
 mod secrets;
 mod sources;
