@@ -14,6 +14,7 @@
 //! - [`pipeline`]: the stages (import, upload, settle, readiness) and their orchestrator.
 //! - [`plan`]: the dry-run audit of a manifest (validity, duplicates, folders, calls, probes).
 //! - [`reconcile`]: a manifest checked against what the target holds (present, missing, extra).
+//! - [`export`]: a site's files as a manifest another site can import (and `--download`).
 //! - [`report`]: reconciliation, failures, URL map and summary writers.
 //! - [`sources`]: what the tool knows of source hosts (the headers a private source needs).
 //! - [`cli`]: command-line arguments and one module per subcommand.
@@ -21,6 +22,7 @@
 pub mod api;
 pub mod cli;
 pub mod control;
+pub mod export;
 pub mod journal;
 pub mod manifest;
 pub mod pipeline;

@@ -431,6 +431,70 @@ impl MediaClient {
     }
 }
 
+impl MediaClient {
+    /// One page (at most 100) of every live file under the root, all levels (Search Files
+    /// with no search text).
+    pub async fn search_files(&self, cursor: Option<&str>) -> Result<ListFilesResponse, CallError> {
+        let body = SearchFilesRequest {
+            root_folder: Some(RootFolder::MediaRoot),
+            paging: Some(CursorPaging {
+                limit: Some(100),
+                cursor: cursor.map(str::to_string),
+            }),
+            ..Default::default()
+        };
+        self.read("searchFiles", Method::POST, "/v1/files/search", Some(&body))
+            .await
+    }
+
+    /// One page (at most 100) of every folder under the root, all levels.
+    pub async fn search_folders(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<ListFoldersResponse, CallError> {
+        let body = SearchFoldersRequest {
+            root_folder: Some(RootFolder::MediaRoot),
+            paging: Some(CursorPaging {
+                limit: Some(100),
+                cursor: cursor.map(str::to_string),
+            }),
+            ..Default::default()
+        };
+        self.read(
+            "searchFolders",
+            Method::POST,
+            "/v1/folders/search",
+            Some(&body),
+        )
+        .await
+    }
+
+    /// A temporary, signed URL of a file's original (private files included). The URL is a
+    /// secret: it must not be logged.
+    pub async fn file_download_url(&self, file_id: &str) -> Result<String, CallError> {
+        let body = GenerateFileDownloadUrlRequest {
+            file_id: file_id.to_string(),
+            ..Default::default()
+        };
+        let r: GenerateFileDownloadUrlResponse = self
+            .read(
+                "generateFileDownloadUrl",
+                Method::POST,
+                "/v1/files/generate-file-download-url",
+                Some(&body),
+            )
+            .await?;
+        r.download_urls
+            .into_iter()
+            .next()
+            .map(|u| u.url)
+            .ok_or_else(|| CallError::Decode {
+                endpoint: "generateFileDownloadUrl",
+                message: "the answer holds no download URL".to_string(),
+            })
+    }
+}
+
 fn page_query(parent: &str, cursor: Option<&str>) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     q.append_pair("parentFolderId", parent)

@@ -6,6 +6,7 @@ mod support;
 
 mod cli;
 mod exit_codes;
+mod export;
 mod faults;
 mod hostile;
 mod journal_props;
