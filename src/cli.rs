@@ -2,6 +2,7 @@
 //! into validated configs here; nothing past `cli/` sees raw strings.
 
 pub mod args;
+pub mod export;
 pub mod metrics;
 pub mod plan;
 pub mod progress;
@@ -44,6 +45,8 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Compare a manifest with what the target holds: present, missing, failed, differs, extra.
     Reconcile(reconcile::ReconcileArgs),
+    /// Write a site's files as a manifest another site can import; --download backs them up.
+    Export(export::ExportArgs),
 }
 
 /// How a command ended, mapped to the process exit code by `main`. One meaning per code

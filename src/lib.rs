@@ -15,6 +15,7 @@
 //! - [`plan`]: the dry-run audit of a manifest (validity, duplicates, folders, calls, probes).
 //! - [`metrics`]: a run's metrics in Prometheus text format, for a file or a Pushgateway.
 //! - [`reconcile`]: a manifest checked against what the target holds (present, missing, extra).
+//! - [`export`]: a site's files as a manifest another site can import (and `--download`).
 //! - [`report`]: reconciliation, failures, URL map and summary writers.
 //! - [`sources`]: what the tool knows of source hosts (the headers a private source needs).
 //! - [`cli`]: command-line arguments and one module per subcommand.
@@ -22,6 +23,7 @@
 pub mod api;
 pub mod cli;
 pub mod control;
+pub mod export;
 pub mod journal;
 pub mod manifest;
 pub mod metrics;

@@ -43,6 +43,7 @@ async fn dispatch(command: Command, quiet: bool) -> anyhow::Result<Ending> {
         }
         Command::Plan(args) => cli::plan::execute(args).await,
         Command::Reconcile(args) => cli::reconcile::execute(args).await,
+        Command::Export(args) => cli::export::execute(args).await,
         Command::Run(args) => {
             let (stop, signal) = StopSignal::new();
             tokio::spawn(async move {

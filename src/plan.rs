@@ -21,6 +21,7 @@ use self::estimate::CallEstimate;
 use self::rows::{FolderTree, PlanCounts, PlannedRow};
 use crate::manifest::{Format, ManifestError, ManifestOptions, Source};
 use crate::report::csv_out::{self, CsvOut, OutputError};
+use crate::report::html;
 use crate::sources::SourceHeaders;
 use crate::sources::probe::{ProbeResult, ProbeStatus, Prober};
 
@@ -205,8 +206,10 @@ pub async fn plan(config: PlanConfig) -> Result<PlanReport, PlanError> {
     let mut folders = FolderTree::default();
     let mut hosts: BTreeMap<String, u64> = BTreeMap::new();
     let mut probes = prober.as_ref().map(|_| ProbeCounts::default());
+    let mut aggregates = html::Aggregates::default();
     while let Some((row, probe)) = judged.next().await {
         counts.add(&row);
+        tally(&mut aggregates, &row, probe.as_ref());
         if row.valid_source.is_some() {
             folders.add(&row.folder_path);
         }
@@ -233,7 +236,93 @@ pub async fn plan(config: PlanConfig) -> Result<PlanReport, PlanError> {
     }
     let json = config.report_dir.join("plan.json");
     csv_out::write_json(&json, &summary)?;
+    html::write(&config.report_dir, &page(&summary, aggregates))?;
     Ok(PlanReport { summary, csv, json })
+}
+
+/// Counts a row for `report.html`: its folder, and why it won't import (invalid, duplicate, a
+/// probe that failed).
+fn tally(aggregates: &mut html::Aggregates, row: &PlannedRow, probe: Option<&RowProbe>) {
+    let failed_probe = match probe {
+        Some(RowProbe::Remote(result)) if result.status.failed() => Some(result),
+        _ => None,
+    };
+    aggregates.folder(
+        &row.folder_path,
+        row.status == rows::RowStatus::Valid && failed_probe.is_none(),
+    );
+    let example = |detail: &str| html::Example {
+        line: row.line,
+        source: row.source.clone(),
+        detail: detail.to_string(),
+    };
+    match row.status {
+        rows::RowStatus::Invalid => {
+            let code = if row.field.is_empty() {
+                "INVALID_ROW".to_string()
+            } else {
+                format!("INVALID_{}", row.field.to_ascii_uppercase())
+            };
+            aggregates.reason(&code, || example(&row.reason));
+        }
+        rows::RowStatus::Duplicate => aggregates.reason("DUPLICATE", || example(&row.reason)),
+        rows::RowStatus::Valid | rows::RowStatus::Skipped => {}
+    }
+    if let Some(result) = failed_probe {
+        let code = format!("PROBE_{}", result.status.label().to_ascii_uppercase());
+        aggregates.reason(&code, || example(&result.detail));
+    }
+}
+
+/// `report.html` of a plan, from the numbers of its `plan.json`.
+fn page(summary: &PlanSummary, aggregates: html::Aggregates) -> html::Page {
+    let c = &summary.counts;
+    let a = &summary.api_calls;
+    let mut facts = vec![
+        ("manifest", summary.manifest.clone()),
+        ("format", summary.format.to_string()),
+        ("URL rows", html::num(c.url_rows)),
+        ("local file rows", html::num(c.file_rows)),
+        ("folders to create", html::num(summary.folders.len() as u64)),
+        ("source hosts", html::num(summary.source_hosts.len() as u64)),
+        ("API calls estimated", html::num(a.total)),
+        (
+            "rate",
+            format!("{} calls a minute", summary.rate_per_minute),
+        ),
+        ("time estimated", summary.estimated_time.clone()),
+    ];
+    if let Some(p) = &summary.probe {
+        facts.push(("sources probed", html::num(p.probed)));
+        facts.push(("probes failed", html::num(p.failed())));
+    }
+    html::Page {
+        kind: "Plan",
+        facts,
+        totals: vec![
+            ("valid", c.valid),
+            ("invalid", c.invalid),
+            ("duplicate", c.duplicate),
+            ("skipped", c.skipped),
+        ],
+        notes: vec![("type undetectable", c.type_undetectable)],
+        timeline: None,
+        calls: vec![
+            ("bulkImportFile (estimated)".to_string(), a.bulk_import),
+            (
+                "generateFileUploadUrl (estimated)".to_string(),
+                a.upload_url,
+            ),
+            (
+                "getFileDescriptors (estimated)".to_string(),
+                a.readiness_polls,
+            ),
+            ("folders (estimated)".to_string(), a.folders),
+        ],
+        reasons_title: "Rows that will not import",
+        hint: |code| crate::sources::diagnosis::hint(code).into(),
+        aggregates,
+    }
 }
 
 /// The rows from `rx`, each with its probe when probing, in manifest order: `buffered` runs

@@ -5,24 +5,33 @@
 //! `missing`, `failed`, `pending` or `differs` (or `invalid` / `duplicate`); files in those
 //! folders that no row claims are `extra`.
 
+pub mod content;
 pub mod target;
 pub mod verdict;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
+use futures_util::StreamExt;
 use serde::Serialize;
+use tokio::sync::mpsc;
 
+use self::content::{ContentCheck, Judged, SourceOf};
 use self::target::TargetIndex;
 use self::verdict::{ReconcileCounts, Status};
 use crate::api::client::{CallError, MediaClient};
 use crate::api::listing::FolderResolver;
 use crate::api::types::{FileDescriptor, OperationStatus};
-use crate::manifest::{self, Entry, ManifestError, ManifestOptions, SkippedRow};
+use crate::manifest::{self, Entry, ManifestError, ManifestOptions, SkippedRow, Source};
 use crate::plan::keys::{KeyError, KeySet};
 use crate::plan::rows::source_text;
 use crate::report::TargetSummary;
 use crate::report::csv_out::{self, CsvOut, OutputError};
+use crate::report::html;
+use crate::sources::SourceHeaders;
+use crate::sources::probe::Prober;
 
 pub const RECONCILE_SCHEMA_VERSION: u32 = 1;
 
@@ -38,6 +47,8 @@ pub enum ReconcileError {
     Target(#[source] Box<CallError>),
     #[error("the manifest reader stopped unexpectedly")]
     Reader(#[source] tokio::task::JoinError),
+    #[error("building the HTTP client for --verify-content=source")]
+    Http(#[source] reqwest::Error),
 }
 
 impl From<CallError> for ReconcileError {
@@ -53,6 +64,49 @@ pub struct ReconcileConfig {
     pub report_dir: PathBuf,
     /// The target as the report names it (no secrets).
     pub target: TargetSummary,
+    /// `--verify-content`: what each READY file's content is compared with.
+    pub verify: Option<VerifyContent>,
+    /// How sources are read with `--verify-content=source`.
+    pub sources: SourceReading,
+}
+
+/// What `--verify-content` compares a READY file's size and hash with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyContent {
+    /// The manifest's `expected_size` / `expected_md5` (and a local file's size); a value the
+    /// target doesn't report differs.
+    Manifest,
+    /// The source's bytes, downloaded again (a local file read again).
+    Source,
+}
+
+impl VerifyContent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manifest => "manifest",
+            Self::Source => "source",
+        }
+    }
+}
+
+/// Reading sources for `--verify-content=source`: politeness and the headers they need.
+#[derive(Debug, Clone)]
+pub struct SourceReading {
+    pub per_host: usize,
+    pub concurrency: usize,
+    pub timeout: Duration,
+    pub headers: SourceHeaders,
+}
+
+impl Default for SourceReading {
+    fn default() -> Self {
+        Self {
+            per_host: 2,
+            concurrency: 8,
+            timeout: Duration::from_secs(60),
+            headers: SourceHeaders::default(),
+        }
+    }
 }
 
 /// `reconcile.json`.
@@ -70,6 +124,13 @@ pub struct ReconcileSummary {
     pub files_listed: u64,
     pub api_calls: BTreeMap<String, u64>,
     pub api_calls_total: u64,
+    /// `--verify-content`'s mode, when given.
+    pub verify_content: Option<&'static str>,
+    /// READY files whose size or hash was compared (with the manifest, or with the source).
+    pub content_verified: u64,
+    /// With `--verify-content`: READY files that could not be compared (nothing expected in
+    /// the manifest, or a source that could not be read).
+    pub content_unverified: u64,
 }
 
 impl ReconcileSummary {
@@ -78,7 +139,7 @@ impl ReconcileSummary {
     /// Every row is on the target as the manifest says: none missing, failed, pending,
     /// different, or invalid (an invalid row can't be there).
     pub fn complete(&self) -> bool {
-        self.counts.not_present() == 0 && self.counts.invalid == 0
+        self.counts.not_present() == 0 && self.counts.invalid == 0 && self.content_unverified == 0
     }
 }
 
@@ -124,18 +185,13 @@ pub async fn reconcile(
         }
     }
     let files_listed = index.len() as u64;
-    let (counts, csv) = {
-        let config = config.clone();
-        tokio::task::spawn_blocking(move || write_rows(&config, index))
-            .await
-            .map_err(ReconcileError::Reader)??
-    };
+    let rows = write_rows(&config, index).await?;
     let calls = client.counters().snapshot();
     let summary = ReconcileSummary {
         schema_version: RECONCILE_SCHEMA_VERSION,
         manifest: config.manifest.display().to_string(),
         target: config.target.clone(),
-        counts,
+        counts: rows.counts,
         folders_listed: (folders.len() - folders_missing.len()) as u64,
         folders_missing,
         files_listed,
@@ -145,10 +201,102 @@ pub async fn reconcile(
             .iter()
             .map(|(k, v)| (k.to_string(), *v))
             .collect(),
+        verify_content: config.verify.map(VerifyContent::as_str),
+        content_verified: rows.verified,
+        content_unverified: rows.unverified,
     };
     let json = config.report_dir.join("reconcile.json");
     csv_out::write_json(&json, &summary)?;
-    Ok(ReconcileReport { summary, csv, json })
+    html::write(&config.report_dir, &page(&summary, rows.aggregates))?;
+    Ok(ReconcileReport {
+        summary,
+        csv: rows.csv,
+        json,
+    })
+}
+
+/// `report.html` of a reconciliation, from the numbers of its `reconcile.json`.
+fn page(summary: &ReconcileSummary, aggregates: html::Aggregates) -> html::Page {
+    let c = &summary.counts;
+    let target = match &summary.target.site_id {
+        Some(site) => format!("{} (site {site})", summary.target.base_url),
+        None => summary.target.base_url.clone(),
+    };
+    html::Page {
+        kind: "Reconciliation",
+        facts: vec![
+            ("target", target),
+            ("manifest", summary.manifest.clone()),
+            ("folders listed", html::num(summary.folders_listed)),
+            (
+                "folders missing",
+                html::num(summary.folders_missing.len() as u64),
+            ),
+            ("files listed", html::num(summary.files_listed)),
+            ("API calls", html::num(summary.api_calls_total)),
+            (
+                "content checked against",
+                summary.verify_content.unwrap_or("(not asked)").to_string(),
+            ),
+            ("content verified", html::num(summary.content_verified)),
+            (
+                "content not verified",
+                html::num(summary.content_unverified),
+            ),
+        ],
+        totals: vec![
+            ("present", c.present),
+            ("missing", c.missing),
+            ("failed", c.failed),
+            ("pending", c.pending),
+            ("differs", c.differs),
+            ("invalid", c.invalid),
+            ("duplicate", c.duplicate),
+            ("skipped", c.skipped),
+        ],
+        notes: vec![("extra", c.extra)],
+        timeline: None,
+        calls: summary
+            .api_calls
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
+        reasons_title: "Rows not present as expected",
+        hint: |code| reconcile_hint(code).into(),
+        aggregates,
+    }
+}
+
+fn reconcile_hint(code: &str) -> &'static str {
+    match code {
+        "MISSING" => "not on the target: run the manifest again (only missing rows import)",
+        "FAILED" => "processing failed on the target: see run's failed.csv, or --retry-failed",
+        "PENDING" => "still processing: reconcile again later",
+        "DIFFERS" => "the target's file is not what the manifest expects: see the detail",
+        "EXTRA" => "on the target but in no manifest row: delete it or add it to the manifest",
+        "INVALID" => "fix the row in the manifest",
+        "DUPLICATE" => "the same row twice: drop one",
+        _ => "",
+    }
+}
+
+/// Counts one `reconcile.csv` line for `report.html`.
+fn tally(aggregates: &mut html::Aggregates, status: Status, cells: &[String]) {
+    let cell = |i: usize| cells.get(i).map_or("", String::as_str);
+    if status != Status::Extra {
+        aggregates.folder(cell(2), status == Status::Present);
+    }
+    if !matches!(status, Status::Present | Status::Skipped) {
+        aggregates.reason(&status.as_str().to_ascii_uppercase(), || html::Example {
+            line: cell(0).parse().unwrap_or(0),
+            source: if cell(1).is_empty() {
+                format!("{}/{}", cell(2), cell(3))
+            } else {
+                cell(1).to_string()
+            },
+            detail: cell(8).to_string(),
+        });
+    }
 }
 
 /// The distinct folder paths of the manifest's valid rows (`""` is the root).
@@ -165,21 +313,77 @@ fn folder_paths(
     Ok(folders)
 }
 
-/// The second pass: one CSV line per manifest row, then one per unclaimed file.
-fn write_rows(
+/// What the second pass wrote.
+struct Rows {
+    counts: ReconcileCounts,
+    csv: PathBuf,
+    aggregates: html::Aggregates,
+    verified: u64,
+    unverified: u64,
+}
+
+/// The second pass: one CSV line per manifest row, then one per unclaimed file. The manifest
+/// is judged on a blocking thread; the lines come back in order, each READY file checked
+/// against its source first with `--verify-content=source`.
+async fn write_rows(config: &ReconcileConfig, index: TargetIndex) -> Result<Rows, ReconcileError> {
+    let prober = match config.verify {
+        Some(VerifyContent::Source) => {
+            let r = &config.sources;
+            Some(Arc::new(
+                Prober::new(r.per_host, r.timeout, r.headers.clone())
+                    .map_err(ReconcileError::Http)?,
+            ))
+        }
+        _ => None,
+    };
+    let (tx, rx) = mpsc::channel::<Judged>(1024);
+    let judging = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || judge_rows(&config, index, &tx))
+    };
+    let mut csv = CsvOut::create(config.report_dir.join("reconcile.csv"), &HEADER)?;
+    let mut rows = Rows {
+        counts: ReconcileCounts::default(),
+        csv: PathBuf::new(),
+        aggregates: html::Aggregates::default(),
+        verified: 0,
+        unverified: 0,
+    };
+    let mut lines = std::pin::pin!(content::checked(rx, prober, config.sources.concurrency));
+    while let Some(line) = lines.next().await {
+        rows.counts.add(line.status);
+        if config.verify.is_some() && matches!(line.status, Status::Present | Status::Differs) {
+            if line.verified {
+                rows.verified += 1;
+            } else {
+                rows.unverified += 1;
+            }
+        } else if line.verified {
+            rows.verified += 1;
+        }
+        tally(&mut rows.aggregates, line.status, &line.cells);
+        csv.write(&line.cells)?;
+    }
+    judging.await.map_err(ReconcileError::Reader)??;
+    rows.csv = csv.finish()?;
+    Ok(rows)
+}
+
+/// Judges every manifest row, then every unclaimed file, in order, into `tx`.
+fn judge_rows(
     config: &ReconcileConfig,
     mut index: TargetIndex,
-) -> Result<(ReconcileCounts, PathBuf), ReconcileError> {
-    let mut csv = CsvOut::create(config.report_dir.join("reconcile.csv"), &HEADER)?;
-    let mut counts = ReconcileCounts::default();
+    tx: &mpsc::Sender<Judged>,
+) -> Result<(), ReconcileError> {
     let mut keys = KeySet::create()?;
     for entry in manifest::open(&config.manifest, &config.manifest_options)? {
-        let (status, cells) = judge_entry(entry?, &mut keys, &mut index)?;
-        counts.add(status);
-        csv.write(&cells)?;
+        let judged = judge_entry(entry?, &mut keys, &mut index, config.verify)?;
+        if tx.blocking_send(judged).is_err() {
+            // The writer stopped (its error is the one reported).
+            return Ok(());
+        }
     }
     for extra in index.unclaimed() {
-        counts.add(Status::Extra);
         let f = &extra.file;
         let state = f
             .operation_status
@@ -192,9 +396,21 @@ fn write_rows(
             f.display_name.clone().unwrap_or_default(),
         ];
         let detail = format!("not in the manifest ({state})");
-        csv.write(&line_cells(first, Status::Extra, Some(f), detail))?;
+        let cells = line_cells(first, Status::Extra, Some(f), detail);
+        if tx.blocking_send(plain(Status::Extra, cells)).is_err() {
+            return Ok(());
+        }
     }
-    Ok((counts, csv.finish()?))
+    Ok(())
+}
+
+fn plain(status: Status, cells: Vec<String>) -> Judged {
+    Judged {
+        status,
+        cells,
+        check: None,
+        verified: false,
+    }
 }
 
 /// One manifest entry's status and `reconcile.csv` line; a valid row claims its file.
@@ -202,7 +418,8 @@ fn judge_entry(
     entry: Entry,
     keys: &mut KeySet,
     index: &mut TargetIndex,
-) -> Result<(Status, Vec<String>), ReconcileError> {
+    verify: Option<VerifyContent>,
+) -> Result<Judged, ReconcileError> {
     let row = match entry {
         Entry::Invalid(bad) => {
             let raw = |f| bad.raw.get(f).unwrap_or_default().to_string();
@@ -213,7 +430,7 @@ fn judge_entry(
                 raw("display_name"),
             ];
             let detail = format!("{}: {}", bad.field, bad.reason);
-            return Ok((
+            return Ok(plain(
                 Status::Invalid,
                 line_cells(first, Status::Invalid, None, detail),
             ));
@@ -227,7 +444,7 @@ fn judge_entry(
                 raw("display_name"),
             ];
             let detail = SkippedRow::REASON.to_string();
-            return Ok((
+            return Ok(plain(
                 Status::Skipped,
                 line_cells(first, Status::Skipped, None, detail),
             ));
@@ -242,16 +459,33 @@ fn judge_entry(
     ];
     if let Some(line) = keys.first_line(row.key.as_str(), row.line)? {
         let detail = format!("duplicate of line {line}");
-        return Ok((
+        return Ok(plain(
             Status::Duplicate,
             line_cells(first, Status::Duplicate, None, detail),
         ));
     }
-    let v = verdict::judge(&row, index);
-    Ok((
-        v.status,
-        line_cells(first, v.status, v.file.as_ref(), v.detail),
-    ))
+    let v = verdict::judge(&row, index, verify == Some(VerifyContent::Manifest));
+    let check = match (&v.file, verify) {
+        (Some(file), Some(VerifyContent::Source))
+            if matches!(v.status, Status::Present | Status::Differs) =>
+        {
+            Some(ContentCheck {
+                source: match &row.source {
+                    Source::Url(url) => SourceOf::Url(url.clone()),
+                    Source::File(path) => SourceOf::File(path.clone()),
+                },
+                size: file.size_in_bytes,
+                hash: file.hash.clone(),
+            })
+        }
+        _ => None,
+    };
+    Ok(Judged {
+        status: v.status,
+        cells: line_cells(first, v.status, v.file.as_ref(), v.detail),
+        check,
+        verified: v.compared && verify != Some(VerifyContent::Source),
+    })
 }
 
 /// line, source, folder_path, display_name, then status, file_id, size, hash, detail.

@@ -22,6 +22,7 @@ use crate::sources::diagnosis;
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
 
 pub mod csv_out;
+pub mod html;
 
 use self::csv_out::{CsvOut, OutputError};
 
@@ -141,12 +142,13 @@ const RECONCILIATION_HEADER: [&str; 16] = [
 /// `failed.csv`: the manifest's columns, so it can be run again, then why each line failed.
 const FAILED_EXTRA: [&str; 4] = ["line", "error_code", "error_message", "hint"];
 
-/// Writes the three CSV reports for run `run` into `dir`; returns the counts by status.
+/// Writes the three CSV reports for run `run` into `dir`; returns the counts by status and the
+/// aggregates `report.html` shows.
 pub fn write_csv_reports(
     journal: &Journal,
     run: i64,
     dir: &Path,
-) -> Result<StatusCounts, ReportError> {
+) -> Result<(StatusCounts, html::Aggregates), ReportError> {
     csv_out::create_dir(dir)?;
     let mut reconciliation =
         CsvOut::create(dir.join("reconciliation.csv"), &RECONCILIATION_HEADER)?;
@@ -157,11 +159,13 @@ pub fn write_csv_reports(
         &["source", "file_id", "file_url", "status"],
     )?;
     let mut counts = StatusCounts::default();
+    let mut aggregates = html::Aggregates::default();
     journal.for_each_line(run, |item| -> Result<(), ReportError> {
         match &item {
             LineItem::Row(row) => {
                 let status = LineStatus::of_row(row.state);
                 counts.add(status);
+                aggregates.folder(&row.folder_path, status == LineStatus::Ready);
                 match row.origin.as_str() {
                     "adopted" => counts.adopted += 1,
                     "updated" => counts.updated += 1,
@@ -173,6 +177,11 @@ pub fn write_csv_reports(
                     let mut cells = row.manifest_cells();
                     cells.extend(why(row.line, &code, opt(&row.error_message)));
                     failed.write(&cells)?;
+                    aggregates.reason(&code, || html::Example {
+                        line: row.line,
+                        source: row.source.clone(),
+                        detail: row.error_message.clone().unwrap_or_default(),
+                    });
                     *counts.reasons.entry(code).or_default() += 1;
                 }
                 if let Some(id) = &row.file_id {
@@ -186,12 +195,18 @@ pub fn write_csv_reports(
             }
             LineItem::Issue(issue) => {
                 counts.add(LineStatus::of_issue(issue.kind));
+                aggregates.folder(issue.get("folder_path"), false);
                 if issue.kind == IssueKind::Invalid {
                     let code = issue_code(issue);
                     let mut cells: Vec<String> =
                         FIELDS.iter().map(|f| issue.get(f).to_string()).collect();
                     cells.extend(why(issue.line, &code, issue.reason.clone()));
                     failed.write(&cells)?;
+                    aggregates.reason(&code, || html::Example {
+                        line: issue.line,
+                        source: issue.get("source").to_string(),
+                        detail: issue.reason.clone(),
+                    });
                     *counts.reasons.entry(code).or_default() += 1;
                 }
                 reconciliation.write(&issue_cells(issue))?;
@@ -202,7 +217,7 @@ pub fn write_csv_reports(
     reconciliation.finish()?;
     failed.finish()?;
     url_map.finish()?;
-    Ok(counts)
+    Ok((counts, aggregates))
 }
 
 /// The cells of [`FAILED_EXTRA`].
@@ -340,12 +355,15 @@ pub struct RunFacts {
     pub adoption_listings: u64,
     pub pruned: u64,
     pub replaced: u64,
+    /// The client's ceiling, calls per minute (the timeline's budget line).
+    pub budget_per_minute: u32,
 }
 
-/// Writes every report of a run into `dir` — the CSVs from the journal, then `summary.json` —
-/// and returns the summary.
+/// Writes every report of a run into `dir` — the CSVs from the journal, then `summary.json`
+/// and `report.html` — and returns the summary.
 pub fn write_run(journal: &Journal, dir: &Path, facts: RunFacts) -> Result<Summary, ReportError> {
-    let counts = write_csv_reports(journal, facts.run, dir)?;
+    let (counts, aggregates) = write_csv_reports(journal, facts.run, dir)?;
+    let timeline = run_timeline(journal, &facts)?;
     write_pruned(journal, facts.run, dir)?;
     let secs = facts.duration.as_secs_f64();
     let summary = Summary {
@@ -378,7 +396,99 @@ pub fn write_run(journal: &Journal, dir: &Path, facts: RunFacts) -> Result<Summa
         replaced: facts.replaced,
     };
     write_summary(dir, &summary)?;
+    html::write(dir, &run_page(&summary, timeline, aggregates))?;
     Ok(summary)
+}
+
+/// The run minute by minute: files from the journal, calls from the client's counters (both
+/// counted from `facts.started_at`).
+fn run_timeline(journal: &Journal, facts: &RunFacts) -> Result<html::Timeline, ReportError> {
+    let files = journal.files_per_minute(facts.run, facts.started_at.as_millisecond())?;
+    let calls = &facts.calls.per_minute;
+    let minutes = (0..files.len().max(calls.len()).max(1))
+        .map(|m| {
+            let f = files.get(m).copied().unwrap_or_default();
+            let c = calls.get(m).copied().unwrap_or_default();
+            html::Minute {
+                accepted: f.accepted,
+                ready: f.ready,
+                calls: c.calls,
+                throttled: c.throttled,
+            }
+        })
+        .collect();
+    Ok(html::Timeline {
+        minutes,
+        budget_per_minute: facts.budget_per_minute,
+    })
+}
+
+/// `report.html` of a run, from the numbers of its `summary.json`.
+fn run_page(
+    summary: &Summary,
+    timeline: html::Timeline,
+    aggregates: html::Aggregates,
+) -> html::Page {
+    let c = &summary.counts;
+    let target = match &summary.target.site_id {
+        Some(site) => format!("{} (site {site})", summary.target.base_url),
+        None => summary.target.base_url.clone(),
+    };
+    let ended = if summary.interrupted {
+        "interrupted (run the same command to resume)"
+    } else if summary.wait_timed_out {
+        "stopped waiting for processing (files still pending)"
+    } else {
+        "finished"
+    };
+    html::Page {
+        kind: "Run",
+        facts: vec![
+            ("target", target),
+            ("manifest", summary.manifest.path.clone()),
+            ("manifest sha256", summary.manifest.sha256.clone()),
+            ("journal", summary.journal.clone()),
+            ("run", summary.run.to_string()),
+            ("started", summary.started_at.clone()),
+            ("finished", summary.finished_at.clone()),
+            (
+                "duration",
+                crate::plan::estimate::human_duration(summary.duration_secs.round() as u64),
+            ),
+            ("ended", ended.to_string()),
+            (
+                "files per minute",
+                format!("{:.1}", summary.files_per_minute),
+            ),
+            ("API calls", html::num(summary.api_calls_total)),
+            ("429 answers", html::num(summary.throttled)),
+            ("retries", html::num(summary.retries)),
+        ],
+        totals: vec![
+            ("ready", c.ready),
+            ("pending", c.pending),
+            ("failed", c.failed),
+            ("invalid", c.invalid),
+            ("duplicate", c.duplicate),
+            ("skipped", c.skipped),
+        ],
+        notes: vec![
+            ("adopted", c.adopted),
+            ("updated", c.updated),
+            ("settled in doubt", summary.settled_in_doubt),
+            ("pruned", summary.pruned),
+            ("replaced", summary.replaced),
+        ],
+        timeline: Some(timeline),
+        calls: summary
+            .api_calls
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect(),
+        reasons_title: "Failure reasons",
+        hint: |code| diagnosis::hint(code).into(),
+        aggregates,
+    }
 }
 
 /// `pruned.csv`: the rows `--prune` took in this run (or in the run it resumed), with the file

@@ -48,9 +48,20 @@ pub struct Target {
 }
 
 /// Calls made, by endpoint, plus throttles and retries: the client's own account of what it spent.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CallCounters {
     inner: Mutex<CounterState>,
+    /// Minute 0 of [`CounterState::per_minute`].
+    started: std::time::Instant,
+}
+
+impl Default for CallCounters {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            started: std::time::Instant::now(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -61,6 +72,26 @@ pub struct CounterState {
     pub retries: u64,
     /// Bytes of local files the target took (a `PUT` it answered, each tus chunk it stored).
     pub uploaded_bytes: u64,
+    /// Calls and 429s per minute since the client was made (the report's timeline): one
+    /// entry a minute, so a day's run holds 1,440.
+    #[serde(skip)]
+    pub per_minute: Vec<MinuteCalls>,
+}
+
+/// One minute of [`CounterState::per_minute`].
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteCalls {
+    pub calls: u64,
+    pub throttled: u64,
+}
+
+impl CounterState {
+    fn minute(&mut self, index: usize) -> &mut MinuteCalls {
+        if self.per_minute.len() <= index {
+            self.per_minute.resize(index + 1, MinuteCalls::default());
+        }
+        &mut self.per_minute[index]
+    }
 }
 
 impl CallCounters {
@@ -71,6 +102,16 @@ impl CallCounters {
     /// Counts bytes of a local file the target took.
     pub fn add_uploaded(&self, bytes: u64) {
         self.bump(|c| c.uploaded_bytes += bytes);
+    }
+
+    /// The minute of the timeline a call made now falls in.
+    fn minute_now(&self) -> usize {
+        (self.started.elapsed().as_secs() / 60) as usize
+    }
+
+    /// When minute 0 of the timeline began.
+    pub fn started(&self) -> std::time::Instant {
+        self.started
     }
 
     pub fn snapshot(&self) -> CounterState {
@@ -162,8 +203,11 @@ impl MediaClient {
         body: Option<&B>,
     ) -> Result<T, CallError> {
         let _permit = self.budget.acquire().await;
-        self.counters
-            .bump(|c| *c.calls.entry(endpoint).or_default() += 1);
+        let minute = self.counters.minute_now();
+        self.counters.bump(|c| {
+            *c.calls.entry(endpoint).or_default() += 1;
+            c.minute(minute).calls += 1;
+        });
         let url = format!("{}/site-media{path_and_query}", self.target.base_url);
         let mut rb = self.http.request(method, url);
         if let Some(key) = &self.target.api_key {
@@ -193,7 +237,11 @@ impl MediaClient {
             });
         }
         if status == StatusCode::TOO_MANY_REQUESTS {
-            self.counters.bump(|c| c.throttled += 1);
+            let minute = self.counters.minute_now();
+            self.counters.bump(|c| {
+                c.throttled += 1;
+                c.minute(minute).throttled += 1;
+            });
             self.budget.on_throttled(retry_after);
         }
         Err(CallError::Api(ApiError::from_body(
@@ -387,6 +435,70 @@ impl MediaClient {
             Some(req),
         )
         .await
+    }
+}
+
+impl MediaClient {
+    /// One page (at most 100) of every live file under the root, all levels (Search Files
+    /// with no search text).
+    pub async fn search_files(&self, cursor: Option<&str>) -> Result<ListFilesResponse, CallError> {
+        let body = SearchFilesRequest {
+            root_folder: Some(RootFolder::MediaRoot),
+            paging: Some(CursorPaging {
+                limit: Some(100),
+                cursor: cursor.map(str::to_string),
+            }),
+            ..Default::default()
+        };
+        self.read("searchFiles", Method::POST, "/v1/files/search", Some(&body))
+            .await
+    }
+
+    /// One page (at most 100) of every folder under the root, all levels.
+    pub async fn search_folders(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<ListFoldersResponse, CallError> {
+        let body = SearchFoldersRequest {
+            root_folder: Some(RootFolder::MediaRoot),
+            paging: Some(CursorPaging {
+                limit: Some(100),
+                cursor: cursor.map(str::to_string),
+            }),
+            ..Default::default()
+        };
+        self.read(
+            "searchFolders",
+            Method::POST,
+            "/v1/folders/search",
+            Some(&body),
+        )
+        .await
+    }
+
+    /// A temporary, signed URL of a file's original (private files included). The URL is a
+    /// secret: it must not be logged.
+    pub async fn file_download_url(&self, file_id: &str) -> Result<String, CallError> {
+        let body = GenerateFileDownloadUrlRequest {
+            file_id: file_id.to_string(),
+            ..Default::default()
+        };
+        let r: GenerateFileDownloadUrlResponse = self
+            .read(
+                "generateFileDownloadUrl",
+                Method::POST,
+                "/v1/files/generate-file-download-url",
+                Some(&body),
+            )
+            .await?;
+        r.download_urls
+            .into_iter()
+            .next()
+            .map(|u| u.url)
+            .ok_or_else(|| CallError::Decode {
+                endpoint: "generateFileDownloadUrl",
+                message: "the answer holds no download URL".to_string(),
+            })
     }
 }
 

@@ -240,8 +240,11 @@ async fn migrate(
     let client = connected.client(client)?;
     crate::api::preflight::check_target(&client, patience).await?;
     let shared = SharedJournal::new(journal);
-    let started_at = jiff::Timestamp::now();
-    let clock = std::time::Instant::now();
+    // The timeline's minute 0 is the client's: the calls it counts and the files the journal
+    // dates share one origin.
+    let clock = client.counters().started();
+    let started_at = jiff::Timestamp::now()
+        - jiff::SignedDuration::try_from(clock.elapsed()).unwrap_or_default();
     let progress = |msg: &str| {
         if !quiet {
             eprintln!("media-migrate: {msg}");
@@ -272,6 +275,7 @@ async fn migrate(
         adoption_listings: result.adoption_listings,
         pruned: result.pruned,
         replaced: result.replaced,
+        budget_per_minute: client.budget().ceiling(),
     };
     let dir = args.report_dir.clone();
     let summary = shared

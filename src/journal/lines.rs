@@ -125,3 +125,56 @@ impl Journal {
         }
     }
 }
+
+/// Files of a run accepted and made ready in one minute (the report's timeline).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MinuteFiles {
+    pub accepted: u64,
+    pub ready: u64,
+}
+
+impl Journal {
+    /// Per minute since `since_ms` (minute 0 starts there): the rows of run `run` accepted
+    /// (`accepted_ms`) and the rows now ready by when they last changed (`updated_ms`, the
+    /// answer that made them ready). Aggregated in SQLite: one entry a minute, not a row.
+    pub fn files_per_minute(
+        &self,
+        run: i64,
+        since_ms: i64,
+    ) -> Result<Vec<MinuteFiles>, JournalError> {
+        let wrap = self.wrap();
+        let run = self.rows_run(run)?;
+        let mut out: Vec<MinuteFiles> = Vec::new();
+        for (sql, ready) in [
+            (
+                "SELECT (accepted_ms - ?2) / 60000, COUNT(*) FROM rows
+                 WHERE seen_run = ?1 AND accepted_ms >= ?2 GROUP BY 1",
+                false,
+            ),
+            (
+                "SELECT (updated_ms - ?2) / 60000, COUNT(*) FROM rows
+                 WHERE seen_run = ?1 AND state = 'ready' AND updated_ms >= ?2 GROUP BY 1",
+                true,
+            ),
+        ] {
+            let mut stmt = self.conn.prepare(sql).map_err(&wrap)?;
+            let minutes = stmt
+                .query_map(params![run, since_ms], |r| {
+                    Ok((r.get::<_, i64>(0)? as usize, r.get::<_, i64>(1)? as u64))
+                })
+                .map_err(&wrap)?;
+            for m in minutes {
+                let (minute, n) = m.map_err(&wrap)?;
+                if out.len() <= minute {
+                    out.resize(minute + 1, MinuteFiles::default());
+                }
+                if ready {
+                    out[minute].ready = n;
+                } else {
+                    out[minute].accepted = n;
+                }
+            }
+        }
+        Ok(out)
+    }
+}

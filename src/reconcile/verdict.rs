@@ -87,10 +87,14 @@ pub struct Verdict {
     pub status: Status,
     pub file: Option<FileDescriptor>,
     pub detail: String,
+    /// A READY file's content was compared with something the row expects (a size or hash
+    /// given in the manifest, a local file's size).
+    pub compared: bool,
 }
 
-/// Finds and claims the file of `row` in `index` and judges it.
-pub fn judge(row: &ManifestRow, index: &mut TargetIndex) -> Verdict {
+/// Finds and claims the file of `row` in `index` and judges it. `strict`
+/// (`--verify-content`): a value the row expects that the target does not report differs.
+pub fn judge(row: &ManifestRow, index: &mut TargetIndex, strict: bool) -> Verdict {
     let folder = row.folder_path.as_str();
     let name = row.display_name.as_str();
     let (found, local_size) = match &row.source {
@@ -119,13 +123,16 @@ pub fn judge(row: &ManifestRow, index: &mut TargetIndex) -> Verdict {
             status: Status::Missing,
             file: None,
             detail: "no matching file in the target folder".to_string(),
+            compared: false,
         };
     };
+    let compared =
+        row.expected_size.is_some() || row.expected_md5.is_some() || local_size.is_some();
     let (status, detail) = match file.operation_status {
         Some(OperationStatus::Failed) => (Status::Failed, "processing FAILED".to_string()),
         Some(OperationStatus::Pending) | None => (Status::Pending, "still PENDING".to_string()),
         Some(OperationStatus::Ready) => {
-            let differences = differences(row, &file, local_size);
+            let differences = differences(row, &file, local_size, strict);
             if differences.is_empty() {
                 (Status::Present, String::new())
             } else {
@@ -134,6 +141,7 @@ pub fn judge(row: &ManifestRow, index: &mut TargetIndex) -> Verdict {
         }
     };
     Verdict {
+        compared: compared && status != Status::Pending && status != Status::Failed,
         status,
         file: Some(file),
         detail,
@@ -141,23 +149,52 @@ pub fn judge(row: &ManifestRow, index: &mut TargetIndex) -> Verdict {
 }
 
 /// How a READY file departs from what the row expects; empty when it doesn't. What the
-/// target doesn't report can't differ.
-fn differences(row: &ManifestRow, file: &FileDescriptor, local_size: Option<u64>) -> Vec<String> {
+/// target doesn't report can't differ, unless `strict`.
+fn differences(
+    row: &ManifestRow,
+    file: &FileDescriptor,
+    local_size: Option<u64>,
+    strict: bool,
+) -> Vec<String> {
     let mut out = Vec::new();
-    if let (Some(expected), Some(size)) = (row.expected_size, file.size_in_bytes)
-        && expected != size
-    {
-        out.push(format!("size {size}, expected_size {expected}"));
+    let size = file.size_in_bytes;
+    for (expected, what) in [
+        (row.expected_size, "expected_size"),
+        (local_size, "local file"),
+    ] {
+        match (expected, size) {
+            (Some(e), Some(s)) if e != s => out.push(format!("size {s}, {what} {e}")),
+            (Some(e), None) if strict => out.push(format!("size not reported, {what} {e}")),
+            _ => {}
+        }
     }
-    if let (Some(local), Some(size)) = (local_size, file.size_in_bytes)
-        && local != size
-    {
-        out.push(format!("size {size}, local file {local}"));
+    match (&row.expected_md5, &file.hash) {
+        (Some(e), Some(h)) if !e.eq_ignore_ascii_case(h) => {
+            out.push(format!("hash {h}, expected_md5 {e}"));
+        }
+        (Some(e), None) if strict => out.push(format!("hash not reported, expected_md5 {e}")),
+        _ => {}
     }
-    if let (Some(expected), Some(hash)) = (&row.expected_md5, &file.hash)
-        && !expected.eq_ignore_ascii_case(hash)
-    {
-        out.push(format!("hash {hash}, expected_md5 {expected}"));
+    out
+}
+
+/// How a READY file departs from its source's bytes (`--verify-content=source`).
+pub fn source_differences(
+    file_size: Option<u64>,
+    file_hash: Option<&str>,
+    size: u64,
+    md5: &str,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    match file_size {
+        Some(s) if s != size => out.push(format!("size {s}, source {size}")),
+        None => out.push(format!("size not reported, source {size}")),
+        _ => {}
+    }
+    match file_hash {
+        Some(h) if !h.eq_ignore_ascii_case(md5) => out.push(format!("hash {h}, source md5 {md5}")),
+        None => out.push(format!("hash not reported, source md5 {md5}")),
+        _ => {}
     }
     out
 }

@@ -2,7 +2,8 @@
 //! a one-byte ranged `GET` where `HEAD` is refused (405/501) — without ever downloading a body,
 //! with the headers its host needs. Used by `plan --probe` and to explain a failed row.
 //! Politeness: at most `per_host` requests in flight to one host (the global cap is the
-//! caller's).
+//! caller's). [`Prober::digest`] is the one that reads a body: `reconcile --verify-content=source`
+//! streams each source through MD5, same politeness, same headers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -27,6 +28,14 @@ pub struct ProbeResult {
     pub size: Option<u64>,
     /// Why a probe failed, for the report.
     pub detail: String,
+}
+
+/// A source's bytes as read by [`Prober::digest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceDigest {
+    pub size: u64,
+    /// MD5, lowercase hex (the form the Media Manager's `hash` takes).
+    pub md5: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,6 +164,41 @@ impl Prober {
             },
         }
         // The response is dropped unread: a ranged GET that sent a whole body is cut off here.
+    }
+
+    /// Downloads `url` (streamed, nothing kept) and returns its size and MD5 (lowercase hex),
+    /// or why it could not be read.
+    pub async fn digest(&self, url: &url::Url) -> Result<SourceDigest, String> {
+        use md5::Digest;
+        let _slot = self
+            .host_slots(url)
+            .acquire_owned()
+            .await
+            .expect("host semaphores are never closed");
+        let mut request = self.http.get(url.clone());
+        for (name, value) in self.headers.for_url(url.as_str()).unwrap_or_default() {
+            if let (Ok(n), Ok(mut v)) = (
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()),
+                reqwest::header::HeaderValue::from_str(&value),
+            ) {
+                v.set_sensitive(true);
+                request = request.header(n, v);
+            }
+        }
+        let mut response = request.send().await.map_err(|e| describe(&e))?;
+        if !response.status().is_success() {
+            return Err(format!("source answered {}", response.status()));
+        }
+        let mut md5 = md5::Md5::new();
+        let mut size = 0u64;
+        while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
+            size += chunk.len() as u64;
+            md5.update(&chunk);
+        }
+        Ok(SourceDigest {
+            size,
+            md5: hex::encode(md5.finalize()),
+        })
     }
 
     fn host_slots(&self, url: &url::Url) -> Arc<Semaphore> {

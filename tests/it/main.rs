@@ -6,6 +6,7 @@ mod support;
 
 mod cli;
 mod exit_codes;
+mod export;
 mod faults;
 mod hostile;
 mod journal_props;
@@ -15,6 +16,7 @@ mod pipeline;
 mod plan;
 mod recipes;
 mod reconcile;
+mod report_html;
 mod scheduled;
 mod secrets;
 mod sources;

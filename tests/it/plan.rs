@@ -237,7 +237,7 @@ async fn plan_needs_no_server_and_writes_no_journal() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     reports.sort();
-    assert_eq!(reports, ["plan.csv", "plan.json"]);
+    assert_eq!(reports, ["plan.csv", "plan.json", "report.html"]);
 }
 
 /// A source that refuses HEAD (405) and answers a one-byte ranged GET with its total size.

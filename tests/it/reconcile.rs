@@ -186,3 +186,87 @@ async fn wrong_expected_md5_differs() {
     assert_eq!(report[2]["hash"], md5_hex(&png(6, 4)));
     assert_eq!(read_summary(work.path())["counts"]["present"], 6);
 }
+
+/// `--verify-content=source`: every READY file matches its source (exit 0, no API call for
+/// the sources); then a source that changed after the import differs, naming the values that
+/// differ and both of them (exit 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_content_source_catches_a_changed_source() {
+    let src = SourceServer::start().await;
+    let s = start_target().await;
+    let work = tempfile::tempdir().unwrap();
+    let manifest = migrated(&s, &src, work.path(), "").await;
+    let verify = |cmd: &mut Command| {
+        cmd.args(["--verify-content=source"]);
+    };
+    let mut cmd = command(&s, "reconcile", work.path(), &manifest);
+    verify(&mut cmd);
+    let before = src.hit_count("/img/1.png");
+    let (code, out) = run_to_end(cmd).await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        src.hit_count("/img/1.png"),
+        before + 1,
+        "the source was read"
+    );
+    let summary = read_summary(work.path());
+    assert_eq!(summary["verifyContent"], "source");
+    assert_eq!(summary["contentVerified"], 7, "six URLs and the local file");
+    assert_eq!(summary["contentUnverified"], 0);
+
+    let changed = png(9, 9);
+    src.add("/img/1.png", Source::bytes("image/png", changed.clone()));
+    let mut cmd = command(&s, "reconcile", work.path(), &manifest);
+    verify(&mut cmd);
+    let (code, out) = run_to_end(cmd).await;
+    assert_eq!(code, 3, "{out}");
+    let report = read_report(work.path());
+    let differs: Vec<&HashMap<String, String>> =
+        report.iter().filter(|r| r["status"] == "differs").collect();
+    assert_eq!(differs.len(), 1, "{report:?}");
+    let row = differs[0];
+    assert_eq!(row["line"], "3");
+    let detail = &row["detail"];
+    let old = png(5, 4);
+    assert!(
+        detail.contains(&format!("size {}, source {}", old.len(), changed.len())),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(&format!(
+            "hash {}, source md5 {}",
+            md5_hex(&old),
+            md5_hex(&changed)
+        )),
+        "{detail}"
+    );
+    assert_eq!(read_summary(work.path())["counts"]["differs"], 1);
+}
+
+/// `--verify-content` (against the manifest): a wrong `expected_md5` differs with both
+/// values; rows with nothing to compare are counted unverified, so the exit is 3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_content_manifest_names_both_values() {
+    let src = SourceServer::start().await;
+    let s = start_target().await;
+    let work = tempfile::tempdir().unwrap();
+    let wrong = "0".repeat(32);
+    let manifest = migrated(&s, &src, work.path(), &wrong).await;
+    let mut cmd = command(&s, "reconcile", work.path(), &manifest);
+    cmd.arg("--verify-content");
+    let (code, out) = run_to_end(cmd).await;
+    assert_eq!(code, 3, "{out}");
+    let report = read_report(work.path());
+    assert_eq!(report[2]["status"], "differs");
+    assert_eq!(
+        report[2]["detail"],
+        format!("hash {}, expected_md5 {wrong}", md5_hex(&png(6, 4)))
+    );
+    let summary = read_summary(work.path());
+    assert_eq!(summary["verifyContent"], "manifest");
+    assert_eq!(
+        summary["contentVerified"], 2,
+        "the md5 row and the local file"
+    );
+    assert_eq!(summary["contentUnverified"], 5);
+}

@@ -219,6 +219,7 @@ async fn keys_and_tokens_never_logged() {
         "summary.json",
         "url-map.csv",
         "failed.csv",
+        "report.html",
     ] {
         let text = std::fs::read_to_string(work.path().join("reports").join(report)).unwrap();
         for (what, secret) in &secrets {
