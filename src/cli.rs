@@ -2,6 +2,7 @@
 //! into validated configs here; nothing past `cli/` sees raw strings.
 
 pub mod args;
+pub mod fleet;
 pub mod metrics;
 pub mod plan;
 pub mod progress;
@@ -44,6 +45,9 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Compare a manifest with what the target holds: present, missing, failed, differs, extra.
     Reconcile(reconcile::ReconcileArgs),
+    /// Migrate many sites from a sites file, each with its own key, budget, journal and
+    /// reports; `--shard I/N` takes one share of them (a Kubernetes Indexed Job's pod).
+    Fleet(fleet::FleetArgs),
 }
 
 /// How a command ended, mapped to the process exit code by `main`. One meaning per code

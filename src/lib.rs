@@ -17,11 +17,13 @@
 //! - [`reconcile`]: a manifest checked against what the target holds (present, missing, extra).
 //! - [`report`]: reconciliation, failures, URL map and summary writers.
 //! - [`sources`]: what the tool knows of source hosts (the headers a private source needs).
+//! - [`fleet`]: many sites — the sites file, shards (rendezvous hashing), the fleet summary.
 //! - [`cli`]: command-line arguments and one module per subcommand.
 
 pub mod api;
 pub mod cli;
 pub mod control;
+pub mod fleet;
 pub mod journal;
 pub mod manifest;
 pub mod metrics;

@@ -7,6 +7,8 @@ mod support;
 mod cli;
 mod exit_codes;
 mod faults;
+mod fleet;
+mod fleet_props;
 mod hostile;
 mod journal_props;
 mod manifest_props;
