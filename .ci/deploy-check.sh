@@ -42,6 +42,16 @@ for version in 1.31.0 1.37.0; do
         || fail "deploy/kubernetes does not validate against Kubernetes $version"
 done
 echo "valid against Kubernetes 1.31 and 1.37 (strict)"
+# The fleet's Indexed Job (and its CronJob form): the pods learn N from JOB_COMPLETIONS, which
+# Kubernetes doesn't set, so it must equal `completions` or shards would overlap or leave sites.
+for file in deploy/kubernetes/fleet-job.yaml deploy/kubernetes/fleet-cronjob.yaml; do
+    grep -q 'completionMode: Indexed' "$file" || fail "$file is not an Indexed Job"
+    completions="$(sed -nE 's/^ *completions: *([0-9]+).*/\1/p' "$file")"
+    env_n="$(grep -A1 'name: JOB_COMPLETIONS' "$file" | sed -nE 's/.*value: *"?([0-9]+)"?.*/\1/p')"
+    [[ -n "$completions" && "$completions" == "$env_n" ]] \
+        || fail "$file: JOB_COMPLETIONS ($env_n) must equal completions ($completions)"
+done
+echo "fleet Indexed Jobs: JOB_COMPLETIONS equals completions"
 
 echo "-- cron"
 line="$(grep -v '^[[:space:]]*#' deploy/cron/media-migrate.cron | grep -v '^[[:space:]]*$')"

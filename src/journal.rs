@@ -145,6 +145,12 @@ pub struct RunLock {
 
 impl RunLock {
     pub fn acquire(journal_path: &Path) -> Result<Self, JournalError> {
+        Self::acquire_as(journal_path, &format!("pid {}", std::process::id()))
+    }
+
+    /// Takes the lock and writes `holder` (who holds it: a shard, a pid, a host — never a
+    /// secret) into the lock file, for [`RunLock::holder`] to tell whoever finds it taken.
+    pub fn acquire_as(journal_path: &Path, holder: &str) -> Result<Self, JournalError> {
         let path = lock_path(journal_path);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| JournalError::LockIo {
@@ -162,11 +168,32 @@ impl RunLock {
                 source,
             })?;
         match file.try_lock() {
-            Ok(()) => Ok(Self { _file: file }),
+            Ok(()) => {
+                // Advisory only (the lock is the flock): a failed write loses the name, not
+                // the lock.
+                let _ = write_holder(&file, holder);
+                Ok(Self { _file: file })
+            }
             Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::Locked { path }),
             Err(std::fs::TryLockError::Error(source)) => Err(JournalError::LockIo { path, source }),
         }
     }
+}
+
+impl RunLock {
+    /// Who holds (or last held) the lock of `journal_path`, as its holder wrote it.
+    pub fn holder(journal_path: &Path) -> Option<String> {
+        let text = std::fs::read_to_string(lock_path(journal_path)).ok()?;
+        let text = text.trim();
+        (!text.is_empty()).then(|| text.to_string())
+    }
+}
+
+fn write_holder(mut file: &File, holder: &str) -> std::io::Result<()> {
+    use std::io::{Seek, Write};
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(format!("{holder}\n").as_bytes())
 }
 
 fn lock_path(journal: &Path) -> PathBuf {

@@ -18,12 +18,14 @@
 //! - [`export`]: a site's files as a manifest another site can import (and `--download`).
 //! - [`report`]: reconciliation, failures, URL map and summary writers.
 //! - [`sources`]: what the tool knows of source hosts (the headers a private source needs).
+//! - [`fleet`]: many sites — the sites file, shards (rendezvous hashing), the fleet summary.
 //! - [`cli`]: command-line arguments and one module per subcommand.
 
 pub mod api;
 pub mod cli;
 pub mod control;
 pub mod export;
+pub mod fleet;
 pub mod journal;
 pub mod manifest;
 pub mod metrics;

@@ -45,29 +45,40 @@ async fn dispatch(command: Command, quiet: bool) -> anyhow::Result<Ending> {
         Command::Reconcile(args) => cli::reconcile::execute(args).await,
         Command::Export(args) => cli::export::execute(args).await,
         Command::Run(args) => {
-            let (stop, signal) = StopSignal::new();
-            tokio::spawn(async move {
-                signals.next().await;
-                eprintln!(
-                    "media-migrate: stopping: finishing calls in flight, then writing the reports (Ctrl-C again to quit at once)"
-                );
-                let _ = stop.send(true);
-                // A call or upload that hangs must not hold the stop: past the grace period the
-                // process quits as on a second signal. Every journal transition is its own
-                // transaction, so quitting anywhere loses nothing (the next run settles what
-                // was in flight).
-                tokio::select! {
-                    _ = signals.next() => {}
-                    _ = tokio::time::sleep(STOP_GRACE) => eprintln!(
-                        "media-migrate: still stopping after {}s: quitting now; run the same command to resume",
-                        STOP_GRACE.as_secs()
-                    ),
-                }
-                std::process::exit(130);
-            });
+            let signal = stop_on_signals(signals);
             cli::run::execute(args, signal, quiet).await
         }
+        Command::Fleet(args) => {
+            let signal = stop_on_signals(signals);
+            cli::fleet::execute(args, signal, quiet).await
+        }
     }
+}
+
+/// A stop signal raised by the first SIGINT/SIGTERM; a second one, or the grace period
+/// running out, quits at once.
+fn stop_on_signals(mut signals: Signals) -> StopSignal {
+    let (stop, signal) = StopSignal::new();
+    tokio::spawn(async move {
+        signals.next().await;
+        eprintln!(
+            "media-migrate: stopping: finishing calls in flight, then writing the reports (Ctrl-C again to quit at once)"
+        );
+        let _ = stop.send(true);
+        // A call or upload that hangs must not hold the stop: past the grace period the
+        // process quits as on a second signal. Every journal transition is its own
+        // transaction, so quitting anywhere loses nothing (the next run settles what
+        // was in flight).
+        tokio::select! {
+            _ = signals.next() => {}
+            _ = tokio::time::sleep(STOP_GRACE) => eprintln!(
+                "media-migrate: still stopping after {}s: quitting now; run the same command to resume",
+                STOP_GRACE.as_secs()
+            ),
+        }
+        std::process::exit(130);
+    });
+    signal
 }
 
 /// How long a stopping run may take to finish its calls in flight and write its reports.

@@ -34,7 +34,7 @@ pub use error::{ColumnError, ManifestError};
 pub use guard::MAX_RECORD_BYTES;
 pub use row::{Entry, InvalidRow, ManifestRow, RawRow, RowKey, SkippedRow, Source};
 pub use template::FILTERS;
-pub use validate::Rules;
+pub use validate::{Rules, parse_folder_path};
 pub use write::{RawRowWriter, write_header, write_raw_row};
 
 use self::csv::CsvRecords;
@@ -108,6 +108,9 @@ pub struct ManifestOptions {
     pub delimiter: Option<u8>,
     /// The folder local files must be under; `None`: the manifest's folder.
     pub local_root: Option<PathBuf>,
+    /// Folders put before every row's folder path: "" or "/a/b" (see
+    /// [`validate::parse_folder_path`]).
+    pub folder_prefix: String,
 }
 
 impl Default for ManifestOptions {
@@ -120,6 +123,7 @@ impl Default for ManifestOptions {
             labels_separator: Rules::default().labels_separator,
             delimiter: None,
             local_root: None,
+            folder_prefix: String::new(),
         }
     }
 }
@@ -285,6 +289,7 @@ fn open_input(
         rules: Rules {
             labels_separator: options.labels_separator.clone(),
             local_root: Some(local_root),
+            folder_prefix: options.folder_prefix.clone(),
         },
     })
 }

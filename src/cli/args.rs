@@ -102,6 +102,7 @@ impl ManifestArgs {
             labels_separator: self.labels_separator.clone(),
             delimiter: self.delimiter.as_deref().map(parse_delimiter).transpose()?,
             local_root: self.local_root.clone(),
+            folder_prefix: String::new(),
         })
     }
 }

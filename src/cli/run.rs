@@ -95,7 +95,7 @@ pub fn parse_percent(text: &str) -> Result<f64, String> {
 }
 
 impl RunArgs {
-    fn to_config(&self) -> Result<RunConfig, UsageError> {
+    pub(crate) fn to_config(&self) -> Result<RunConfig, UsageError> {
         if self.batch_size == 0 || self.batch_size > 1000 {
             return Err(UsageError(
                 "--batch-size must be between 1 and 1000".to_string(),
@@ -233,8 +233,56 @@ async fn migrate(
     quiet: bool,
 ) -> anyhow::Result<Ending> {
     let journal_path = journal_path(args.journal.as_deref(), connected, &args.input.manifest)?;
-    let _lock = RunLock::acquire(&journal_path)?;
-    let journal = Journal::open(&journal_path)?;
+    let lock = RunLock::acquire(&journal_path)?;
+    let site = SiteRun {
+        journal: &journal_path,
+        lock,
+        report_dir: &args.report_dir,
+        batch_size: args.batch_size,
+        ticker_quiet: quiet,
+    };
+    let progress = |msg: &str| {
+        if !quiet {
+            eprintln!("media-migrate: {msg}");
+        }
+    };
+    let (summary, uploaded) =
+        migrate_site(site, config, client, connected, stop, &progress).await?;
+    println!("{}", done_line(&summary, &args.report_dir));
+    let ending = ending(&summary, args.no_wait);
+    let run = crate::metrics::RunMetrics::from_summary(&summary, uploaded, ending.exit_code());
+    metrics.publish(&run, &connected.identity).await;
+    Ok(ending)
+}
+
+/// One site's run as `run` and `fleet` both make it: the journal (its lock already held),
+/// where the reports go, and how loud the progress ticker is.
+pub(crate) struct SiteRun<'a> {
+    pub journal: &'a Path,
+    pub lock: RunLock,
+    pub report_dir: &'a Path,
+    pub batch_size: usize,
+    pub ticker_quiet: bool,
+}
+
+/// Runs the pipeline against `connected` and writes the reports; the summary and the bytes
+/// uploaded. The lock is held until the reports are written.
+pub(crate) async fn migrate_site(
+    site: SiteRun<'_>,
+    config: RunConfig,
+    client: &ClientConfig,
+    connected: &Connected,
+    stop: StopSignal,
+    progress: &dyn Fn(&str),
+) -> anyhow::Result<(Summary, u64)> {
+    let SiteRun {
+        journal: journal_path,
+        lock: _lock,
+        report_dir,
+        batch_size,
+        ticker_quiet,
+    } = site;
+    let journal = Journal::open(journal_path)?;
     journal.bind_target(&connected.identity)?;
     let patience = client.connect_timeout;
     let client = connected.client(client)?;
@@ -245,20 +293,15 @@ async fn migrate(
     let clock = client.counters().started();
     let started_at = jiff::Timestamp::now()
         - jiff::SignedDuration::try_from(clock.elapsed()).unwrap_or_default();
-    let progress = |msg: &str| {
-        if !quiet {
-            eprintln!("media-migrate: {msg}");
-        }
-    };
-    let ticker = super::progress::spawn(shared.clone(), client.clone(), args.batch_size, quiet);
-    let result = pipeline::migrate(config, client.clone(), shared.clone(), stop, &progress).await;
+    let manifest = config.manifest.clone();
+    let ticker = super::progress::spawn(shared.clone(), client.clone(), batch_size, ticker_quiet);
+    let result = pipeline::migrate(config, client.clone(), shared.clone(), stop, progress).await;
     ticker.finish();
     let result = result?;
-    let manifest = &args.input.manifest;
     let facts = RunFacts {
         manifest: ManifestSummary {
             path: manifest.display().to_string(),
-            sha256: report::sha256_file(manifest)
+            sha256: report::sha256_file(&manifest)
                 .with_context(|| format!("hashing {}", manifest.display()))?,
             rows: result.ingest.rows,
         },
@@ -277,16 +320,11 @@ async fn migrate(
         replaced: result.replaced,
         budget_per_minute: client.budget().ceiling(),
     };
-    let dir = args.report_dir.clone();
+    let dir = report_dir.to_path_buf();
     let summary = shared
         .call(move |j| report::write_run(j, &dir, facts))
         .await??;
-    println!("{}", done_line(&summary, &args.report_dir));
-    let ending = ending(&summary, args.no_wait);
-    let uploaded = client.counters().snapshot().uploaded_bytes;
-    let run = crate::metrics::RunMetrics::from_summary(&summary, uploaded, ending.exit_code());
-    metrics.publish(&run, &connected.identity).await;
-    Ok(ending)
+    Ok((summary, client.counters().snapshot().uploaded_bytes))
 }
 
 /// The last line of a run on the terminal, naming the commonest reasons rows failed.
@@ -352,7 +390,7 @@ pub fn skipped(n: u64) -> String {
 
 /// How a run ended: stopped; finished with rows failed, invalid or (when waiting) still
 /// pending; or every row done.
-fn ending(summary: &Summary, no_wait: bool) -> Ending {
+pub(crate) fn ending(summary: &Summary, no_wait: bool) -> Ending {
     let c = &summary.counts;
     if summary.interrupted {
         Ending::Interrupted

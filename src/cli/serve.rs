@@ -10,6 +10,7 @@ use clap::Args;
 use wix_media_manager::ServerConfig;
 use wix_media_manager::faults::{FaultConfig, MsRange, parse_rate};
 use wix_media_manager::processing::ProcessingConfig;
+use wix_media_manager::sites::{SiteConfig, valid_site_id};
 
 use super::{Ending, UsageError};
 
@@ -52,6 +53,16 @@ pub struct ServeArgs {
     /// The site id this server stands for (checked against `wix-site-id`).
     #[arg(long, default_value = "local-site")]
     pub site_id: String,
+    /// Serve several sites (repeatable): `ID=KEY`, the key given as `@env:VAR` (read from the
+    /// environment) or `@file:PATH` (its first non-comment line) — a literal key shows in
+    /// `ps`. Each site has its own storage (DATA_DIR/sites/ID/), key, rate limit and stats
+    /// (`/_local/stats?site=ID`); API calls are routed by `wix-site-id`. Replaces --site-id
+    /// and --api-key.
+    #[arg(long = "site", value_name = "ID=KEY")]
+    pub sites: Vec<String>,
+    /// A site's own rate limit (repeatable): `ID=RPM`, in place of --rate-limit for that site.
+    #[arg(long = "site-rate-limit", value_name = "ID=RPM")]
+    pub site_rate_limits: Vec<String>,
     /// Base URL put in file, upload and download URLs (default: http://LISTEN).
     #[arg(long)]
     pub public_url: Option<String>,
@@ -140,9 +151,61 @@ impl ServeArgs {
         Ok(keys)
     }
 
+    /// The sites of --site and their --site-rate-limit.
+    fn sites(&self) -> Result<Vec<SiteConfig>, UsageError> {
+        let mut sites: Vec<SiteConfig> = Vec::new();
+        for spec in &self.sites {
+            let (id, key) = spec.split_once('=').ok_or_else(|| {
+                UsageError(format!("--site {:?}: expected ID=KEY", redact_spec(spec)))
+            })?;
+            if !valid_site_id(id) {
+                return Err(UsageError(format!(
+                    "--site {id}: a site id is 1-64 of A-Z a-z 0-9 . _ - (not starting with .)"
+                )));
+            }
+            if sites.iter().any(|s| s.id == id) {
+                return Err(UsageError(format!("--site {id} is given twice")));
+            }
+            let key = resolve_key(id, key)?;
+            sites.push(SiteConfig {
+                id: id.to_string(),
+                api_keys: vec![key],
+                rate_limit_per_minute: None,
+            });
+        }
+        for spec in &self.site_rate_limits {
+            let bad = || {
+                UsageError(format!(
+                    "--site-rate-limit {spec:?}: expected ID=RPM (RPM ≥ 1)"
+                ))
+            };
+            let (id, rpm) = spec.split_once('=').ok_or_else(bad)?;
+            let rpm: u32 = rpm.trim().parse().ok().filter(|r| *r > 0).ok_or_else(bad)?;
+            let site = sites
+                .iter_mut()
+                .find(|s| s.id == id)
+                .ok_or_else(|| UsageError(format!("--site-rate-limit {id}: no --site {id}=KEY")))?;
+            site.rate_limit_per_minute = Some(rpm);
+        }
+        Ok(sites)
+    }
+
     pub fn to_config(&self) -> Result<ServerConfig, UsageError> {
         let loopback = self.listen.ip().is_loopback();
+        let sites = self.sites()?;
         let api_keys = self.keys()?;
+        if !sites.is_empty() && !api_keys.is_empty() {
+            return Err(UsageError(
+                "--site gives each site its key: drop --api-key, --api-key-file and MEDIA_MANAGER_API_KEY"
+                    .to_string(),
+            ));
+        }
+        let api_keys = if sites.is_empty() {
+            api_keys
+        } else {
+            // Only to pass the check below: every site is keyed.
+            sites.iter().flat_map(|s| s.api_keys.clone()).collect()
+        };
         if !loopback && api_keys.is_empty() {
             return Err(UsageError(format!(
                 "refusing to listen on {} without an API key: pass --api-key, or listen on 127.0.0.1",
@@ -168,7 +231,12 @@ impl ServeArgs {
                 "--max-connections must be at least 1".to_string(),
             ));
         }
-        config.api_keys = api_keys;
+        config.api_keys = if sites.is_empty() {
+            api_keys
+        } else {
+            Vec::new()
+        };
+        config.sites = sites;
         config.allowed_hosts = self.allowed_hosts.clone();
         config.max_connections = self.max_connections;
         config.header_read_timeout = Duration::from_secs(self.header_read_timeout_secs.max(1));
@@ -205,6 +273,42 @@ impl ServeArgs {
     }
 }
 
+/// A --site spec fit for an error message: the id, never the key.
+fn redact_spec(spec: &str) -> String {
+    if spec.starts_with('@') || !spec.contains('=') {
+        "…".to_string()
+    } else {
+        format!("{}=…", spec.split('=').next().unwrap_or_default())
+    }
+}
+
+/// The key of `--site ID=KEY`: `@env:VAR`, `@file:PATH` or the key itself. Errors name the
+/// site and where the key was looked for, never the key.
+fn resolve_key(id: &str, spec: &str) -> Result<String, UsageError> {
+    let key = if let Some(var) = spec.strip_prefix("@env:") {
+        std::env::var(var).map_err(|_| {
+            UsageError(format!(
+                "--site {id}: environment variable {var} is not set"
+            ))
+        })?
+    } else if let Some(path) = spec.strip_prefix("@file:") {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| UsageError(format!("--site {id}: can't read key file {path}: {e}")))?;
+        text.lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .ok_or_else(|| UsageError(format!("--site {id}: key file {path} holds no key")))?
+    } else {
+        spec.to_string()
+    };
+    let key = key.trim().to_string();
+    if key.is_empty() {
+        return Err(UsageError(format!("--site {id}: the key is empty")));
+    }
+    Ok(key)
+}
+
 pub async fn execute(
     args: ServeArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -214,9 +318,13 @@ pub async fn execute(
         .await
         .with_context(|| format!("can't listen on {}", args.listen))?;
     eprintln!(
-        "media-migrate: local Media Manager on http://{} (data in {})",
+        "media-migrate: local Media Manager on http://{} (data in {}{})",
         listener.local_addr().context("reading the bound address")?,
-        args.data_dir.display()
+        args.data_dir.display(),
+        match config.sites.len() {
+            0 => String::new(),
+            n => format!("; {n} sites under sites/"),
+        }
     );
     wix_media_manager::serve(listener, config, shutdown).await?;
     Ok(Ending::Done)

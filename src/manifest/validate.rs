@@ -36,6 +36,9 @@ pub struct Rules {
     pub labels_separator: String,
     /// The folder (resolved) local sources must lead into; `None` confines nothing.
     pub local_root: Option<std::path::PathBuf>,
+    /// Folders put before every row's folder path ("" or "/a/b", as [`parse_folder_path`]
+    /// gives it): where a site of a fleet keeps what it imports.
+    pub folder_prefix: String,
 }
 
 impl Default for Rules {
@@ -43,6 +46,7 @@ impl Default for Rules {
         Rules {
             labels_separator: "|".to_string(),
             local_root: None,
+            folder_prefix: String::new(),
         }
     }
 }
@@ -78,6 +82,7 @@ fn build(record: &Record, base: &Path, rules: &Rules) -> Result<ManifestRow, Def
             .map_err(at(Field::SOURCE))?;
     let folder_path =
         parse_folder_path(text(Field::FOLDER_PATH).as_deref()).map_err(at(Field::FOLDER_PATH))?;
+    let folder_path = format!("{}{folder_path}", rules.folder_prefix);
     let display_name = match text(Field::DISPLAY_NAME) {
         Some(name) => check_display_name(name).map_err(at(Field::DISPLAY_NAME))?,
         None => derive_display_name(&source),

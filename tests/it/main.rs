@@ -8,6 +8,8 @@ mod cli;
 mod exit_codes;
 mod export;
 mod faults;
+mod fleet;
+mod fleet_props;
 mod hostile;
 mod journal_props;
 mod manifest_props;

@@ -22,6 +22,7 @@ pub(crate) mod openapi;
 pub(crate) mod private;
 pub mod processing;
 pub mod query;
+pub mod sites;
 pub mod stats;
 pub mod store;
 pub(crate) mod uploads;
@@ -79,6 +80,10 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// How often expired and abandoned uploads are reaped (also once at start-up).
     pub upload_reap_interval: Duration,
+    /// Several sites behind one listener (each with its own storage under
+    /// `data_dir/sites/<id>/`, keys, rate limit and stats); empty: the one site `site_id`
+    /// with `api_keys`, stored in `data_dir` itself.
+    pub sites: Vec<sites::SiteConfig>,
 }
 
 impl ServerConfig {
@@ -101,6 +106,7 @@ impl ServerConfig {
             header_read_timeout: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(60),
             upload_reap_interval: Duration::from_secs(300),
+            sites: Vec::new(),
         }
     }
 }
@@ -200,6 +206,20 @@ pub(crate) async fn build(
     Ok((router(state.clone()), state))
 }
 
+/// The router of the whole server and the state of each site it serves (one, unless
+/// `config.sites` names several).
+async fn build_app(
+    config: ServerConfig,
+    bound: SocketAddr,
+) -> Result<(Router, Vec<SharedState>), ServeError> {
+    if config.sites.is_empty() {
+        let (app, state) = build(config, bound).await?;
+        Ok((app, vec![state]))
+    } else {
+        sites::build_many(&config, bound).await
+    }
+}
+
 /// Installs the `ring` TLS provider for rustls once per process (idempotent), before the
 /// source fetcher's HTTP client is built; a caller building reqwest clients of its own (tests,
 /// say) calls it first too.
@@ -284,26 +304,37 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let bound = listener.local_addr().map_err(ServeError::Listener)?;
-    let (app, state) = build(config, bound).await?;
-    tracing::info!(address = %bound, url = %state.public_url, "local Media Manager listening");
-    run(listener, app, state, shutdown).await
+    let limits = conn_limits(&config);
+    let (app, states) = build_app(config, bound).await?;
+    for state in &states {
+        tracing::info!(address = %bound, site = %state.config.site_id, url = %state.public_url, "local Media Manager listening");
+    }
+    run(listener, app, limits, states, shutdown).await
+}
+
+fn conn_limits(config: &ServerConfig) -> conn::ConnLimits {
+    conn::ConnLimits {
+        max_connections: config.max_connections,
+        header_read_timeout: config.header_read_timeout,
+        idle_timeout: config.idle_timeout,
+    }
 }
 
 async fn run(
     listener: TcpListener,
     app: Router,
-    state: SharedState,
+    limits: conn::ConnLimits,
+    states: Vec<SharedState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let limits = conn::ConnLimits {
-        max_connections: state.config.max_connections,
-        header_read_timeout: state.config.header_read_timeout,
-        idle_timeout: state.config.idle_timeout,
-    };
-    let reaper = uploads::spawn_reaper(&state);
+    let reapers: Vec<_> = states.iter().map(uploads::spawn_reaper).collect();
     conn::serve_connections(listener, app, limits, shutdown).await;
-    reaper.abort();
-    state.processor.shutdown().await;
+    for reaper in reapers {
+        reaper.abort();
+    }
+    for state in &states {
+        state.processor.shutdown().await;
+    }
     Ok(())
 }
 
@@ -328,8 +359,9 @@ impl LocalServer {
             .unwrap_or_else(|| format!("http://{addr}"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         // Build before returning, so a bad data dir is reported to the caller, not logged.
-        let (app, state) = build(config, addr).await?;
-        let task = tokio::spawn(run(listener, app, state, async move {
+        let limits = conn_limits(&config);
+        let (app, states) = build_app(config, addr).await?;
+        let task = tokio::spawn(run(listener, app, limits, states, async move {
             let _ = stopped.await;
         }));
         Ok(Self {

@@ -11,4 +11,5 @@ mod guard;
 mod hosts;
 mod openapi;
 mod processing;
+mod sites;
 mod uploads;

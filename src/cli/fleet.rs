@@ -1,0 +1,454 @@
+//! `media-migrate fleet SITES`: many sites, each migrated as `run` migrates one — its own
+//! key, budget, journal (`--journal-dir/<site>.sqlite`) and its lock, reports
+//! (`--report-dir/<site>/`) — several at once, in this process. One site's trouble (a refused
+//! key, a missing manifest, an unreachable target) is that site's line in the fleet summary,
+//! never the others' end. `--shard I/N` (or `JOB_COMPLETION_INDEX`/`JOB_COMPLETIONS`) takes
+//! this process's share of the sites file; a site whose lock another process holds is `busy`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use futures_util::StreamExt;
+
+use super::args::{ClientConfig, TargetArgs, WIX_BASE_URL};
+use super::{Ending, UsageError};
+use crate::fleet::summary::{FLEET_SUMMARY_SCHEMA_VERSION, fleet_exit_code, write_fleet_summary};
+use crate::fleet::{
+    FleetSummary, KeySource, Shard, SiteEntry, SiteOutcome, SiteReport, SiteStatus, read_sites,
+};
+use crate::journal::{JournalError, RunLock};
+use crate::manifest::ManifestOptions;
+use crate::pipeline::{RunConfig, StopSignal};
+use crate::report::Summary;
+use crate::sources::SourceHeaders;
+
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// The sites file: CSV with a header row, or JSON Lines (.jsonl), with site_id, key_env
+    /// (an environment variable holding the key) or key_file (a file holding it, as a
+    /// Kubernetes Secret mounts it), manifest, and optionally rate (requests per minute) and
+    /// folder_prefix. Relative paths are taken from the sites file's folder.
+    pub sites: PathBuf,
+    /// This process's share of the sites: I/N (0 <= I < N), by rendezvous hashing of the site
+    /// ids, so appending sites never moves one already placed. Default: JOB_COMPLETION_INDEX
+    /// of JOB_COMPLETIONS when both are set (a Kubernetes Indexed Job), else every site.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Sites migrated at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency_sites: usize,
+    /// Base URL of the Wix API, or of a `media-migrate serve --site ...` instance.
+    #[arg(long, default_value = WIX_BASE_URL)]
+    pub base_url: String,
+    /// Where each site's journal is kept, as <site_id>.sqlite (and its lock beside it).
+    #[arg(long, default_value = "journals")]
+    pub journal_dir: PathBuf,
+    /// Where each site's reports go (<site_id>/), and the fleet summary
+    /// (fleet-summary.json and .csv; fleet-summary-I-of-N.* for a shard).
+    #[arg(long, default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// Requests per minute per site, unless the sites file gives the site a rate.
+    #[arg(long, default_value_t = 180)]
+    pub rate: u32,
+    /// Requests in flight at once, per site.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Time limit of one API request, in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub request_timeout_secs: u64,
+    /// How long to keep asking a site that doesn't answer before giving it up, in seconds.
+    #[arg(long, default_value_t = 30)]
+    pub connect_timeout_secs: u64,
+    /// Files per Bulk Import call (at most 100 on Wix).
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: usize,
+    /// Attempts per row before it is reported failed.
+    #[arg(long, default_value_t = 10)]
+    pub max_attempts: u32,
+    /// Imports of a row whose file FAILED for a reason that can heal, the first included.
+    #[arg(long, default_value_t = 3)]
+    pub max_processing_attempts: u32,
+    /// Give up waiting for processing after this many seconds (per site).
+    #[arg(long, default_value_t = 1800)]
+    pub wait_timeout_secs: u64,
+}
+
+/// The fleet's settings, validated.
+struct FleetConfig {
+    shard: Shard,
+    base_url: String,
+    client: ClientConfig,
+    journal_dir: PathBuf,
+    report_dir: PathBuf,
+    concurrency_sites: usize,
+    batch_size: usize,
+    max_attempts: u32,
+    max_processing_attempts: u32,
+    wait_timeout: Duration,
+    /// Written into each lock taken, so a shard finding a site busy can say who has it.
+    holder: String,
+}
+
+impl FleetArgs {
+    fn to_config(&self) -> Result<FleetConfig, UsageError> {
+        let shard = match &self.shard {
+            Some(spec) => Shard::parse(spec).map_err(|e| UsageError(format!("--shard: {e}")))?,
+            None => shard_from_env(
+                std::env::var("JOB_COMPLETION_INDEX").ok(),
+                std::env::var("JOB_COMPLETIONS").ok(),
+            )?,
+        };
+        if self.concurrency_sites == 0 || self.rate == 0 || self.concurrency == 0 {
+            return Err(UsageError(
+                "--concurrency-sites, --rate and --concurrency must be at least 1".to_string(),
+            ));
+        }
+        if self.batch_size == 0 || self.batch_size > 1000 || self.request_timeout_secs == 0 {
+            return Err(UsageError(
+                "--batch-size must be between 1 and 1000, --request-timeout-secs at least 1"
+                    .to_string(),
+            ));
+        }
+        if self.max_attempts == 0 || self.max_processing_attempts == 0 {
+            return Err(UsageError(
+                "--max-attempts and --max-processing-attempts must be at least 1".to_string(),
+            ));
+        }
+        let host = std::env::var("HOSTNAME").unwrap_or_default();
+        let holder = format!(
+            "shard {shard}, pid {}{}",
+            std::process::id(),
+            if host.is_empty() {
+                String::new()
+            } else {
+                format!(", host {host}")
+            }
+        );
+        Ok(FleetConfig {
+            shard,
+            base_url: self.base_url.trim_end_matches('/').to_string(),
+            client: ClientConfig {
+                per_minute: self.rate,
+                concurrency: self.concurrency,
+                request_timeout: Duration::from_secs(self.request_timeout_secs),
+                connect_timeout: Duration::from_secs(self.connect_timeout_secs),
+            },
+            journal_dir: self.journal_dir.clone(),
+            report_dir: self.report_dir.clone(),
+            concurrency_sites: self.concurrency_sites,
+            batch_size: self.batch_size,
+            max_attempts: self.max_attempts,
+            max_processing_attempts: self.max_processing_attempts,
+            wait_timeout: Duration::from_secs(self.wait_timeout_secs),
+            holder,
+        })
+    }
+}
+
+/// The shard a Kubernetes Indexed Job gives its pod: both variables or neither.
+fn shard_from_env(index: Option<String>, count: Option<String>) -> Result<Shard, UsageError> {
+    match (index, count) {
+        (None, _) => Ok(Shard::ALL),
+        (Some(i), Some(n)) => Shard::parse(&format!("{i}/{n}"))
+            .map_err(|e| UsageError(format!("JOB_COMPLETION_INDEX/JOB_COMPLETIONS: {e}"))),
+        (Some(_), None) => Err(UsageError(
+            "JOB_COMPLETION_INDEX is set but JOB_COMPLETIONS is not: set it to the Job's completions, or pass --shard I/N".to_string(),
+        )),
+    }
+}
+
+pub async fn execute(args: FleetArgs, stop: StopSignal, quiet: bool) -> anyhow::Result<Ending> {
+    let config = args.to_config()?;
+    let all = read_sites(&args.sites).map_err(|e| UsageError(e.to_string()))?;
+    let mine: Vec<SiteEntry> = all
+        .iter()
+        .filter(|s| config.shard.takes(&s.site_id))
+        .cloned()
+        .collect();
+    if !quiet {
+        eprintln!(
+            "media-migrate: fleet: shard {} takes {} of {} sites, {} at once",
+            config.shard,
+            mine.len(),
+            all.len(),
+            config.concurrency_sites
+        );
+    }
+    let started_at = jiff::Timestamp::now();
+    let clock = Instant::now();
+    let suffix = if config.shard.count == 1 {
+        String::new()
+    } else {
+        format!("-{}-of-{}", config.shard.index, config.shard.count)
+    };
+    let mut summary = FleetSummary {
+        schema_version: FLEET_SUMMARY_SCHEMA_VERSION,
+        shard: config.shard.to_string(),
+        sites_total: all.len() as u64,
+        sites_in_shard: mine.len() as u64,
+        exit_code: 0,
+        started_at: started_at.to_string(),
+        duration_secs: 0.0,
+        sites: Vec::new(),
+    };
+    let order: Vec<String> = mine.iter().map(|s| s.site_id.clone()).collect();
+    let mut runs = futures_util::stream::iter(mine)
+        .map(|site| migrate_one(site, &config, stop.clone(), quiet))
+        .buffer_unordered(config.concurrency_sites);
+    while let Some(report) = runs.next().await {
+        println!("{}", site_line(&report));
+        summary.sites.push(report);
+        summary
+            .sites
+            .sort_by_key(|r| order.iter().position(|id| *id == r.site_id));
+        summary.exit_code = fleet_exit_code(&summary.sites, stop.is_stopped());
+        summary.duration_secs = clock.elapsed().as_secs_f64();
+        // After every site, so a process killed midway leaves the sites it finished reported.
+        write_fleet_summary(&config.report_dir, &suffix, &summary).with_context(|| {
+            format!(
+                "writing the fleet summary in {}",
+                config.report_dir.display()
+            )
+        })?;
+    }
+    summary.exit_code = fleet_exit_code(&summary.sites, stop.is_stopped());
+    summary.duration_secs = clock.elapsed().as_secs_f64();
+    write_fleet_summary(&config.report_dir, &suffix, &summary).with_context(|| {
+        format!(
+            "writing the fleet summary in {}",
+            config.report_dir.display()
+        )
+    })?;
+    let count = |s: SiteStatus| summary.sites.iter().filter(|r| r.status == s).count();
+    println!(
+        "fleet: {} sites — {} done, {} partial, {} failed, {} busy, {} interrupted; summary in {}",
+        summary.sites.len(),
+        count(SiteStatus::Done),
+        count(SiteStatus::Partial),
+        count(SiteStatus::Failed),
+        count(SiteStatus::Busy),
+        count(SiteStatus::Interrupted),
+        config
+            .report_dir
+            .join(format!("fleet-summary{suffix}.json"))
+            .display()
+    );
+    Ok(match summary.exit_code {
+        0 => Ending::Done,
+        3 => Ending::Partial,
+        130 => Ending::Interrupted,
+        _ => return Err(FleetFailed(count(SiteStatus::Failed)).into()),
+    })
+}
+
+/// Some sites could not be migrated at all (exit 1); the others ran to their end.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} site(s) failed (see the fleet summary); the others ran to their end")]
+pub struct FleetFailed(pub usize);
+
+/// One line of stdout per site as it ends.
+fn site_line(r: &SiteReport) -> String {
+    let what = match (&r.outcome, &r.error) {
+        (Some(o), _) => format!(
+            "{} ready, {} pending, {} failed, {} invalid; {} API calls, {} throttled",
+            o.ready, o.pending, o.failed, o.invalid, o.api_calls, o.throttled
+        ),
+        (None, Some(e)) => e.clone(),
+        (None, None) => String::new(),
+    };
+    format!("site {}: {} — {what}", r.site_id, r.status.name())
+}
+
+/// One site, from its key to its report; never an error — what went wrong is its report's.
+async fn migrate_one(
+    site: SiteEntry,
+    config: &FleetConfig,
+    stop: StopSignal,
+    quiet: bool,
+) -> SiteReport {
+    let clock = Instant::now();
+    let journal = config.journal_dir.join(format!("{}.sqlite", site.site_id));
+    let report_dir = config.report_dir.join(&site.site_id);
+    let mut report = SiteReport {
+        site_id: site.site_id.clone(),
+        status: SiteStatus::Failed,
+        exit_code: 1,
+        outcome: None,
+        duration_secs: 0.0,
+        report_dir: report_dir.display().to_string(),
+        journal: journal.display().to_string(),
+        error: None,
+    };
+    let result = if stop.is_stopped() {
+        Err(SiteEnd::Stopped)
+    } else {
+        run_site(&site, config, &journal, &report_dir, stop, quiet).await
+    };
+    match result {
+        Ok((summary, ending)) => {
+            report.status = match ending {
+                Ending::Done => SiteStatus::Done,
+                Ending::Partial => SiteStatus::Partial,
+                Ending::Interrupted => SiteStatus::Interrupted,
+            };
+            report.outcome = Some(outcome(&summary));
+        }
+        Err(SiteEnd::Busy(holder)) => {
+            report.status = SiteStatus::Busy;
+            report.error = Some(format!(
+                "busy: the journal lock is held ({})",
+                holder.as_deref().unwrap_or("holder unknown")
+            ));
+        }
+        Err(SiteEnd::Stopped) => {
+            report.status = SiteStatus::Interrupted;
+            report.error = Some("not started: the fleet was stopped".to_string());
+        }
+        Err(SiteEnd::Failed(e)) => {
+            report.error = Some(e);
+        }
+    }
+    report.exit_code = report.status.exit_code();
+    report.duration_secs = clock.elapsed().as_secs_f64();
+    report
+}
+
+enum SiteEnd {
+    Busy(Option<String>),
+    Stopped,
+    Failed(String),
+}
+
+async fn run_site(
+    site: &SiteEntry,
+    config: &FleetConfig,
+    journal: &Path,
+    report_dir: &Path,
+    stop: StopSignal,
+    quiet: bool,
+) -> Result<(Summary, Ending), SiteEnd> {
+    let failed = |e: anyhow::Error| SiteEnd::Failed(format!("{e:#}"));
+    let key = read_key(&site.key).map_err(SiteEnd::Failed)?;
+    if !site.manifest.is_file() {
+        return Err(SiteEnd::Failed(format!(
+            "manifest {} (sites file line {}) does not exist or is not a file",
+            site.manifest.display(),
+            site.line
+        )));
+    }
+    let lock = match RunLock::acquire_as(journal, &config.holder) {
+        Ok(lock) => lock,
+        Err(JournalError::Locked { .. }) => return Err(SiteEnd::Busy(RunLock::holder(journal))),
+        Err(e) => return Err(failed(e.into())),
+    };
+    let target = TargetArgs {
+        api_key: Some(key),
+        site_id: Some(site.site_id.clone()),
+        base_url: Some(config.base_url.clone()),
+        local_dir: PathBuf::new(),
+    };
+    let connected = target.connect().await.map_err(failed)?;
+    let client = ClientConfig {
+        per_minute: site.rate.unwrap_or(config.client.per_minute),
+        ..config.client
+    };
+    let run_config = RunConfig {
+        manifest: site.manifest.clone(),
+        manifest_options: ManifestOptions {
+            folder_prefix: site.folder_prefix.clone(),
+            ..ManifestOptions::default()
+        },
+        batch_size: config.batch_size,
+        max_attempts: config.max_attempts,
+        wait: true,
+        wait_timeout: config.wait_timeout,
+        resumable_threshold: 10 * 1024 * 1024,
+        import_concurrency: client.concurrency.div_ceil(2).max(1),
+        source_headers: SourceHeaders::default(),
+        retry_failed: false,
+        keep_failed_files: false,
+        max_processing_attempts: config.max_processing_attempts,
+        source_host_limit: None,
+        adopt: true,
+        replace: false,
+        prune_max_percent: None,
+    };
+    let id = site.site_id.clone();
+    let progress = move |msg: &str| {
+        if !quiet {
+            eprintln!("media-migrate: [{id}] {msg}");
+        }
+    };
+    let run = super::run::SiteRun {
+        journal,
+        lock,
+        report_dir,
+        batch_size: config.batch_size,
+        ticker_quiet: true,
+    };
+    let (summary, _uploaded) = connected
+        .scope(async |connected| {
+            super::run::migrate_site(run, run_config, &client, connected, stop, &progress).await
+        })
+        .await
+        .map_err(failed)?;
+    let ending = super::run::ending(&summary, false);
+    Ok((summary, ending))
+}
+
+/// A site's key from where the sites file says; errors name the variable or file, never a key.
+fn read_key(source: &KeySource) -> Result<String, String> {
+    let key = match source {
+        KeySource::Env(var) => std::env::var(var)
+            .map_err(|_| format!("the key's environment variable {var} is not set"))?,
+        KeySource::File(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("can't read the key file {}: {e}", path.display()))?;
+            text.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string)
+                .ok_or_else(|| format!("the key file {} holds no key", path.display()))?
+        }
+    };
+    let key = key.trim().to_string();
+    if key.is_empty() {
+        return Err("the key is empty".to_string());
+    }
+    Ok(key)
+}
+
+fn outcome(summary: &Summary) -> SiteOutcome {
+    let c = &summary.counts;
+    SiteOutcome {
+        ready: c.ready,
+        pending: c.pending,
+        failed: c.failed,
+        invalid: c.invalid,
+        duplicate: c.duplicate,
+        skipped: c.skipped,
+        api_calls: summary.api_calls_total,
+        throttled: summary.throttled,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An Indexed Job's variables give the shard; one without the other is a usage error.
+    #[test]
+    fn shard_from_the_job_environment() {
+        let s = |v: &str| Some(v.to_string());
+        assert_eq!(shard_from_env(None, None).unwrap(), Shard::ALL);
+        assert_eq!(shard_from_env(None, s("3")).unwrap(), Shard::ALL);
+        assert_eq!(
+            shard_from_env(s("2"), s("3")).unwrap(),
+            Shard::new(2, 3).unwrap()
+        );
+        assert!(shard_from_env(s("3"), s("3")).is_err());
+        assert!(shard_from_env(s("1"), None).is_err());
+    }
+}

@@ -1,0 +1,390 @@
+//! `media-migrate fleet` (issue 15): many sites against one multi-site local Media Manager,
+//! sharded over concurrent processes, one of them SIGKILLed and run again; one site's trouble
+//! (a refused key, a missing manifest) never stops the others; a site another process holds
+//! is reported busy and skipped.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use wix_media_manager::sites::SiteConfig;
+
+use crate::support::{Source, SourceServer, TestServer, bin, png, run_to_end};
+
+/// Valid rows per site; each manifest also holds one invalid row.
+const ROWS: usize = 24;
+
+fn key_of(site: &str) -> String {
+    format!("key-of-{site}")
+}
+
+/// A multi-site server for `sites`, each with its own rate limit, and faults that make
+/// answers late, lost or refused.
+async fn fleet_server(sites: &[String], rpm: u32) -> TestServer {
+    TestServer::start_with(|c| {
+        c.sites = sites
+            .iter()
+            .map(|id| SiteConfig {
+                id: id.clone(),
+                api_keys: vec![key_of(id)],
+                rate_limit_per_minute: Some(rpm),
+            })
+            .collect();
+        c.rate_limit_burst = 20;
+        c.faults.seed = 15;
+        c.faults.error_rate = 0.03;
+        c.faults.lost_response_rate = 0.02;
+        c.faults.processing_time = Some("100..300".parse().expect("range"));
+    })
+    .await
+}
+
+/// Writes each site's manifest (ROWS valid rows and an invalid one), its key file, and the
+/// sites file; returns the sites file.
+fn write_fleet(work: &Path, src: &SourceServer, sites: &[String], rate: u32) -> PathBuf {
+    let image = png(5, 4);
+    std::fs::create_dir_all(work.join("keys")).expect("keys dir");
+    let mut sites_csv = String::from("site_id,key_file,manifest,rate,folder_prefix\n");
+    for site in sites {
+        let mut m = String::from("source,folder_path,display_name\n");
+        for i in 0..ROWS {
+            let url = src.add(
+                &format!("/{site}/{i}.png"),
+                Source::bytes("image/png", image.clone()),
+            );
+            m.push_str(&format!("{url},/f{},{i}.png\n", i % 3));
+        }
+        m.push_str("not a source,/f0,bad.png\n");
+        std::fs::write(work.join(format!("{site}.csv")), m).expect("manifest");
+        std::fs::write(work.join("keys").join(site), key_of(site)).expect("key");
+        sites_csv.push_str(&format!("{site},keys/{site},{site}.csv,{rate},/Migrated\n"));
+    }
+    let path = work.join("sites.csv");
+    std::fs::write(&path, sites_csv).expect("sites file");
+    path
+}
+
+fn fleet_cmd(s: &TestServer, work: &Path, sites: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(bin());
+    cmd.arg("fleet")
+        .arg(sites)
+        .args([
+            "--base-url",
+            &s.url,
+            "--batch-size",
+            "8",
+            "--concurrency-sites",
+            "2",
+        ])
+        .args(["--connect-timeout-secs", "5", "--request-timeout-secs", "5"])
+        .arg("--journal-dir")
+        .arg(work.join("journals"))
+        .arg("--report-dir")
+        .arg(work.join("reports"))
+        .args(extra)
+        .env("XDG_DATA_HOME", work.join("xdg"))
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("JOB_COMPLETIONS")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// A site's `/_local/stats`, asked with its own key.
+async fn site_stats(s: &TestServer, site: &str) -> Value {
+    let r = s
+        .http
+        .get(format!("{}/_local/stats?site={site}", s.url))
+        .header("Authorization", key_of(site))
+        .send()
+        .await
+        .expect("stats");
+    assert!(r.status().is_success(), "stats of {site}: {}", r.status());
+    r.json().await.expect("stats json")
+}
+
+/// Waits until one of `journals` shows rows past `queued` (the shard is mid-way), failing if
+/// the child ends first or after a deadline.
+async fn wait_midway(journals: &[PathBuf], child: &mut Child) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let moved = journals.iter().filter(|j| j.exists()).any(|j| {
+            rusqlite::Connection::open_with_flags(j, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .and_then(|c| {
+                    c.query_row(
+                        "SELECT COUNT(*) FROM rows WHERE state IN ('accepted', 'ready')",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                })
+                .is_ok_and(|n| n > 0)
+        });
+        if moved {
+            return;
+        }
+        assert!(
+            child.try_wait().expect("child status").is_none(),
+            "the shard ended before it could be killed mid-way"
+        );
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no progress in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn wait_child(child: Child) -> (i32, String) {
+    let out = child.wait_with_output().expect("waited");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// 12 sites over 3 shards as 3 concurrent processes against one multi-site server with
+/// per-site rate limits and faults; one shard SIGKILLed mid-way and run again. Every site
+/// then holds exactly one file per valid row (under its folder prefix), no site was
+/// throttled, and the merged fleet summaries equal the per-site reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twelve_sites_three_shards_one_killed() {
+    let sites: Vec<String> = (0..12).map(|i| format!("shop-{i:02}")).collect();
+    // The server allows each site twice what its client spends.
+    let s = fleet_server(&sites, 1200).await;
+    let src = SourceServer::start().await;
+    let work = tempfile::tempdir().expect("work");
+    let sites_file = write_fleet(work.path(), &src, &sites, 600);
+    let victim = 1u32;
+    let spawn = |i: u32| {
+        fleet_cmd(
+            &s,
+            work.path(),
+            &sites_file,
+            &["--shard", &format!("{i}/3"), "-q"],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn")
+    };
+    let mut children: Vec<Child> = (0..3).map(spawn).collect();
+    let victim_journals: Vec<PathBuf> = sites
+        .iter()
+        .filter(|id| media_migrate::fleet::shard::owner(id, 3) == victim)
+        .map(|id| work.path().join("journals").join(format!("{id}.sqlite")))
+        .collect();
+    assert!(!victim_journals.is_empty(), "the victim shard has sites");
+    wait_midway(&victim_journals, &mut children[victim as usize]).await;
+    children[victim as usize].kill().expect("SIGKILL");
+    children[victim as usize].wait().expect("reaped");
+    let mut codes = Vec::new();
+    for (i, child) in children.into_iter().enumerate() {
+        if i as u32 != victim {
+            codes.push(
+                tokio::task::spawn_blocking(move || wait_child(child))
+                    .await
+                    .unwrap(),
+            );
+        }
+    }
+    let (code, out) = run_to_end(fleet_cmd(
+        &s,
+        work.path(),
+        &sites_file,
+        &["--shard", &format!("{victim}/3")],
+    ))
+    .await;
+    codes.push((code, out));
+    for (code, out) in &codes {
+        // Every site has one invalid row: finished, rows not done (3).
+        assert_eq!(*code, 3, "{out}");
+    }
+
+    let mut merged: BTreeMap<String, Value> = BTreeMap::new();
+    for i in 0..3 {
+        let path = work
+            .path()
+            .join(format!("reports/fleet-summary-{i}-of-3.json"));
+        let summary: Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("fleet summary")).unwrap();
+        assert_eq!(summary["shard"], format!("{i}/3"));
+        assert_eq!(summary["sitesTotal"], 12);
+        assert_eq!(summary["exitCode"], 3);
+        for site in summary["sites"].as_array().expect("sites") {
+            let id = site["siteId"].as_str().unwrap().to_string();
+            assert_eq!(
+                media_migrate::fleet::shard::owner(&id, 3),
+                i,
+                "{id} in shard {i}"
+            );
+            assert!(
+                merged.insert(id, site.clone()).is_none(),
+                "a site in two shards"
+            );
+        }
+        assert!(
+            work.path()
+                .join(format!("reports/fleet-summary-{i}-of-3.csv"))
+                .is_file()
+        );
+    }
+    assert_eq!(merged.keys().cloned().collect::<Vec<_>>(), sites);
+    for site in &sites {
+        let line = &merged[site];
+        assert_eq!(line["status"], "partial", "{line}");
+        let report: Value = serde_json::from_slice(
+            &std::fs::read(work.path().join("reports").join(site).join("summary.json"))
+                .expect("site summary"),
+        )
+        .unwrap();
+        let o = &line["outcome"];
+        for (ours, theirs) in [
+            ("ready", "ready"),
+            ("pending", "pending"),
+            ("failed", "failed"),
+            ("invalid", "invalid"),
+            ("duplicate", "duplicate"),
+        ] {
+            assert_eq!(
+                o[ours], report["counts"][theirs],
+                "{site} {ours}: {line} vs {report}"
+            );
+        }
+        assert_eq!(o["apiCalls"], report["apiCallsTotal"], "{site}");
+        assert_eq!(o["throttled"], report["throttled"], "{site}");
+        assert_eq!(o["ready"], ROWS as u64, "{site}: {line}");
+        assert_eq!(o["invalid"], 1, "{site}");
+
+        let stats = site_stats(&s, site).await;
+        assert_eq!(stats["files"]["READY"], ROWS as u64, "{site}: {stats}");
+        let held: u64 = stats["files"]
+            .as_object()
+            .unwrap()
+            .values()
+            .filter_map(Value::as_u64)
+            .sum();
+        assert_eq!(
+            held, ROWS as u64,
+            "{site}: exactly one file per valid row: {stats}"
+        );
+        assert_eq!(stats["throttled"], 0, "{site} exceeded its limit: {stats}");
+    }
+    // The folder prefix: every site's files are under /Migrated.
+    let r = s
+        .http
+        .get(s.api("/v1/folders?parentFolderId=media-root"))
+        .header("Authorization", key_of(&sites[0]))
+        .header("wix-site-id", &sites[0])
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let names: BTreeSet<&str> = r["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["displayName"].as_str())
+        .collect();
+    assert_eq!(names, BTreeSet::from(["Migrated"]), "{r}");
+}
+
+/// A refused key and a missing manifest are their sites' failures (exit 1 for the fleet);
+/// the other site runs to its end, and no key shows in the summary or the output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sites_trouble_never_stops_the_others() {
+    let sites: Vec<String> = ["good", "wrong-key", "no-manifest"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let s = fleet_server(&sites, 6000).await;
+    let src = SourceServer::start().await;
+    let work = tempfile::tempdir().expect("work");
+    let sites_file = write_fleet(work.path(), &src, &sites, 3000);
+    std::fs::write(work.path().join("keys/wrong-key"), "a-guessed-key").unwrap();
+    std::fs::remove_file(work.path().join("no-manifest.csv")).unwrap();
+    let (code, out) = run_to_end(fleet_cmd(&s, work.path(), &sites_file, &[])).await;
+    assert_eq!(code, 1, "{out}");
+    let summary: Value = serde_json::from_slice(
+        &std::fs::read(work.path().join("reports/fleet-summary.json")).unwrap(),
+    )
+    .unwrap();
+    let by_id: BTreeMap<&str, &Value> = summary["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["siteId"].as_str().unwrap(), s))
+        .collect();
+    assert_eq!(by_id["good"]["status"], "partial", "{summary}");
+    assert_eq!(by_id["good"]["outcome"]["ready"], ROWS as u64);
+    assert_eq!(by_id["wrong-key"]["status"], "failed");
+    assert_eq!(by_id["wrong-key"]["exitCode"], 1);
+    assert_eq!(by_id["no-manifest"]["status"], "failed");
+    assert!(
+        by_id["no-manifest"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("sites file line 4"),
+        "{summary}"
+    );
+    let csv = std::fs::read_to_string(work.path().join("reports/fleet-summary.csv")).unwrap();
+    for text in [&out, &summary.to_string(), &csv] {
+        assert!(
+            !text.contains("a-guessed-key") && !text.contains("key-of-good"),
+            "{text}"
+        );
+    }
+}
+
+/// A site whose journal lock another process holds is reported busy, with its holder, and
+/// skipped — not failed: the fleet's other site decides the exit code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_site_is_busy_not_failed() {
+    let sites: Vec<String> = vec!["free".into(), "held".into()];
+    let s = fleet_server(&sites, 6000).await;
+    let src = SourceServer::start().await;
+    let work = tempfile::tempdir().expect("work");
+    let sites_file = write_fleet(work.path(), &src, &sites, 3000);
+    // Only valid rows, so the free site ends done (0).
+    for site in &sites {
+        let m = work.path().join(format!("{site}.csv"));
+        let text = std::fs::read_to_string(&m)
+            .unwrap()
+            .replace("not a source,/f0,bad.png\n", "");
+        std::fs::write(&m, text).unwrap();
+    }
+    let journal = work.path().join("journals/held.sqlite");
+    let _held =
+        media_migrate::journal::RunLock::acquire_as(&journal, "shard 2/3, pid 7, host pod-2")
+            .expect("lock taken");
+    let (code, out) = run_to_end(fleet_cmd(&s, work.path(), &sites_file, &[])).await;
+    assert_eq!(code, 0, "{out}");
+    let summary: Value = serde_json::from_slice(
+        &std::fs::read(work.path().join("reports/fleet-summary.json")).unwrap(),
+    )
+    .unwrap();
+    let held = &summary["sites"][1];
+    assert_eq!(held["siteId"], "held");
+    assert_eq!(held["status"], "busy", "{summary}");
+    assert!(
+        held["error"].as_str().unwrap().contains("pod-2"),
+        "{summary}"
+    );
+    assert_eq!(summary["sites"][0]["status"], "done", "{summary}");
+    assert_eq!(files_of(&s, "held").await, 0);
+}
+
+async fn files_of(s: &TestServer, site: &str) -> u64 {
+    site_stats(s, site).await["files"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_u64)
+        .sum()
+}
