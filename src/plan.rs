@@ -113,6 +113,8 @@ pub struct PlanSummary {
     pub probe: Option<ProbeCounts>,
     /// Present with `--prune`.
     pub prune: Option<PruneSummary>,
+    /// Present when the manifest has local files: their calls and time each way.
+    pub local_files: Option<estimate::LocalFilesEstimate>,
 }
 
 impl PlanSummary {
@@ -389,6 +391,9 @@ fn summarize(
     probe: Option<ProbeCounts>,
 ) -> PlanSummary {
     let api_calls = estimate::estimate_calls(counts.url_rows, counts.file_rows, config.batch_size);
+    let local_files = (counts.file_rows > 0).then(|| {
+        estimate::local_files(counts.file_rows, config.batch_size, config.rate_per_minute)
+    });
     let folders = folders.into_paths();
     let adoption_lookups = folders.len() as u64 + 1;
     let estimated_secs = estimate::duration_secs(api_calls.total, config.rate_per_minute);
@@ -407,6 +412,7 @@ fn summarize(
         estimated_time: estimate::human_duration(estimated_secs),
         probe,
         prune: None,
+        local_files,
     }
 }
 

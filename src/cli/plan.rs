@@ -119,6 +119,16 @@ pub async fn execute(args: PlanArgs) -> anyhow::Result<Ending> {
     } else {
         format!("; {} source hosts ({}{more})", hosts.len(), top.join(", "))
     };
+    let local = s
+        .local_files
+        .as_ref()
+        .map(|l| {
+            format!(
+                "; {} local files: about {} of budget through upload URLs, about {} with --serve-sources",
+                l.files, l.upload_urls.time, l.serve_sources.time
+            )
+        })
+        .unwrap_or_default();
     let pruning = s
         .prune
         .as_ref()
@@ -138,7 +148,7 @@ pub async fn execute(args: PlanArgs) -> anyhow::Result<Ending> {
         })
         .unwrap_or_default();
     println!(
-        "plan: {} rows — {} valid, {} invalid, {} duplicate{}{probed}{sources}{pruning}; {} folders, {} API calls, about {} at {}/min; reports {} and {}",
+        "plan: {} rows — {} valid, {} invalid, {} duplicate{}{probed}{sources}{pruning}{local}; {} folders, {} API calls, about {} at {}/min; reports {} and {}",
         s.counts.rows,
         s.counts.valid,
         s.counts.invalid,

@@ -34,6 +34,44 @@ pub fn estimate_calls(url_rows: u64, file_rows: u64, batch_size: u64) -> CallEst
     }
 }
 
+/// One way of bringing local files in: its calls and their time at the budget.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Way {
+    pub calls: u64,
+    pub secs: u64,
+    pub time: String,
+}
+
+/// The manifest's local files, each way (`plan.json`'s `localFiles`): through upload URLs (a
+/// call per file) or served as signed URLs by the run itself (`run --serve-sources`: Bulk
+/// Import, a call per batch); readiness polls, 100 ids a call, either way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalFilesEstimate {
+    pub files: u64,
+    pub upload_urls: Way,
+    pub serve_sources: Way,
+}
+
+/// What `files` local files cost each way at `per_minute`, in batches of `batch_size`.
+pub fn local_files(files: u64, batch_size: u64, per_minute: u32) -> LocalFilesEstimate {
+    let way = |calls: u64| {
+        let secs = duration_secs(calls, per_minute);
+        Way {
+            calls,
+            secs,
+            time: human_duration(secs),
+        }
+    };
+    let polls = files.div_ceil(IDS_PER_POLL);
+    LocalFilesEstimate {
+        files,
+        upload_urls: way(files + polls),
+        serve_sources: way(files.div_ceil(batch_size.max(1)) + polls),
+    }
+}
+
 /// Whole seconds `calls` take at `per_minute` requests a minute, rounded up.
 pub fn duration_secs(calls: u64, per_minute: u32) -> u64 {
     (calls * 60).div_ceil(u64::from(per_minute.max(1)))
@@ -79,6 +117,19 @@ mod tests {
         );
         assert_eq!(estimate_calls(0, 0, 100).total, 0);
         assert_eq!(estimate_calls(100, 0, 100).total, 2);
+    }
+
+    /// 50,000 local files at 180/min: 50,500 calls (~4.7 h) through upload URLs, 1,000 (~5.6
+    /// min) served as URLs in batches of 100.
+    #[test]
+    fn local_files_each_way() {
+        let e = local_files(50_000, 100, 180);
+        assert_eq!(
+            (e.upload_urls.calls, e.serve_sources.calls),
+            (50_500, 1_000)
+        );
+        assert_eq!(e.upload_urls.time, "4h 40m 34s");
+        assert_eq!(e.serve_sources.time, "5m 34s");
     }
 
     /// Durations round up and read naturally.
