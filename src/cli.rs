@@ -10,6 +10,7 @@ pub mod progress;
 pub mod reconcile;
 pub mod run;
 pub mod serve;
+pub mod serving;
 
 use clap::{Parser, Subcommand};
 

@@ -30,6 +30,7 @@ use crate::control::budget::Priority;
 use crate::journal::{IngestCounts, Journal, JournalError};
 use crate::manifest::{ManifestError, ManifestOptions};
 use crate::sources::SourceHeaders;
+use crate::sources::served::ServedSources;
 
 /// What a run needs, validated by the CLI.
 #[derive(Debug, Clone)]
@@ -66,6 +67,9 @@ pub struct RunConfig {
     /// `--prune`: the manifest is a full snapshot; trash this journal's files of keys it no
     /// longer holds, unless they are more than this percentage of the journal's files.
     pub prune_max_percent: Option<f64>,
+    /// `--serve-sources`: local files are imported through Bulk Import from signed URLs of
+    /// this server instead of uploaded one by one.
+    pub serve_sources: Option<ServedSources>,
 }
 
 #[derive(Debug, thiserror::Error)]

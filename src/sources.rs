@@ -2,10 +2,12 @@
 //! (`--source-header 'HOST: Name: value'`), which go to the target as an import's `urlHeaders`
 //! and with the probes, and nowhere else — never into the journal, logs, reports or error
 //! messages; [`probe`], asking a source what it is without downloading it (politely per host);
-//! and [`diagnosis`], what a failed row's source says about why it failed.
+//! [`diagnosis`], what a failed row's source says about why it failed; and [`served`], the
+//! manifest's local files served to the target at signed URLs (`run --serve-sources`).
 
 pub mod diagnosis;
 pub mod probe;
+pub mod served;
 
 use std::collections::{BTreeMap, HashMap};
 

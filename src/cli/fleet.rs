@@ -374,6 +374,7 @@ async fn run_site(
         adopt: true,
         replace: false,
         prune_max_percent: None,
+        serve_sources: None,
     };
     let id = site.site_id.clone();
     let progress = move |msg: &str| {

@@ -12,6 +12,7 @@ use sha2::Digest;
 
 use super::args::{ClientArgs, ClientConfig, Connected, ManifestArgs, SourceArgs};
 use super::metrics::{MetricsArgs, MetricsConfig};
+use super::serving::ServeSourcesArgs;
 use super::{Ending, UsageError};
 use crate::journal::{Journal, RunLock};
 use crate::pipeline::{self, RunConfig, SharedJournal, StopSignal};
@@ -27,6 +28,8 @@ pub struct RunArgs {
     pub sources: SourceArgs,
     #[command(flatten)]
     pub metrics: MetricsArgs,
+    #[command(flatten)]
+    pub serving: ServeSourcesArgs,
     /// Where the reports are written.
     #[arg(long, default_value = "reports")]
     pub report_dir: PathBuf,
@@ -106,6 +109,7 @@ impl RunArgs {
                 "--source-host-limit must be at least 1".to_string(),
             ));
         }
+        self.serving.validate(!self.no_wait)?;
         if self.max_attempts == 0 || self.max_processing_attempts == 0 {
             return Err(UsageError(
                 "--max-attempts and --max-processing-attempts must be at least 1".to_string(),
@@ -128,6 +132,7 @@ impl RunArgs {
             adopt: !self.no_adopt,
             replace: self.replace,
             prune_max_percent: self.prune.then_some(self.max_prune),
+            serve_sources: None,
         })
     }
 }
@@ -225,7 +230,7 @@ pub async fn execute(args: RunArgs, stop: StopSignal, quiet: bool) -> anyhow::Re
 /// The run against a connected target: journal, pipeline, reports, and how it ended.
 async fn migrate(
     args: &RunArgs,
-    config: RunConfig,
+    mut config: RunConfig,
     client: &ClientConfig,
     metrics: &MetricsConfig,
     connected: &Connected,
@@ -246,8 +251,19 @@ async fn migrate(
             eprintln!("media-migrate: {msg}");
         }
     };
-    let (summary, uploaded) =
-        migrate_site(site, config, client, connected, stop, &progress).await?;
+    let serving = args.serving.start(connected, config.wait_timeout).await?;
+    if let Some(s) = &serving {
+        progress(&format!(
+            "--serve-sources: serving the manifest's local files on http://{} until the run ends",
+            s.local_addr
+        ));
+        config.serve_sources = Some(s.sources.clone());
+    }
+    let result = migrate_site(site, config, client, connected, stop, &progress).await;
+    if let Some(s) = serving {
+        s.stop().await?;
+    }
+    let (summary, uploaded) = result?;
     println!("{}", done_line(&summary, &args.report_dir));
     let ending = ending(&summary, args.no_wait);
     let run = crate::metrics::RunMetrics::from_summary(&summary, uploaded, ending.exit_code());

@@ -173,6 +173,19 @@ impl Journal {
         )
     }
 
+    /// Up to `limit` queued rows of both kinds, in manifest order after `after_line` (local
+    /// files too when they are imported from served URLs).
+    pub fn queued_any(
+        &self,
+        after_line: u64,
+        limit: usize,
+    ) -> Result<Vec<JournalRow>, JournalError> {
+        self.select(
+            "WHERE state = 'queued' AND line > ?1 ORDER BY line LIMIT ?2",
+            params![after_line as i64, limit as i64],
+        )
+    }
+
     pub fn in_doubt(&self) -> Result<Vec<JournalRow>, JournalError> {
         self.select("WHERE state = 'in_doubt' ORDER BY line", [])
     }

@@ -1,5 +1,5 @@
-//! The import stage: queued URL rows in full batches through Bulk Import, several batches in
-//! flight. Rows go to `sending` (committed) before each call and get their outcome after it.
+//! The import stage: queued URL rows (and local files, from their served URLs, with
+//! `--serve-sources`) in full batches through Bulk Import, several batches in flight. Rows go to `sending` (committed) before each call and get their outcome after it.
 //! A batch goes out full; only the last of a pass may be short, once every row retried in the
 //! meantime has been gathered into it.
 //!
@@ -54,9 +54,16 @@ impl Queue {
     async fn fill(&mut self, ctx: &RunContext, want: usize) -> Result<(), PipelineError> {
         while self.held.len() < want && !self.exhausted {
             let after = self.after_line;
+            let files_too = ctx.config.serve_sources.is_some();
             let rows = ctx
                 .journal
-                .with(move |j| j.queued(false, after, READ_ROWS))
+                .with(move |j| {
+                    if files_too {
+                        j.queued_any(after, READ_ROWS)
+                    } else {
+                        j.queued(false, after, READ_ROWS)
+                    }
+                })
                 .await?;
             match rows.last() {
                 None => self.exhausted = true,
@@ -339,7 +346,14 @@ async fn launch(
     let items: Vec<ImportFileRequest> = batch
         .rows
         .iter()
-        .map(|r| request::import_item(r, &folders.known, &ctx.config.source_headers))
+        .map(|r| {
+            request::import_item(
+                r,
+                &folders.known,
+                &ctx.config.source_headers,
+                ctx.config.serve_sources.as_ref(),
+            )
+        })
         .collect();
     let keys: Vec<String> = batch.rows.iter().map(|r| r.key.clone()).collect();
     let hosts: Vec<String> = batch

@@ -3,12 +3,14 @@
 //! privacy and external id every request carries alike.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use crate::api::types::{
     ExternalInfo, GenerateFileUploadUrlRequest, ImportFileRequest, MEDIA_ROOT, MediaType,
 };
 use crate::journal::JournalRow;
 use crate::sources::SourceHeaders;
+use crate::sources::served::ServedSources;
 
 /// The `origin` of every file's external info: the files this tool made.
 const ORIGIN: &str = "media-migrate";
@@ -27,15 +29,21 @@ pub(crate) fn folder_target(
     }
 }
 
-/// The Bulk Import item of a URL row, with the headers its source host needs.
+/// The Bulk Import item of a URL row, with the headers its source host needs; of a local file,
+/// its signed URL on `served` (which then serves it).
 pub(crate) fn import_item(
     row: &JournalRow,
     known: &HashMap<String, String>,
     headers: &SourceHeaders,
+    served: Option<&ServedSources>,
 ) -> ImportFileRequest {
     let (parent, file_path) = folder_target(&row.folder_path, known);
+    let (url, url_headers) = match served {
+        Some(served) if row.is_file => (served.url_for(&row.key, Path::new(&row.source)), None),
+        _ => (row.source.clone(), headers.for_url(&row.source)),
+    };
     ImportFileRequest {
-        url: row.source.clone(),
+        url,
         media_type: row.media_type.as_deref().and_then(MediaType::parse),
         display_name: Some(row.display_name.clone()),
         parent_folder_id: Some(parent),
@@ -45,7 +53,7 @@ pub(crate) fn import_item(
         mime_type: row.mime_type.clone(),
         external_info: Some(external_info(row)),
         url_params: None,
-        url_headers: headers.for_url(&row.source),
+        url_headers,
     }
 }
 

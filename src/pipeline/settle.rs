@@ -20,6 +20,7 @@ use crate::api::client::MediaClient;
 use crate::api::listing::{self, FolderResolver};
 use crate::api::types::{FileDescriptor, MEDIA_ROOT, State};
 use crate::journal::{FileFacts, Journal, JournalError, JournalRow, Outcome};
+use crate::sources::served;
 
 /// Settles every in-doubt row; returns how many there were.
 pub(crate) async fn settle_all(ctx: &Arc<RunContext>) -> Result<u64, PipelineError> {
@@ -256,9 +257,11 @@ pub(crate) fn matches(f: &FileDescriptor, row: &JournalRow, local_size: Option<u
         return false;
     }
     if row.is_file {
-        f.source_url.is_none()
-            && local_size.is_some()
-            && f.size_in_bytes.is_none_or(|s| Some(s) == local_size)
+        // Uploaded (no source URL), or imported from this row's served URL in any run.
+        let ours = f.source_url.as_deref().is_none_or(|url| {
+            served::served_token(url).is_some_and(|t| t == served::token_of(&row.key))
+        });
+        ours && local_size.is_some() && f.size_in_bytes.is_none_or(|s| Some(s) == local_size)
     } else {
         f.source_url.as_deref() == Some(row.source.as_str())
     }

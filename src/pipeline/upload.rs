@@ -24,6 +24,10 @@ type Uploading = Result<(JournalRow, Result<FileResponse, CallError>), PipelineE
 
 /// Uploads every queued local-file row once; returns how many were sent.
 pub(crate) async fn upload_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineError> {
+    if ctx.config.serve_sources.is_some() {
+        // The import stage sends them, from their served URLs.
+        return Ok(0);
+    }
     let mut known = ctx.journal.with(|j| j.folders()).await?;
     let mut after_line = 0u64;
     let mut sent = 0u64;

@@ -107,7 +107,12 @@ pub fn judge(row: &ManifestRow, index: &mut TargetIndex, strict: bool) -> Verdic
         }
         Source::File(path) => {
             let local = std::fs::metadata(path).ok().map(|m| m.len());
-            let upload = |f: &FileDescriptor| f.source_url.is_none();
+            // Uploaded, or imported from a URL `run --serve-sources` served.
+            let upload = |f: &FileDescriptor| {
+                f.source_url
+                    .as_deref()
+                    .is_none_or(|url| crate::sources::served::served_token(url).is_some())
+            };
             // The same size first; failing that, the same name, which then shows as differs.
             let found = match index.claim(folder, name, |f| {
                 upload(f) && f.size_in_bytes.is_none_or(|s| Some(s) == local)

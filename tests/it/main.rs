@@ -21,5 +21,6 @@ mod reconcile;
 mod report_html;
 mod scheduled;
 mod secrets;
+mod serve_sources;
 mod sources;
 mod target;
