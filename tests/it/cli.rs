@@ -331,3 +331,81 @@ async fn hole_10_serve_api_key_file() {
         .unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// `serve --site ID=KEY` through the binary: each site answers its own key only (the key of
+/// one from a file, the other's from the environment), and their files are apart.
+#[tokio::test]
+async fn serve_sites_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("key-b"), "key-of-b\n").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let key_file = format!("b=@file:{}", dir.path().join("key-b").display());
+    let mut child = Command::new(bin())
+        .args(["--quiet", "serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--site",
+            "a=@env:KEY_OF_A",
+            "--site",
+            &key_file,
+            "--data-dir",
+        ])
+        .arg(dir.path().join("data"))
+        .env("KEY_OF_A", "key-of-a")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    media_migrate::install_crypto_provider();
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/site-media/v1/folders");
+    let create = |site: &'static str, key: &'static str| {
+        http.post(&url)
+            .header("Authorization", key)
+            .header("wix-site-id", site)
+            .json(&serde_json::json!({"displayName": format!("only-{site}")}))
+            .send()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let made = loop {
+        match create("a", "key-of-a").await {
+            Ok(r) => break r,
+            Err(_) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "serve never answered"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    assert_eq!(made.status(), 200);
+    assert_eq!(create("b", "key-of-b").await.unwrap().status(), 200);
+    let crossed = create("b", "key-of-a").await.unwrap().status();
+    assert!(
+        crossed == 401 || crossed == 403,
+        "a's key opened b: {crossed}"
+    );
+    let list = |site: &'static str, key: &'static str| {
+        http.get(format!("{url}?parentFolderId=media-root"))
+            .header("Authorization", key)
+            .header("wix-site-id", site)
+            .send()
+    };
+    let b: serde_json::Value = list("b", "key-of-b").await.unwrap().json().await.unwrap();
+    let names: Vec<&str> = b["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["displayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["only-b"], "site b sees its own folder only");
+    signal(&child, "-TERM");
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
