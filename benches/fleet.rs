@@ -87,6 +87,8 @@ struct Usage {
 }
 
 /// Runs `fleet` on `sites_file` and waits for it with `wait4`, for its rusage.
+// The child is reaped by `wait4` (which `Child::wait` can't do while returning the rusage).
+#[allow(clippy::zombie_processes)]
 fn run_fleet(server: &str, sites_file: &Path, work: &Path, at_once: usize) -> Usage {
     let started = Instant::now();
     let child = Command::new(env!("CARGO_BIN_EXE_media-migrate"))
