@@ -9,6 +9,7 @@ mod columns;
 mod csv;
 mod error;
 mod guard;
+mod header;
 mod json;
 mod json_array;
 mod json_value;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use rusqlite::params;
 
+pub use super::rows::PROCESSING_FAILED;
 use super::rows::RowState;
 use super::{Journal, JournalError, now_ms, sql_error};
 use crate::api::client::CallError;
@@ -84,12 +85,6 @@ impl Outcome {
         }
     }
 }
-
-/// Error code and message of a row whose file the target could not process.
-pub const PROCESSING_FAILED: (&str, &str) = (
-    "PROCESSING_FAILED",
-    "the Media Manager could not process the file",
-);
 
 impl Journal {
     /// Applies outcomes in one transaction. A retry past `max_attempts` becomes a failure.

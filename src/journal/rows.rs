@@ -14,6 +14,12 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::{Journal, JournalError, now_ms, sql_error};
 use crate::api::types::OperationStatus;
 
+/// Error code and message of a row whose file the target could not process.
+pub const PROCESSING_FAILED: (&str, &str) = (
+    "PROCESSING_FAILED",
+    "the Media Manager could not process the file",
+);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RowState {
     Queued,
@@ -259,7 +265,7 @@ impl Journal {
         let rows_run = self.rows_run(run)?;
         self.select(
             "WHERE seen_run = ?1 AND state = 'failed' AND is_file = 0 AND error_code = ?2 ORDER BY line",
-            params![rows_run, super::answers::PROCESSING_FAILED.0],
+            params![rows_run, PROCESSING_FAILED.0],
         )
     }
 
@@ -275,15 +281,7 @@ impl Journal {
                 "UPDATE rows SET error_code = ?2, error_message = ?3, updated_ms = ?4
                  WHERE key = ?1 AND state = 'failed' AND error_code = ?5",
             )
-            .and_then(|mut s| {
-                s.execute(params![
-                    key,
-                    code,
-                    message,
-                    now_ms(),
-                    super::answers::PROCESSING_FAILED.0
-                ])
-            })
+            .and_then(|mut s| s.execute(params![key, code, message, now_ms(), PROCESSING_FAILED.0]))
             .map_err(|e| sql_error(&path, e))?;
         }
         tx.commit().map_err(|e| sql_error(&path, e))

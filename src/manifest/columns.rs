@@ -6,6 +6,7 @@
 use std::str::FromStr;
 
 use super::error::ColumnError;
+use super::header::normalize;
 use super::template::Template;
 
 /// The canonical field names, in the order failed rows are written back.
@@ -56,12 +57,6 @@ impl Field {
     pub fn index(self) -> usize {
         self.0
     }
-}
-
-/// A header or key as it is compared: trimmed (including a stray BOM) and lowercased.
-pub fn normalize(name: &str) -> String {
-    name.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
-        .to_lowercase()
 }
 
 /// Where a field's value comes from.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use ::csv::{ByteRecord, Reader, ReaderBuilder};
 
-use super::columns::normalize;
+use super::header::normalize;
 
 use super::error::ManifestError;
 use super::guard::{MAX_RECORD_BYTES, OVERSIZE_MARKER, RecordGuard, UnterminatedQuote};

@@ -2,6 +2,7 @@
 //! checks, and short quoting of user text in reasons (a reason must stay readable even
 //! when the offending cell is a megabyte).
 
+use super::header::normalize;
 use super::row::Source;
 use crate::api::types::limits;
 
@@ -90,10 +91,10 @@ pub fn percent_decode(text: &str) -> String {
 /// The name among `found` closest to `wanted` (compared normalized), when one is close: one
 /// holds the other, or they differ by at most two edits.
 pub fn suggest<S: AsRef<str>>(wanted: &str, found: &[S]) -> Option<String> {
-    let wanted = super::columns::normalize(wanted);
+    let wanted = normalize(wanted);
     found
         .iter()
-        .map(|name| (name.as_ref(), super::columns::normalize(name.as_ref())))
+        .map(|name| (name.as_ref(), normalize(name.as_ref())))
         .filter(|(_, n)| !n.is_empty())
         .map(|(name, n)| {
             let distance = if n.contains(&wanted) || wanted.contains(&n) {

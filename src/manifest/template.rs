@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::columns::normalize;
+use super::header::normalize;
 
 /// The filters a reference may pass its value through, in the order they are listed.
 pub const FILTERS: [&str; 7] = [
