@@ -11,6 +11,7 @@ pub mod reconcile;
 pub mod run;
 pub mod serve;
 pub mod serving;
+pub mod staging;
 
 use clap::{Parser, Subcommand};
 

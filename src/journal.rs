@@ -9,6 +9,7 @@ pub mod answers;
 mod ingest;
 pub mod lines;
 pub mod rows;
+mod staged;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -104,6 +105,13 @@ CREATE TABLE IF NOT EXISTS superseded (
     key TEXT NOT NULL,
     run INTEGER NOT NULL,
     trashed INTEGER NOT NULL DEFAULT 0
+);
+-- run --stage: the object each local-file row was staged as, recorded before it is imported
+-- (a side table, so older journals need no migration: it is created on open)
+CREATE TABLE IF NOT EXISTS staged (
+    key TEXT PRIMARY KEY,
+    object TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0
 );
 "#;
 

@@ -16,6 +16,7 @@ mod readiness;
 mod reopen;
 mod request;
 mod settle;
+mod stage;
 mod upload;
 
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ use crate::journal::{IngestCounts, Journal, JournalError};
 use crate::manifest::{ManifestError, ManifestOptions};
 use crate::sources::SourceHeaders;
 use crate::sources::served::ServedSources;
+use crate::sources::stage::{StageError, Staging};
 
 /// What a run needs, validated by the CLI.
 #[derive(Debug, Clone)]
@@ -70,6 +72,16 @@ pub struct RunConfig {
     /// `--serve-sources`: local files are imported through Bulk Import from signed URLs of
     /// this server instead of uploaded one by one.
     pub serve_sources: Option<ServedSources>,
+    /// `--stage`: local files are staged in a bucket and imported through Bulk Import from
+    /// presigned URLs instead of uploaded one by one.
+    pub stage: Option<Staging>,
+}
+
+impl RunConfig {
+    /// Local files ride Bulk Import (served or staged) rather than upload URLs.
+    pub(crate) fn files_by_url(&self) -> bool {
+        self.serve_sources.is_some() || self.stage.is_some()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +96,9 @@ pub enum PipelineError {
     /// rows not done stay queued.
     #[error("{}", crate::api::preflight::refusal_advice(.0))]
     AccessRefused(CallError),
+    /// The stage refused the credentials or lost its bucket: nothing more can be staged.
+    #[error(transparent)]
+    Stage(StageError),
     #[error("journal task failed: {0}")]
     Task(String),
     #[error(
@@ -301,6 +316,12 @@ pub async fn migrate(
         ));
     }
     settled += ctx.settled_after_errors.load(Ordering::Relaxed);
+    let unstaged = stage::delete_done(&ctx).await?;
+    if unstaged > 0 {
+        progress(&format!(
+            "--stage: deleted {unstaged} staged objects whose rows are READY"
+        ));
+    }
     let replaced = if ctx.config.replace && !ctx.stop.is_stopped() {
         prune::trash_superseded(&ctx).await?
     } else {
@@ -328,7 +349,9 @@ async fn send_and_wait(ctx: &Arc<RunContext>) -> Result<(bool, u64), PipelineErr
     let sends = async {
         let mut settled = 0;
         while !ctx.stop.is_stopped() {
-            let sent = import::import_pass(ctx).await? + upload::upload_pass(ctx).await?;
+            let sent = stage::stage_pass(ctx).await?
+                + import::import_pass(ctx).await?
+                + upload::upload_pass(ctx).await?;
             let doubts = Priority::Unblock.scope(settle::settle_all(ctx)).await?;
             settled += doubts;
             if sent == 0 && doubts == 0 {

@@ -3,11 +3,14 @@
 //! and with the probes, and nowhere else — never into the journal, logs, reports or error
 //! messages; [`probe`], asking a source what it is without downloading it (politely per host);
 //! [`diagnosis`], what a failed row's source says about why it failed; and [`served`], the
-//! manifest's local files served to the target at signed URLs (`run --serve-sources`).
+//! manifest's local files served to the target at signed URLs (`run --serve-sources`); and
+//! [`stage`], the same files staged in an S3 bucket and imported from presigned URLs
+//! (`run --stage`).
 
 pub mod diagnosis;
 pub mod probe;
 pub mod served;
+pub mod stage;
 
 use std::collections::{BTreeMap, HashMap};
 

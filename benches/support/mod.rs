@@ -469,6 +469,7 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             replace: false,
             prune_max_percent: None,
             serve_sources: None,
+            stage: None,
         };
         let samples: Arc<Mutex<Vec<(Instant, Sample)>>> = Arc::default();
         // (server clock µs, files READY on the server), every 250 ms.

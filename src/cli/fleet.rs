@@ -375,6 +375,7 @@ async fn run_site(
         replace: false,
         prune_max_percent: None,
         serve_sources: None,
+        stage: None,
     };
     let id = site.site_id.clone();
     let progress = move |msg: &str| {

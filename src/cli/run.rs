@@ -13,6 +13,7 @@ use sha2::Digest;
 use super::args::{ClientArgs, ClientConfig, Connected, ManifestArgs, SourceArgs};
 use super::metrics::{MetricsArgs, MetricsConfig};
 use super::serving::ServeSourcesArgs;
+use super::staging::StageArgs;
 use super::{Ending, UsageError};
 use crate::journal::{Journal, RunLock};
 use crate::pipeline::{self, RunConfig, SharedJournal, StopSignal};
@@ -30,6 +31,9 @@ pub struct RunArgs {
     pub metrics: MetricsArgs,
     #[command(flatten)]
     pub serving: ServeSourcesArgs,
+    #[command(flatten)]
+    // Boxed: its credentials would make `Command::Run` far larger than the other commands.
+    pub staging: Box<StageArgs>,
     /// Where the reports are written.
     #[arg(long, default_value = "reports")]
     pub report_dir: PathBuf,
@@ -110,6 +114,7 @@ impl RunArgs {
             ));
         }
         self.serving.validate(!self.no_wait)?;
+        self.staging.validate(!self.no_wait)?;
         if self.max_attempts == 0 || self.max_processing_attempts == 0 {
             return Err(UsageError(
                 "--max-attempts and --max-processing-attempts must be at least 1".to_string(),
@@ -133,6 +138,7 @@ impl RunArgs {
             replace: self.replace,
             prune_max_percent: self.prune.then_some(self.max_prune),
             serve_sources: None,
+            stage: None,
         })
     }
 }
@@ -251,6 +257,14 @@ async fn migrate(
             eprintln!("media-migrate: {msg}");
         }
     };
+    config.stage = args.staging.start(config.wait_timeout).await?;
+    if let Some(s) = &config.stage {
+        let l = s.store().location();
+        progress(&format!(
+            "--stage: local files are staged in s3://{}/{} and imported from presigned URLs",
+            l.bucket, l.prefix
+        ));
+    }
     let serving = args.serving.start(connected, config.wait_timeout).await?;
     if let Some(s) = &serving {
         progress(&format!(

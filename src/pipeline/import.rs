@@ -54,7 +54,7 @@ impl Queue {
     async fn fill(&mut self, ctx: &RunContext, want: usize) -> Result<(), PipelineError> {
         while self.held.len() < want && !self.exhausted {
             let after = self.after_line;
-            let files_too = ctx.config.serve_sources.is_some();
+            let files_too = ctx.config.files_by_url();
             let rows = ctx
                 .journal
                 .with(move |j| {
@@ -70,6 +70,16 @@ impl Queue {
                 Some(last) => self.after_line = last.line,
             }
             for row in rows {
+                // A staged run sends a local file only once the staging stage stored it.
+                let unstaged = row.is_file
+                    && ctx
+                        .config
+                        .stage
+                        .as_ref()
+                        .is_some_and(|s| !s.is_staged(&row.key));
+                if unstaged {
+                    continue;
+                }
                 if self.keys.insert(row.key.clone()) {
                     self.held.push_back(row);
                 }
@@ -352,6 +362,7 @@ async fn launch(
                 &folders.known,
                 &ctx.config.source_headers,
                 ctx.config.serve_sources.as_ref(),
+                ctx.config.stage.as_ref(),
             )
         })
         .collect();

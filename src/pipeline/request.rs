@@ -11,6 +11,7 @@ use crate::api::types::{
 use crate::journal::JournalRow;
 use crate::sources::SourceHeaders;
 use crate::sources::served::ServedSources;
+use crate::sources::stage::Staging;
 
 /// The `origin` of every file's external info: the files this tool made.
 const ORIGIN: &str = "media-migrate";
@@ -30,16 +31,24 @@ pub(crate) fn folder_target(
 }
 
 /// The Bulk Import item of a URL row, with the headers its source host needs; of a local file,
-/// its signed URL on `served` (which then serves it).
+/// its signed URL on `served` (which then serves it), or a fresh presigned URL of its object
+/// on `staged` (the import stage sends only rows staged in this run).
 pub(crate) fn import_item(
     row: &JournalRow,
     known: &HashMap<String, String>,
     headers: &SourceHeaders,
     served: Option<&ServedSources>,
+    staged: Option<&Staging>,
 ) -> ImportFileRequest {
     let (parent, file_path) = folder_target(&row.folder_path, known);
-    let (url, url_headers) = match served {
-        Some(served) if row.is_file => (served.url_for(&row.key, Path::new(&row.source)), None),
+    let staged_url = staged
+        .filter(|_| row.is_file)
+        .and_then(|s| s.url_for(&row.key));
+    let (url, url_headers) = match (served, staged_url) {
+        (_, Some(url)) => (url, None),
+        (Some(served), None) if row.is_file => {
+            (served.url_for(&row.key, Path::new(&row.source)), None)
+        }
         _ => (row.source.clone(), headers.for_url(&row.source)),
     };
     ImportFileRequest {

@@ -257,9 +257,11 @@ pub(crate) fn matches(f: &FileDescriptor, row: &JournalRow, local_size: Option<u
         return false;
     }
     if row.is_file {
-        // Uploaded (no source URL), or imported from this row's served URL in any run.
+        // Uploaded (no source URL), imported from this row's served URL in any run, or from
+        // a staged object (named by content; the name and size below still have to match).
         let ours = f.source_url.as_deref().is_none_or(|url| {
             served::served_token(url).is_some_and(|t| t == served::token_of(&row.key))
+                || crate::sources::stage::staged_hash(url).is_some()
         });
         ours && local_size.is_some() && f.size_in_bytes.is_none_or(|s| Some(s) == local_size)
     } else {

@@ -24,8 +24,8 @@ type Uploading = Result<(JournalRow, Result<FileResponse, CallError>), PipelineE
 
 /// Uploads every queued local-file row once; returns how many were sent.
 pub(crate) async fn upload_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineError> {
-    if ctx.config.serve_sources.is_some() {
-        // The import stage sends them, from their served URLs.
+    if ctx.config.files_by_url() {
+        // The import stage sends them, from their served or staged URLs.
         return Ok(0);
     }
     let mut known = ctx.journal.with(|j| j.folders()).await?;

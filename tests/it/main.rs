@@ -23,4 +23,5 @@ mod scheduled;
 mod secrets;
 mod serve_sources;
 mod sources;
+mod stage;
 mod target;
