@@ -367,7 +367,14 @@ async fn send_and_wait(ctx: &Arc<RunContext>) -> Result<(bool, u64), PipelineErr
     // The poller ends first only on an error (a refused key, say): the sends, which may be
     // waiting for it to confirm files, stop with it.
     let settled = tokio::select! {
-        settled = &mut sends => settled?,
+        settled = &mut sends => match settled {
+            Ok(settled) => settled,
+            Err(e) => {
+                // The poller must not outlive the run (in `fleet`, others go on in-process).
+                poller.abort();
+                return Err(e);
+            }
+        },
         early = &mut poller => {
             joined(early)?;
             let settled = sends.await?;

@@ -108,14 +108,24 @@ impl ServeSourcesArgs {
 
 impl Serving {
     /// Stops serving and closes the listener.
+    /// Stops serving: requests in flight may finish for up to [`STOP_GRACE`], then are cut.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
-        self.task
-            .await
-            .context("the --serve-sources task")?
-            .context("serving local files")
+        let mut task = self.task;
+        match tokio::time::timeout(STOP_GRACE, &mut task).await {
+            Ok(ended) => ended
+                .context("the --serve-sources task")?
+                .context("serving local files"),
+            Err(_) => {
+                task.abort();
+                Ok(())
+            }
+        }
     }
 }
+
+/// How long requests in flight may go on once the run is over.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// The embedded local Media Manager, or a target whose base URL is on loopback.
 fn target_is_local(connected: &Connected) -> bool {

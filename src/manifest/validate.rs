@@ -151,15 +151,21 @@ fn parse_source(
         let hint = url_hint(&text)
             .map(|url| format!("; did you mean {url}?"))
             .unwrap_or_default();
-        if let Some(root) = root
-            && let Ok(real) = std::fs::canonicalize(&path)
-            && !real.starts_with(root)
-        {
-            return Err(format!(
-                "{} leads outside {} (local files must be under the manifest's folder, or the folder --local-root names)",
-                quote(&text),
-                root.display()
-            ));
+        if let Some(root) = root {
+            match std::fs::canonicalize(&path) {
+                Ok(real) if !real.starts_with(root) => {
+                    return Err(format!(
+                        "{} leads outside {} (local files must be under the manifest's folder, or the folder --local-root names)",
+                        quote(&text),
+                        root.display()
+                    ));
+                }
+                // Missing: said below, with the hints.
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                // Where it leads can't be told: not let in.
+                Err(e) => return Err(format!("cannot resolve {}: {e}", quote(&text))),
+            }
         }
         return match std::fs::metadata(&path) {
             Ok(meta) if meta.is_file() => Ok((Source::File(path), text)),

@@ -218,7 +218,12 @@ impl HostPacer {
                         host: host.to_string(),
                         since: Instant::now(),
                     };
-                    s.files.insert(id.to_string(), at);
+                    // The same file accepted for two rows (never, but then one's room comes back).
+                    if let Some(old) = s.files.insert(id.to_string(), at)
+                        && let Some(w) = s.windows.get_mut(&old.host)
+                    {
+                        w.in_fetch = w.in_fetch.saturating_sub(1);
+                    }
                     return;
                 }
                 None => {

@@ -251,6 +251,7 @@ impl Pass {
                 in_flight: self.in_flight.len(),
                 requeued: self.queue.requeued,
                 hosts_full: ctx.hosts.any_in_fetch(&self.blocked),
+                held_for_room: !self.blocked.is_empty(),
             });
             match step {
                 BatchStep::Send => {

@@ -202,7 +202,13 @@ async fn serve_file(
 
 /// The file's bytes, or the range asked for (206), or 416 for a range past its end.
 async fn send_file(path: &Path, headers: &HeaderMap, head: bool) -> std::io::Result<Response> {
-    let mut file = tokio::fs::File::open(path).await?;
+    // Never blocking: a FIFO swapped in for the file would hang a plain open (and the run's
+    // end, which waits for requests in flight).
+    let mut options = tokio::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    options.custom_flags(libc::O_NONBLOCK);
+    let mut file = options.open(path).await?;
     let meta = file.metadata().await?;
     if !meta.is_file() {
         return Err(std::io::ErrorKind::NotFound.into());

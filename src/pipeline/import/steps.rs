@@ -17,6 +17,8 @@ pub(super) struct Planned {
     /// Rows were left out because their hosts have no room, and files of those hosts are in
     /// fetch: waiting frees room.
     pub(super) hosts_full: bool,
+    /// Rows were left out because their hosts have no room (in fetch or not).
+    pub(super) held_for_room: bool,
 }
 
 /// What to do with a planned batch.
@@ -42,7 +44,13 @@ pub(super) fn batch_step(p: &Planned) -> BatchStep {
         BatchStep::Nothing
     } else if p.rows >= p.size {
         BatchStep::Send
-    } else if p.hosts_full || !(p.exhausted && p.in_flight == 0) {
+    } else if p.hosts_full {
+        BatchStep::Hold
+    } else if p.held_for_room && p.in_flight == 0 {
+        // Hosts whose windows are smaller than a batch, with nothing in fetch: waiting adds no
+        // row of theirs, and the rows read are all theirs.
+        BatchStep::Send
+    } else if !(p.exhausted && p.in_flight == 0) {
         BatchStep::Hold
     } else if p.requeued > 0 {
         BatchStep::Gather

@@ -9,24 +9,28 @@ use super::*;
 fn batch_step_table() {
     use BatchStep::*;
     let cases = [
-        // rows, exhausted, in flight, requeued, hosts full → step
-        (0, true, 0, 0, false, Nothing),
-        (0, false, 3, 5, false, Nothing),
-        (0, true, 0, 0, true, Nothing),
-        (10, false, 0, 0, false, Send),
-        (10, true, 4, 2, false, Send),
-        (12, false, 2, 0, false, Send),
-        (10, true, 0, 0, true, Send),
-        (3, false, 0, 0, false, Hold),
-        (3, true, 1, 0, false, Hold),
-        (3, false, 1, 4, false, Hold),
-        (3, true, 0, 4, false, Gather),
-        (3, true, 0, 0, false, Send),
+        // rows, exhausted, in flight, requeued, hosts full, held for room → step
+        (0, true, 0, 0, false, false, Nothing),
+        (0, false, 3, 5, false, false, Nothing),
+        (0, true, 0, 0, true, true, Nothing),
+        (10, false, 0, 0, false, false, Send),
+        (10, true, 4, 2, false, false, Send),
+        (12, false, 2, 0, false, false, Send),
+        (10, true, 0, 0, true, true, Send),
+        (3, false, 0, 0, false, false, Hold),
+        (3, true, 1, 0, false, false, Hold),
+        (3, false, 1, 4, false, false, Hold),
+        (3, true, 0, 4, false, false, Gather),
+        (3, true, 0, 0, false, false, Send),
         // Short for want of room on hosts that will free it: wait for them.
-        (3, true, 0, 0, true, Hold),
-        (3, true, 0, 4, true, Hold),
+        (3, true, 0, 0, true, true, Hold),
+        (3, true, 0, 4, true, true, Hold),
+        // Short for want of room on hosts with nothing in fetch (windows below a batch):
+        // waiting adds nothing, so it goes — unless batches in flight may still answer.
+        (3, false, 0, 0, false, true, Send),
+        (3, false, 1, 0, false, true, Hold),
     ];
-    for (rows, exhausted, in_flight, requeued, hosts_full, want) in cases {
+    for (rows, exhausted, in_flight, requeued, hosts_full, held_for_room, want) in cases {
         let planned = Planned {
             rows,
             size: 10,
@@ -34,6 +38,7 @@ fn batch_step_table() {
             in_flight,
             requeued,
             hosts_full,
+            held_for_room,
         };
         assert_eq!(batch_step(&planned), want, "{planned:?}");
     }
