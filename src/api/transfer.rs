@@ -114,15 +114,11 @@ pub async fn put_file(
         message: "the upload URL is not a URL".to_string(),
     })?;
     url.query_pairs_mut().append_pair("filename", file_name);
-    // The length promised is sent, no more; a file that shrank ends the body short, so the
-    // upload is cut off and makes no file.
     let read = Arc::new(AtomicU64::new(0));
-    let counted = read.clone();
-    let stream = tokio_util::io::ReaderStream::new(file.take(len)).inspect(move |chunk| {
-        if let Ok(c) = chunk {
-            counted.fetch_add(c.len() as u64, Ordering::Relaxed);
-        }
-    });
+    let grown = Arc::new(AtomicU64::new(0));
+    let stream = guarded_body(file, len, read.clone(), grown.clone())
+        .await
+        .map_err(|e| CallError::local_io(EP, path, &e))?;
     let response = http
         .put(url)
         .header(reqwest::header::CONTENT_TYPE, mime_type)
@@ -131,7 +127,14 @@ pub async fn put_file(
         .send()
         .await;
     let read = read.load(Ordering::Relaxed);
+    let grown = grown.load(Ordering::Relaxed);
     match response {
+        Err(_) if grown > 0 => Err(changed(
+            EP,
+            path,
+            len,
+            &format!("{grown} by its last bytes"),
+        )),
         Err(_) if read < len && shrank(path, len).await => {
             Err(changed(EP, path, len, &format!("{read} could be read")))
         }
@@ -142,6 +145,46 @@ pub async fn put_file(
             Ok(file)
         }
     }
+}
+
+/// The body of a `PUT`: exactly `len` bytes of `file`, counted into `read`. A file that shrank
+/// ends the body short; one whose length is no longer `len` when its last bytes are due (still
+/// being written) gets an error instead of them, its new length in `grown`. Either way the
+/// body is cut before the promised length, so the upload makes no file.
+async fn guarded_body(
+    file: File,
+    len: u64,
+    read: Arc<AtomicU64>,
+    grown: Arc<AtomicU64>,
+) -> std::io::Result<impl futures_util::Stream<Item = std::io::Result<tokio_util::bytes::Bytes>>> {
+    let watch = file.try_clone().await?;
+    let chunks = tokio_util::io::ReaderStream::new(file.take(len));
+    Ok(futures_util::stream::unfold(
+        (chunks, 0u64, Some(watch)),
+        move |(mut chunks, mut sent, watch)| {
+            let (read, grown) = (read.clone(), grown.clone());
+            async move {
+                let watch = watch?;
+                let chunk = match chunks.next().await? {
+                    Ok(chunk) => chunk,
+                    Err(e) => return Some((Err(e), (chunks, sent, Some(watch)))),
+                };
+                sent += chunk.len() as u64;
+                read.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                if sent >= len {
+                    let now = watch.metadata().await.map(|m| m.len());
+                    if let Ok(now) = now
+                        && now != len
+                    {
+                        grown.store(now.max(1), Ordering::Relaxed);
+                        let cut = std::io::Error::other("the file changed while it was sent");
+                        return Some((Err(cut), (chunks, sent, None)));
+                    }
+                }
+                Some((Ok(chunk), (chunks, sent, Some(watch))))
+            }
+        },
+    ))
 }
 
 /// Whether the file at `path` is now shorter than `len` (or gone).
@@ -410,6 +453,51 @@ mod tests {
                 cause(e),
                 (LocalCause::Unreadable, "LOCAL_FILE_UNREADABLE".to_string())
             );
+        }
+    }
+
+    /// A file still being written (grown since its length was taken) never has its last bytes
+    /// sent: the body ends with an error instead, so the upload is cut and makes no file. An
+    /// unchanged file's body is the whole file.
+    #[tokio::test]
+    async fn a_file_that_grows_is_cut_before_its_last_bytes() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("growing.bin");
+        std::fs::write(&path, vec![7u8; 200_000]).expect("write");
+        for grows in [false, true] {
+            let (file, len) = open_local("uploadPut", &path).await.expect("open");
+            let (read, grown) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+            let body = guarded_body(file, len, read.clone(), grown.clone())
+                .await
+                .expect("body");
+            if grows {
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .expect("append");
+                std::io::Write::write_all(&mut f, b"more").expect("grow");
+            }
+            let items: Vec<_> = body.collect().await;
+            let sent: usize = items
+                .iter()
+                .filter_map(|i| i.as_ref().ok())
+                .map(|b| b.len())
+                .sum();
+            if grows {
+                assert!(
+                    items.last().is_some_and(|i| i.is_err()),
+                    "cut with an error"
+                );
+                assert!(
+                    (sent as u64) < len,
+                    "its last bytes never sent: {sent} of {len}"
+                );
+                assert_eq!(grown.load(Ordering::Relaxed), len + 4);
+            } else {
+                assert!(items.iter().all(|i| i.is_ok()));
+                assert_eq!(sent as u64, len, "the whole file");
+                assert_eq!(grown.load(Ordering::Relaxed), 0);
+            }
         }
     }
 
