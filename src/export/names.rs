@@ -3,6 +3,8 @@
 //! trailing dots or spaces; at most 200 bytes), and a numbered variant (`name (2).ext`) for
 //! when a name is taken in its folder.
 
+use wix_media_wire::names::is_invisible_control;
+
 /// Bytes of a component kept (file systems take 255; room is left for ` (N)` and `.part`).
 const MAX_BYTES: usize = 200;
 
@@ -12,27 +14,11 @@ const RESERVED: [&str; 22] = [
     "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
 ];
 
-/// Bidi embeddings, overrides, isolates and marks, and the line and paragraph separators:
-/// they change how a name shows without showing themselves.
-fn invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061C}'
-            | '\u{200E}'
-            | '\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{FEFF}'
-    )
-}
-
 /// One path component (a folder or file name) made safe; never empty, `.` or `..`.
 pub fn safe_component(name: &str) -> String {
     let mut out: String = name
         .chars()
-        .filter(|c| !invisible(*c))
+        .filter(|c| !is_invisible_control(*c))
         .map(|c| match c {
             '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
             c if c.is_control() => '_',

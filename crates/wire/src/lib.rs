@@ -8,4 +8,5 @@
 
 pub mod bucket;
 pub mod media;
+pub mod names;
 pub mod types;

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use super::signing::DispositionType;
+use wix_media_wire::names::is_invisible_control;
 
 /// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded`. Only printable ASCII can
 /// come out, so no name can break the header's syntax.
@@ -34,23 +35,6 @@ pub fn content_disposition(disposition: DispositionType, name: &str) -> String {
 
 /// Longest path component most file systems take (ext4, APFS, NTFS: 255 bytes or units).
 pub const COMPONENT_MAX_BYTES: usize = 255;
-
-/// Characters that reorder or break how a name is shown without being visible themselves:
-/// bidi embeddings, overrides, isolates and marks (a `gpj.exe` shown as `exe.jpg`), and the
-/// line and paragraph separators.
-fn is_invisible_control(c: char) -> bool {
-    matches!(
-        c,
-        '\u{061C}'
-            | '\u{200E}'
-            | '\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2066}'..='\u{2069}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{FEFF}'
-    )
-}
 
 /// One path component made safe for a zip entry on any operating system.
 pub fn safe_component(name: &str) -> String {
