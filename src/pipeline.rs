@@ -242,7 +242,15 @@ pub async fn migrate(
         hosts,
         settled_after_errors: AtomicU64::new(0),
     });
-    if let Some(max_percent) = ctx.config.prune_max_percent {
+    if ctx.config.prune_max_percent.is_some() && ingest.invalid > 0 {
+        // An invalid line's row is not in the set of rows read, so its file would be taken for
+        // one the manifest left out: with lines unread, nothing is pruned (files marked by a
+        // run that died mid-prune are still trashed below: that choice was made on a clean read).
+        progress(&format!(
+            "--prune: not pruning this run: {} manifest lines are invalid (invalid.csv) and the files of their rows would be taken for rows the manifest left out; fix them and run again",
+            ingest.invalid
+        ));
+    } else if let Some(max_percent) = ctx.config.prune_max_percent {
         let rows_run = ctx.journal.with(move |j| j.rows_run(run)).await?;
         let marked = prune::plan_pruning(&ctx, rows_run, run, max_percent).await?;
         if marked > 0 {

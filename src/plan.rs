@@ -76,6 +76,9 @@ pub struct PruneSummary {
     pub max_percent: f64,
     /// More than `max_percent` of the journal's files: `run --prune` would refuse.
     pub would_refuse: bool,
+    /// Invalid manifest lines: `run --prune` would prune nothing (their rows' files would be
+    /// taken for rows the manifest left out).
+    pub would_skip_for_invalid: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -230,8 +233,9 @@ pub async fn plan(config: PlanConfig) -> Result<PlanReport, PlanError> {
     let mut summary = summarize(&config, counts, folders, hosts, probes);
     if let Some(check) = config.prune.clone() {
         let dir = config.report_dir.clone();
+        let invalid = summary.counts.invalid;
         summary.prune = Some(
-            tokio::task::spawn_blocking(move || preview_prune(keys, &check, &dir))
+            tokio::task::spawn_blocking(move || preview_prune(keys, &check, &dir, invalid))
                 .await
                 .map_err(PlanError::Reader)??,
         );
@@ -357,6 +361,7 @@ fn preview_prune(
     mut keys: keys::KeySet,
     check: &PruneCheck,
     dir: &std::path::Path,
+    invalid_lines: u64,
 ) -> Result<PruneSummary, PlanError> {
     let preview = keys.prune_preview(&check.journal)?;
     let mut out = CsvOut::create(
@@ -380,6 +385,7 @@ fn preview_prune(
         journal_files: preview.journal_files,
         max_percent: check.max_percent,
         would_refuse: files as f64 > preview.journal_files as f64 * check.max_percent / 100.0,
+        would_skip_for_invalid: invalid_lines > 0,
     })
 }
 

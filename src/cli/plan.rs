@@ -133,7 +133,10 @@ pub async fn execute(args: PlanArgs) -> anyhow::Result<Ending> {
         .prune
         .as_ref()
         .map(|p| {
-            let verdict = if p.would_refuse {
+            let verdict = if p.would_skip_for_invalid {
+                " — run --prune would prune nothing while the manifest has invalid lines"
+                    .to_string()
+            } else if p.would_refuse {
                 format!(
                     " — run --prune would refuse (over --max-prune {}%)",
                     p.max_percent

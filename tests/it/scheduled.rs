@@ -339,6 +339,50 @@ async fn prune_trashes_only_our_files_within_the_limit() {
     assert_eq!(summary(work.path())["pruned"], 5);
 }
 
+/// `--prune` with invalid lines in the snapshot prunes nothing: an invalid line's row would
+/// otherwise be taken for one the manifest left out, and its file trashed. `plan --prune`
+/// says so too; once the line is fixed, rows really left out are pruned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prune_skips_while_manifest_lines_are_invalid() {
+    let s = target(|_| {}).await;
+    let src = SourceServer::start().await;
+    let work = tempfile::tempdir().expect("work");
+    let lines = rows(&src, 0..10, 2);
+    let m = work.path().join("m.csv");
+    write(&m, &lines);
+    let (code, out) = run_to_end(run(&s, work.path(), &m, Some("j.sqlite"), &[])).await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(live_files(&s).await.len(), 10);
+
+    // Row 3's source broken by an export (same key), row 9 really left out.
+    let mut snapshot = lines[..9].to_vec();
+    snapshot[3] = snapshot[3].replacen("http://", "ftp://", 1);
+    write(&m, &snapshot);
+    let mut plan = std::process::Command::new(crate::support::bin());
+    plan.current_dir(work.path())
+        .args(["plan", "m.csv", "--prune", "--journal", "j.sqlite"]);
+    let (code, out) = run_to_end(plan).await;
+    assert_eq!(code, 3, "an invalid line makes plan's 3: {out}");
+    assert!(out.contains("would prune nothing"), "{out}");
+    let plan_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(work.path().join("plan/plan.json")).unwrap())
+            .unwrap();
+    assert_eq!(plan_json["prune"]["wouldSkipForInvalid"], true);
+
+    let flags = ["--prune", "--max-prune", "50"];
+    let (code, out) = run_to_end(run(&s, work.path(), &m, Some("j.sqlite"), &flags)).await;
+    assert_eq!(code, 3, "the invalid line makes a 3: {out}");
+    assert!(out.contains("not pruning this run"), "{out}");
+    assert_eq!(live_files(&s).await.len(), 10, "nothing trashed");
+    assert_eq!(summary(work.path())["pruned"], 0);
+
+    write(&m, &lines[..9]);
+    let (code, out) = run_to_end(run(&s, work.path(), &m, Some("j.sqlite"), &flags)).await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(summary(work.path())["pruned"], 1);
+    assert_eq!(live_files(&s).await.len(), 9, "only the row left out is pruned");
+}
+
 /// A manifest that grew at its end is read from where the last read ended (rows read = the
 /// new ones, line numbers right); one edited in the middle is read whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

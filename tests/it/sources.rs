@@ -604,9 +604,10 @@ async fn mixed_trouble_lost_answers_and_a_kill_during_reimport() {
     let flags = ["--source-header", "127.0.0.1: X-Token: @env:SOURCE_TOKEN"];
 
     // Killed once a row is being imported again.
+    let log = work.path().join("first-run.log");
     let mut child = run(&s, work.path(), &flags)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("run");
     let journal = work.path().join("journal.sqlite");
@@ -620,10 +621,10 @@ async fn mixed_trouble_lost_answers_and_a_kill_during_reimport() {
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
     while reimporting().unwrap_or(0) == 0 {
-        assert!(
-            child.try_wait().expect("wait").is_none(),
-            "the run ended before re-importing"
-        );
+        if let Some(status) = child.try_wait().expect("wait") {
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("the run ended ({status}) before re-importing:\n{log}");
+        }
         assert!(std::time::Instant::now() < deadline, "no re-import began");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
