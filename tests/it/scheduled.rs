@@ -380,7 +380,11 @@ async fn prune_skips_while_manifest_lines_are_invalid() {
     let (code, out) = run_to_end(run(&s, work.path(), &m, Some("j.sqlite"), &flags)).await;
     assert_eq!(code, 0, "{out}");
     assert_eq!(summary(work.path())["pruned"], 1);
-    assert_eq!(live_files(&s).await.len(), 9, "only the row left out is pruned");
+    assert_eq!(
+        live_files(&s).await.len(),
+        9,
+        "only the row left out is pruned"
+    );
 }
 
 /// A manifest that grew at its end is read from where the last read ended (rows read = the
