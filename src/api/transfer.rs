@@ -28,7 +28,10 @@ const CHUNK_ATTEMPTS: u32 = 8;
 /// Opens a local file to send without ever blocking (a FIFO swapped in for it would hang a
 /// blocking open), and checks, on what was opened, that it is a regular file; returns it and its
 /// length.
-async fn open_local(endpoint: &'static str, path: &Path) -> Result<(File, u64), CallError> {
+pub(crate) async fn open_local(
+    endpoint: &'static str,
+    path: &Path,
+) -> Result<(File, u64), CallError> {
     let mut options = tokio::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]

@@ -259,13 +259,19 @@ impl Journal {
         )
     }
 
-    /// URL rows of `run`'s manifest whose file the target could not process, without a reason
-    /// of their source's yet.
-    pub fn unexplained_failures(&self, run: i64) -> Result<Vec<JournalRow>, JournalError> {
+    /// Rows of `run`'s manifest whose file the target could not process, without a reason of
+    /// their source's yet: URL rows, and local files too when `files_by_url` (they were sent
+    /// from a served or staged URL).
+    pub fn unexplained_failures(
+        &self,
+        run: i64,
+        files_by_url: bool,
+    ) -> Result<Vec<JournalRow>, JournalError> {
         let rows_run = self.rows_run(run)?;
         self.select(
-            "WHERE seen_run = ?1 AND state = 'failed' AND is_file = 0 AND error_code = ?2 ORDER BY line",
-            params![rows_run, PROCESSING_FAILED.0],
+            "WHERE seen_run = ?1 AND state = 'failed' AND (is_file = 0 OR ?3) AND error_code = ?2
+             ORDER BY line",
+            params![rows_run, PROCESSING_FAILED.0, files_by_url],
         )
     }
 

@@ -1,16 +1,20 @@
-//! The explain stage: a URL row whose file came back FAILED is told apart from the others by
+//! The explain stage: a row whose file came back FAILED is told apart from the others by
 //! asking its source — a `HEAD` (or a one-byte `GET`) with the headers its host needs, a few at
 //! a time per host, costing no API call — and its `PROCESSING_FAILED` is replaced by what the
 //! source says (`SOURCE_NOT_FOUND`, `SOURCE_NOT_MEDIA`, …), or kept when the source looks
-//! healthy.
+//! healthy. A local file sent from a served or staged URL is asked first of the file system
+//! (gone, unreadable), then, when served, at the URL the target was given: a tunnel or public
+//! address that stopped answering is `SOURCE_UNREACHABLE`, and heals like any source.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 
 use super::{PipelineError, RunContext};
+use crate::api::transfer::open_local;
 use crate::journal::JournalRow;
 use crate::sources::diagnosis;
 use crate::sources::probe::Prober;
@@ -24,20 +28,39 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// other rows get the same reason (a dead host would otherwise cost a timeout per row).
 const DEAD_HOST_AFTER: usize = 4;
 
-/// Explains the failed URL rows of `run`; returns how many were explained.
+/// Explains the failed rows of `run`; returns how many were explained.
 pub(crate) async fn explain_failures(
     ctx: &Arc<RunContext>,
     run: i64,
 ) -> Result<u64, PipelineError> {
+    let files_by_url = ctx.config.files_by_url();
+    let mut local = Vec::new();
+    let mut served_keys = std::collections::HashSet::new();
     let rows = ctx
         .journal
-        .with(move |j| j.unexplained_failures(run))
+        .with(move |j| j.unexplained_failures(run, files_by_url))
         .await?;
     if rows.is_empty() {
         return Ok(0);
     }
     let prober = Prober::new(PER_HOST, PROBE_TIMEOUT, ctx.config.source_headers.clone())
         .map_err(|e| PipelineError::Task(format!("building the source prober: {e}")))?;
+    let (files, mut rows): (Vec<JournalRow>, Vec<JournalRow>) =
+        rows.into_iter().partition(|r| r.is_file);
+    let served = ctx.config.serve_sources.as_ref();
+    for row in files {
+        match local_trouble(&row).await {
+            // The file is fine: a served one is probed at the URL the target fetched.
+            None => {
+                if let Some(served) = served {
+                    let url = served.url_for(&row.key, Path::new(&row.source));
+                    served_keys.insert(row.key.clone());
+                    rows.push(JournalRow { source: url, ..row });
+                }
+            }
+            Some(reason) => local.push(reason),
+        }
+    }
     let mut by_host: BTreeMap<String, Vec<JournalRow>> = BTreeMap::new();
     for row in rows {
         let host = url::Url::parse(&row.source)
@@ -57,11 +80,29 @@ pub(crate) async fn explain_failures(
         reasons = probes => reasons,
         _ = stop.stopped() => return Ok(0),
     };
+    let reasons: Vec<(String, String, String)> = local
+        .into_iter()
+        .chain(reasons.into_iter().map(|(key, code, message)| {
+            let message = if served_keys.contains(&key) {
+                format!("at its --serve-sources URL: {message}")
+            } else {
+                message
+            };
+            (key, code, message)
+        }))
+        .collect();
     let explained = reasons.len() as u64;
     ctx.journal
         .with(move |j| j.explain_failures(&reasons))
         .await?;
     Ok(explained)
+}
+
+/// What the file system says of a failed local file's row, when it is no longer there to be
+/// served or staged as it was read (gone, or not a readable regular file): a reason for good.
+async fn local_trouble(row: &JournalRow) -> Option<(String, String, String)> {
+    let e = open_local("serve", Path::new(&row.source)).await.err()?;
+    Some((row.key.clone(), e.code(), e.to_string()))
 }
 
 /// The reasons of one host's failed rows, probing `PER_HOST` at a time until the host looks

@@ -208,3 +208,51 @@ async fn only_signed_manifest_files_are_served() {
     }
     let _ = stop.send(());
 }
+
+/// A public address that stops answering (a tunnel gone down) is explained like any source
+/// that doesn't answer — `SOURCE_UNREACHABLE`, probed at the very URL the target was given —
+/// and the rows are imported again, then end failed with that reason.
+#[tokio::test]
+async fn a_public_address_that_does_not_answer_is_explained_and_retried() {
+    let s = TestServer::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let files = photos(work.path(), 3);
+    // A port nothing listens on stands for the tunnel's public end.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let public = format!("http://{dead}");
+    let flags = [
+        "--serve-sources",
+        &public,
+        "--serve-sources-listen",
+        "127.0.0.1:0",
+        "--max-processing-attempts",
+        "2",
+    ];
+    let (code, out) = run_to_end(run(&s, work.path(), &flags)).await;
+    assert_eq!(code, 3, "{out}");
+    let rows = read_csv(&work.path().join("reports/reconciliation.csv"));
+    assert_eq!(rows.len(), files.len());
+    for r in &rows {
+        assert_eq!(r["status"], "failed", "{r:?}");
+        assert_eq!(r["error_code"], "SOURCE_UNREACHABLE", "{r:?}");
+        assert!(
+            r["error_message"].starts_with("at its --serve-sources URL: unreachable"),
+            "{r:?}"
+        );
+        assert!(
+            !r["error_message"].contains(&public),
+            "no signed URL: {r:?}"
+        );
+    }
+    let journal = rusqlite::Connection::open(work.path().join("journal.sqlite")).unwrap();
+    let reimports: Vec<i64> = journal
+        .prepare("SELECT reimports FROM rows ORDER BY line")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(reimports, vec![1; files.len()], "imported again once each");
+}
