@@ -2,7 +2,7 @@
 //! Media Manager of its own (database and blobs under `DATA/sites/<id>/`, keys, rate limit,
 //! stats, processing), and this module only routes a request to it — API calls by their
 //! `wix-site-id` header, the URLs a site hands out (uploads, downloads, file URLs) by their
-//! `/_site/<id>` prefix, `/_local/stats` by `?site=`. It owns no storage of its own.
+//! `/_site/<id>` prefix, `/_local/stats` by `?site=` (or the header). It owns no storage of its own.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -91,6 +91,14 @@ pub(crate) async fn build_many(
     Ok((Router::new().fallback(dispatch).with_state(sites), states))
 }
 
+/// The site a request names in its `wix-site-id` header.
+fn header_site(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get("wix-site-id")
+        .map(|v| v.to_str().unwrap_or_default().to_string())
+}
+
 /// Hands the request to its site's router, or answers for the server when no site is named.
 async fn dispatch(State(sites): State<Arc<Sites>>, mut request: Request) -> Response {
     let path = request.uri().path().to_string();
@@ -102,12 +110,13 @@ async fn dispatch(State(sites): State<Arc<Sites>>, mut request: Request) -> Resp
         *request.uri_mut() = uri;
         Some(id.to_string())
     } else if path == "/_local/stats" {
-        match query_site(request.uri()) {
+        match query_site(request.uri()).or_else(|| header_site(&request)) {
             Some(id) => Some(id),
             None => {
                 return WixError::bad_request(
                     "MISSING_SITE",
-                    "This server serves several sites: name one with /_local/stats?site=ID",
+                    "This server serves several sites: name one with /_local/stats?site=ID \
+                     (or the wix-site-id header)",
                 )
                 .into_response();
             }
@@ -115,11 +124,7 @@ async fn dispatch(State(sites): State<Arc<Sites>>, mut request: Request) -> Resp
     } else if path == "/openapi.json" {
         sites.routers.keys().next().cloned()
     } else if path.starts_with("/site-media/") {
-        match request
-            .headers()
-            .get("wix-site-id")
-            .map(|v| v.to_str().unwrap_or_default().to_string())
-        {
+        match header_site(&request) {
             Some(id) => Some(id),
             None => {
                 return WixError::bad_request(

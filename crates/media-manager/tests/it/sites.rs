@@ -143,6 +143,19 @@ async fn a_key_opens_its_own_site_only() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     let (status, _) = send(s.http.get(format!("{}/_local/stats", s.url))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The site named by its header, as API calls name it.
+    let stats = |id: &str, key: &str| {
+        s.http
+            .get(format!("{}/_local/stats", s.url))
+            .header("wix-site-id", id)
+            .header("Authorization", key)
+    };
+    assert_eq!(
+        send(stats("shop-b", "key-a")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, v) = send(stats("shop-a", "key-a")).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
     let a = SiteClient {
         s: &s,
         id: "shop-a",
