@@ -124,7 +124,7 @@ pub async fn execute(args: PlanArgs) -> anyhow::Result<Ending> {
         .as_ref()
         .map(|l| {
             format!(
-                "; {} local files: about {} of budget through upload URLs, about {} with --serve-sources",
+                "; {} local files: about {} of budget through upload URLs, about {} with --stage or --serve-sources",
                 l.files, l.upload_urls.time, l.serve_sources.time
             )
         })

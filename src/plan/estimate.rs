@@ -44,13 +44,15 @@ pub struct Way {
 }
 
 /// The manifest's local files, each way (`plan.json`'s `localFiles`): through upload URLs (a
-/// call per file) or served as signed URLs by the run itself (`run --serve-sources`: Bulk
-/// Import, a call per batch); readiness polls, 100 ids a call, either way.
+/// call per file), staged in a bucket (`run --stage`) or served as signed URLs by the run
+/// itself (`run --serve-sources`) — both Bulk Import, a call per batch, the bucket's calls
+/// costing the site's budget nothing; readiness polls, 100 ids a call, every way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LocalFilesEstimate {
     pub files: u64,
     pub upload_urls: Way,
+    pub stage: Way,
     pub serve_sources: Way,
 }
 
@@ -65,10 +67,12 @@ pub fn local_files(files: u64, batch_size: u64, per_minute: u32) -> LocalFilesEs
         }
     };
     let polls = files.div_ceil(IDS_PER_POLL);
+    let by_url = way(files.div_ceil(batch_size.max(1)) + polls);
     LocalFilesEstimate {
         files,
         upload_urls: way(files + polls),
-        serve_sources: way(files.div_ceil(batch_size.max(1)) + polls),
+        stage: by_url.clone(),
+        serve_sources: by_url,
     }
 }
 
@@ -125,8 +129,8 @@ mod tests {
     fn local_files_each_way() {
         let e = local_files(50_000, 100, 180);
         assert_eq!(
-            (e.upload_urls.calls, e.serve_sources.calls),
-            (50_500, 1_000)
+            (e.upload_urls.calls, e.stage.calls, e.serve_sources.calls),
+            (50_500, 1_000, 1_000)
         );
         assert_eq!(e.upload_urls.time, "4h 40m 34s");
         assert_eq!(e.serve_sources.time, "5m 34s");

@@ -201,9 +201,10 @@ async fn estimates_calls_and_time_by_formula() {
     // The three local files each way: 3 upload URLs + 1 poll, or 1 Bulk Import + 1 poll.
     assert_eq!(json["localFiles"]["uploadUrls"]["calls"], 4);
     assert_eq!(json["localFiles"]["serveSources"]["calls"], 2);
+    assert_eq!(json["localFiles"]["stage"]["calls"], 2);
     assert!(
         out.contains(
-            "3 local files: about 4s of budget through upload URLs, about 2s with --serve-sources"
+            "3 local files: about 4s of budget through upload URLs, about 2s with --stage or --serve-sources"
         ),
         "{out}"
     );

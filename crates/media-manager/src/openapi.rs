@@ -238,9 +238,10 @@ fn schemas(max_bulk_items: usize) -> Value {
         "limit": { "type": "integer", "minimum": 0, "maximum": limits::PAGING_MAX_LIMIT },
         "cursor": { "type": "string" } } })
     };
+    let file_path = json!({ "type": "string", "maxLength": limits::FILE_PATH_MAX_LEN });
     let upload = json!({
         "mimeType": mime, "fileName": display_name, "sizeInBytes": int64,
-        "parentFolderId": string, "filePath": string, "private": { "type": "boolean" },
+        "parentFolderId": string, "filePath": file_path, "private": { "type": "boolean" },
         "labels": labels, "externalInfo": schema("ExternalInfo") });
     let mut resumable = upload.clone();
     resumable["uploadProtocol"] = json!({ "type": "string", "enum": ["TUS"] });
@@ -314,7 +315,7 @@ fn schemas(max_bulk_items: usize) -> Value {
             "url": { "type": "string", "pattern": "^https?://[^/?#\\s]+" },
             "mediaType": { "type": "string", "enum": ["IMAGE", "VIDEO", "AUDIO", "DOCUMENT", "VECTOR",
                 "ARCHIVE", "MODEL3D"] },
-            "displayName": display_name, "parentFolderId": string, "filePath": string,
+            "displayName": display_name, "parentFolderId": string, "filePath": file_path,
             "private": { "type": "boolean" }, "labels": labels, "mimeType": mime,
             "externalInfo": schema("ExternalInfo"),
             "urlParams": { "type": "object", "additionalProperties": string },
