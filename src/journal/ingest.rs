@@ -399,21 +399,45 @@ impl Journal {
         counts
     }
 
+    /// Turns the journal to `mode`; false when another connection's open read keeps it as it
+    /// is (SQLite refuses to switch then, without waiting: a progress script or `sqlite3`
+    /// reading the journal must never stop a run).
+    fn set_journal_mode(&self, mode: &str) -> Result<bool, JournalError> {
+        let set = self
+            .conn
+            .query_row(&format!("PRAGMA journal_mode = {mode}"), [], |r| {
+                r.get::<_, String>(0)
+            });
+        match set {
+            Ok(now) => Ok(now.eq_ignore_ascii_case(mode)),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(sql_error(&self.path, e)),
+        }
+    }
+
     fn ingest_entries(
         &mut self,
         run: i64,
         entries: impl Iterator<Item = Result<Entry, ManifestError>>,
     ) -> Result<IngestCounts, JournalError> {
-        if self.bulk_loadable()? {
-            // Without the WAL, pages appended to a database write once, straight to the file;
-            // a crash leaves a rollback journal that restores the empty journal on next open.
-            self.conn
-                .pragma_update_and_check(None, "journal_mode", "DELETE", |_| Ok(()))
-                .map_err(self.wrap())?;
+        // Without the WAL, pages appended to a database write once, straight to the file; a
+        // crash leaves a rollback journal that restores the empty journal on next open.
+        if self.bulk_loadable()? && self.set_journal_mode("delete")? {
             let counts = self.bulk_load(run, entries);
-            self.conn
-                .pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
-                .map_err(self.wrap())?;
+            if !self.set_journal_mode("wal")? {
+                // Still whole and crash-safe in rollback mode; the next open turns it to WAL.
+                tracing::warn!(
+                    journal = %self.path.display(),
+                    "another process holds the journal open: it stays in rollback mode for this run"
+                );
+            }
             let counts = counts?;
             self.requeue_unsent_failures(run)?;
             return Ok(counts);

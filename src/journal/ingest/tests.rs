@@ -228,3 +228,31 @@ mod read_marks {
         );
     }
 }
+
+/// Another process reading the journal (a progress script, `sqlite3`) while the first read
+/// loads it: the journal can't leave WAL for the bulk load, so the rows are read one by one
+/// instead — never a "database is locked" that stops the run.
+#[test]
+fn a_reader_holding_the_journal_open_never_fails_the_first_read() {
+    let (dir, manifest, mut journal) = setup(CSV, "m.csv");
+    let reader = rusqlite::Connection::open_with_flags(
+        dir.path().join("j.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("reader");
+    reader.execute_batch("BEGIN").expect("begin");
+    let _: i64 = reader
+        .query_row("SELECT COUNT(*) FROM rows", [], |r| r.get(0))
+        .expect("a read holding its snapshot");
+    let run = journal.begin_run().expect("run");
+    let read = journal
+        .ingest_manifest(run, &manifest, &ManifestOptions::default())
+        .expect("read while another reads");
+    assert_eq!((read.new, read.invalid, read.duplicate), (2, 1, 1));
+    reader.execute_batch("COMMIT").expect("end the read");
+    let mode: String = journal
+        .conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("mode");
+    assert_eq!(mode, "wal");
+}
