@@ -250,9 +250,10 @@ struct Measured {
     rows: usize,
     wall: Duration,
     stats: StatsReport,
-    /// Server clock: first call's arrival → last call's.
-    api_window: Duration,
-    /// Server clock, after the first call: the first and last Bulk Import (or upload URL).
+    /// Server clock, from the child's start: the first call's arrival and the last call's.
+    first_call: Duration,
+    last_call: Duration,
+    /// Server clock, from the child's start: the first and last Bulk Import (or upload URL).
     first_send: Duration,
     last_send: Duration,
     objects_left: Option<u64>,
@@ -367,7 +368,14 @@ async fn run_way(opts: &Opts, way: Way, data: &Path, work: &Path) -> Measured {
     cmd.current_dir(work)
         .arg("run")
         .arg(format!("manifest-{rows}.csv"))
-        .args(["--base-url", &server.url, "--api-key", KEY, "--site-id", SITE])
+        .args([
+            "--base-url",
+            &server.url,
+            "--api-key",
+            KEY,
+            "--site-id",
+            SITE,
+        ])
         .args(["--rate", &opts.rate.to_string()])
         .arg("--journal")
         .arg(out.join("journal.sqlite"))
@@ -378,7 +386,12 @@ async fn run_way(opts: &Opts, way: Way, data: &Path, work: &Path) -> Measured {
         .env_remove("WIX_SITE_ID")
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&log).expect("log"))
-        .stderr(std::fs::File::options().append(true).open(&log).expect("log"));
+        .stderr(
+            std::fs::File::options()
+                .append(true)
+                .open(&log)
+                .expect("log"),
+        );
     match way {
         Way::UploadUrls => {}
         Way::Stage => {
@@ -395,6 +408,13 @@ async fn run_way(opts: &Opts, way: Way, data: &Path, work: &Path) -> Measured {
         }
     }
     println!("  {}: {rows} files …", way.name());
+    let http = reqwest::Client::new();
+    // The server's clock as the child starts (`/_local/stats` is not an API call).
+    let start_us = stats(&http, &server.url)
+        .await
+        .timeline
+        .expect("timeline")
+        .now_us;
     let started = Instant::now();
     let code = tokio::task::spawn_blocking(move || cmd.status().expect("media-migrate runs"))
         .await
@@ -402,7 +422,6 @@ async fn run_way(opts: &Opts, way: Way, data: &Path, work: &Path) -> Measured {
         .code()
         .unwrap_or(-1);
     let wall = started.elapsed();
-    let http = reqwest::Client::new();
     let stats = stats(&http, &server.url).await;
     check(way, rows, code, &log, &out.join("reports"), &stats);
     let objects_left = match &moto {
@@ -413,7 +432,7 @@ async fn run_way(opts: &Opts, way: Way, data: &Path, work: &Path) -> Measured {
     assert_eq!(t.dropped, 0, "the server's timeline dropped calls");
     let first = t.received_us.iter().copied().min().unwrap_or(0);
     let last = t.received_us.iter().copied().max().unwrap_or(0);
-    let since = |us: u64| Duration::from_micros(us.saturating_sub(first));
+    let since = |us: u64| Duration::from_micros(us.saturating_sub(start_us));
     let send = if way == Way::UploadUrls {
         UPLOAD_URL
     } else {
@@ -429,7 +448,8 @@ async fn run_way(opts: &Opts, way: Way, data: &Path, work: &Path) -> Measured {
         way,
         rows,
         wall,
-        api_window: since(last),
+        first_call: since(first),
+        last_call: since(last),
         first_send: since(spans.iter().map(|s| s[0]).min().unwrap_or(first)),
         last_send: since(spans.iter().map(|s| s[1]).max().unwrap_or(first)),
         objects_left,
@@ -500,16 +520,33 @@ fn report(opts: &Opts, all: &[Measured]) {
             println!("    {n:>6}  {endpoint}");
         }
         println!(
-            "  server clock from the first call: first {} at {}, last at {}, last call (the poll that confirmed the last file) at {}; wall {} (process start → exit)",
-            if m.way == Way::UploadUrls {
+            "  server clock from the process's start: first call (the target check) at {}, first {send} at {}, last at {}, last call (the poll that confirmed the last file) at {}; exit at {}",
+            secs(m.first_call),
+            secs(m.first_send),
+            secs(m.last_send),
+            secs(m.last_call),
+            secs(m.wall),
+            send = if m.way == Way::UploadUrls {
                 "upload URL"
             } else {
                 "Bulk Import"
             },
+        );
+        println!(
+            "  phases: {} before the first {}, {} from it to the last call, {} after the last call{}",
             secs(m.first_send),
-            secs(m.last_send),
-            secs(m.api_window),
-            secs(m.wall)
+            if m.way == Way::Stage {
+                "Bulk Import (staging)"
+            } else {
+                "send"
+            },
+            secs(m.last_call.saturating_sub(m.first_send)),
+            secs(m.wall.saturating_sub(m.last_call)),
+            if m.way == Way::Stage {
+                " (deleting the staged objects, one DELETE each, and the reports)"
+            } else {
+                " (the reports)"
+            },
         );
         if let Some(left) = m.objects_left {
             assert_eq!(left, 0, "--stage left {left} objects in the bucket");
@@ -551,5 +588,8 @@ async fn main() {
     }
     report(&opts, &all);
     println!();
-    println!("reproduce: cargo bench --bench local_files -- {}", opts.args());
+    println!(
+        "reproduce: cargo bench --bench local_files -- {}",
+        opts.args()
+    );
 }
