@@ -20,10 +20,11 @@
 //!
 //! Every count is the server's (`/_local/stats`): calls by endpoint and 429s, files by status.
 //! A run fails loudly unless the binary exits 0, every row of its reconciliation report is
-//! `ready`, and the server holds exactly one READY file per row and nothing else. The staged
-//! objects must be gone from the bucket after the run (they are deleted once READY). Wall time
-//! is the child process's, from its start to its exit: ingest, staging, imports, waiting for
-//! the last file to be READY and, for `--stage`, deleting the staged objects.
+//! `ready`, and the server holds exactly one READY file per row and nothing else; the new ways
+//! must ask for no upload URL, and the staged objects must be gone from the bucket after the
+//! run (they are deleted once READY). Wall time is the child process's, from its start to its
+//! exit: ingest, staging, imports, waiting for the last file to be READY and, for `--stage`,
+//! deleting the staged objects.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -428,6 +429,20 @@ async fn run_way(opts: &Opts, way: Way, data: &Path, work: &Path) -> Measured {
         Some(m) => Some(m.objects_left().await),
         None => None,
     };
+    if let Some(left) = objects_left {
+        assert_eq!(left, 0, "--stage left {left} objects in the bucket");
+    }
+    let uploads: u64 = stats
+        .calls
+        .iter()
+        .filter(|(k, _)| k.contains(UPLOAD_URL))
+        .map(|(_, n)| *n)
+        .sum();
+    assert!(
+        way == Way::UploadUrls || uploads == 0,
+        "{}: {uploads} upload URLs asked for: local files did not ride Bulk Import",
+        way.name()
+    );
     let t = stats.timeline.as_ref().expect("timeline");
     assert_eq!(t.dropped, 0, "the server's timeline dropped calls");
     let first = t.received_us.iter().copied().min().unwrap_or(0);
@@ -549,7 +564,6 @@ fn report(opts: &Opts, all: &[Measured]) {
             },
         );
         if let Some(left) = m.objects_left {
-            assert_eq!(left, 0, "--stage left {left} objects in the bucket");
             println!("  staged objects left in the bucket after the run: {left}");
         }
     }
