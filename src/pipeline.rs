@@ -206,6 +206,11 @@ pub(crate) struct RunContext {
     pub hosts: hosts::HostPacer,
     /// Rows looked for at the target by the stage that sent them, after a 5xx answer.
     pub settled_after_errors: AtomicU64,
+    /// With `--stage`, the manifest line through which the staging stage has gone in this
+    /// sending pass: the import stage, running beside it, reads rows up to it, so batches of
+    /// staged files go out while later files are still being staged. `u64::MAX` when nothing
+    /// is being staged.
+    pub stage_front: watch::Sender<u64>,
 }
 
 /// Runs the migration of `config.manifest` into the client's target with `journal`.
@@ -241,6 +246,7 @@ pub async fn migrate(
         tracker: readiness::Tracker::new(),
         hosts,
         settled_after_errors: AtomicU64::new(0),
+        stage_front: watch::Sender::new(u64::MAX),
     });
     if ctx.config.prune_max_percent.is_some() && ingest.invalid > 0 {
         // An invalid line's row is not in the set of rows read, so its file would be taken for
@@ -357,9 +363,15 @@ async fn send_and_wait(ctx: &Arc<RunContext>) -> Result<(bool, u64), PipelineErr
     let sends = async {
         let mut settled = 0;
         while !ctx.stop.is_stopped() {
-            let sent = stage::stage_pass(ctx).await?
-                + import::import_pass(ctx).await?
-                + upload::upload_pass(ctx).await?;
+            let sent = if ctx.config.stage.is_some() {
+                // Staging and imports overlap: the run takes the longer of the two, not both.
+                ctx.stage_front.send_replace(0);
+                let (staged, imported) =
+                    tokio::try_join!(stage::stage_pass(ctx), import::import_pass(ctx))?;
+                staged + imported
+            } else {
+                import::import_pass(ctx).await?
+            } + upload::upload_pass(ctx).await?;
             let doubts = Priority::Unblock.scope(settle::settle_all(ctx)).await?;
             settled += doubts;
             if sent == 0 && doubts == 0 {

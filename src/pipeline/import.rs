@@ -47,12 +47,20 @@ struct Queue {
     requeued: u64,
     /// Rows left out of the last plan because their hosts had no room.
     held_back: usize,
+    /// The last read stopped at the staging stage's front: rows beyond it are being staged.
+    at_stage_front: bool,
 }
 
 impl Queue {
     /// Reads queued rows until `want` are held or the journal has no more.
     async fn fill(&mut self, ctx: &RunContext, want: usize) -> Result<(), PipelineError> {
+        self.at_stage_front = false;
         while self.held.len() < want && !self.exhausted {
+            let front = *ctx.stage_front.borrow();
+            if self.after_line >= front {
+                self.at_stage_front = true;
+                break;
+            }
             let after = self.after_line;
             let files_too = ctx.config.files_by_url();
             let rows = ctx
@@ -67,9 +75,10 @@ impl Queue {
                 .await?;
             match rows.last() {
                 None => self.exhausted = true,
-                Some(last) => self.after_line = last.line,
+                // Rows past the front are read again once it has moved past them.
+                Some(last) => self.after_line = last.line.min(front),
             }
-            for row in rows {
+            for row in rows.into_iter().take_while(|r| r.line <= front) {
                 // A staged run sends a local file only once the staging stage stored it.
                 let unstaged = row.is_file
                     && ctx
@@ -159,6 +168,7 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
             exhausted: false,
             requeued: 0,
             held_back: 0,
+            at_stage_front: false,
         },
         in_flight: JoinSet::new(),
         next_no: 0,
@@ -184,6 +194,7 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
                 hosts_full: ctx.hosts.any_in_fetch(&pass.blocked),
                 drained: pass.queue.held.is_empty() && pass.queue.exhausted,
                 requeued: pass.queue.requeued,
+                at_stage_front: pass.queue.at_stage_front,
             });
             match idle {
                 IdleStep::Finish => return Ok(pass.sent),
@@ -192,6 +203,14 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
                     let mut stop = ctx.stop.clone();
                     tokio::select! {
                         _ = ctx.tracker.wait_below(cap.unwrap_or(usize::MAX)) => {}
+                        _ = stop.stopped() => {}
+                    }
+                }
+                IdleStep::AwaitStage => {
+                    let (mut front, mut stop) = (ctx.stage_front.subscribe(), ctx.stop.clone());
+                    let after = pass.queue.after_line;
+                    tokio::select! {
+                        _ = front.wait_for(|f| *f > after) => {}
                         _ = stop.stopped() => {}
                     }
                 }

@@ -44,7 +44,10 @@ pub(crate) async fn stage_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineErr
             .filter(|r| !staging.is_staged(&r.key))
             .collect();
         answered += stage_rows(ctx, &staging, rows, &mut present).await?;
+        // Every row through this line is staged (or answered): the import stage may send them.
+        ctx.stage_front.send_replace(after_line);
     }
+    ctx.stage_front.send_replace(u64::MAX);
     Ok(answered)
 }
 

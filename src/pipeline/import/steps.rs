@@ -71,6 +71,8 @@ pub(super) struct Idle {
     pub(super) drained: bool,
     /// Rows answered "not done" since the last read from the start.
     pub(super) requeued: u64,
+    /// The read stopped where the staging stage is: the rows beyond are being staged.
+    pub(super) at_stage_front: bool,
 }
 
 /// What to do when nothing is in flight.
@@ -82,6 +84,8 @@ pub(super) enum IdleStep {
     AwaitBacklog,
     /// Wait until hosts whose rows wait free room (or the run stops).
     AwaitHosts,
+    /// Wait until the staging stage has gone past the rows read (or the run stops).
+    AwaitStage,
     /// Read the journal from the start again, for rows queued again.
     Rescan,
     /// Plan again.
@@ -95,6 +99,8 @@ pub(super) fn idle_step(i: &Idle) -> IdleStep {
         IdleStep::AwaitBacklog
     } else if i.hosts_full {
         IdleStep::AwaitHosts
+    } else if i.at_stage_front {
+        IdleStep::AwaitStage
     } else if !i.drained {
         IdleStep::Again
     } else if i.requeued > 0 {

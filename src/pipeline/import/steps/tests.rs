@@ -45,31 +45,38 @@ fn batch_step_table() {
 }
 
 /// The idle decision as a table: a stop ends the pass, a backlog waits, rows waiting for room
-/// on busy hosts wait, unread rows are planned, requeued rows are read again, and then the pass is over.
+/// on busy hosts wait, a read stopped at the staging front waits for it, unread rows are
+/// planned, requeued rows are read again, and then the pass is over.
 #[test]
 fn idle_step_table() {
     use IdleStep::*;
     let cases = [
-        // stopped, backlogged, hosts full, drained, requeued → step
-        (true, true, false, false, 3, Finish),
-        (true, false, true, false, 0, Finish),
-        (true, false, false, true, 0, Finish),
-        (false, true, false, true, 0, AwaitBacklog),
-        (false, true, true, false, 2, AwaitBacklog),
-        (false, false, true, false, 0, AwaitHosts),
-        (false, false, true, false, 5, AwaitHosts),
-        (false, false, false, false, 0, Again),
-        (false, false, false, false, 7, Again),
-        (false, false, false, true, 7, Rescan),
-        (false, false, false, true, 0, Finish),
+        // stopped, backlogged, hosts full, at stage front, drained, requeued → step
+        (true, true, false, false, false, 3, Finish),
+        (true, false, true, false, false, 0, Finish),
+        (true, false, false, false, true, 0, Finish),
+        (true, false, false, true, false, 0, Finish),
+        (false, true, false, false, true, 0, AwaitBacklog),
+        (false, true, true, false, false, 2, AwaitBacklog),
+        (false, true, false, true, false, 0, AwaitBacklog),
+        (false, false, true, false, false, 0, AwaitHosts),
+        (false, false, true, false, false, 5, AwaitHosts),
+        (false, false, true, true, false, 0, AwaitHosts),
+        (false, false, false, true, false, 0, AwaitStage),
+        (false, false, false, true, false, 4, AwaitStage),
+        (false, false, false, false, false, 0, Again),
+        (false, false, false, false, false, 7, Again),
+        (false, false, false, false, true, 7, Rescan),
+        (false, false, false, false, true, 0, Finish),
     ];
-    for (stopped, backlogged, hosts_full, drained, requeued, want) in cases {
+    for (stopped, backlogged, hosts_full, at_stage_front, drained, requeued, want) in cases {
         let idle = Idle {
             stopped,
             backlogged,
             hosts_full,
             drained,
             requeued,
+            at_stage_front,
         };
         assert_eq!(idle_step(&idle), want, "{idle:?}");
     }
