@@ -9,6 +9,7 @@
 
 mod adopt;
 mod explain;
+mod front;
 mod hosts;
 mod import;
 mod prune;
@@ -206,11 +207,9 @@ pub(crate) struct RunContext {
     pub hosts: hosts::HostPacer,
     /// Rows looked for at the target by the stage that sent them, after a 5xx answer.
     pub settled_after_errors: AtomicU64,
-    /// With `--stage`, the manifest line through which the staging stage has gone in this
-    /// sending pass: the import stage, running beside it, reads rows up to it, so batches of
-    /// staged files go out while later files are still being staged. `u64::MAX` when nothing
-    /// is being staged.
-    pub stage_front: watch::Sender<u64>,
+    /// With `--stage`, how far the staging stage has gone in this sending pass: the import
+    /// stage, running beside it, reads rows up to there.
+    pub stage_front: front::StageFront,
 }
 
 /// Runs the migration of `config.manifest` into the client's target with `journal`.
@@ -246,7 +245,7 @@ pub async fn migrate(
         tracker: readiness::Tracker::new(),
         hosts,
         settled_after_errors: AtomicU64::new(0),
-        stage_front: watch::Sender::new(u64::MAX),
+        stage_front: front::StageFront::new(),
     });
     if ctx.config.prune_max_percent.is_some() && ingest.invalid > 0 {
         // An invalid line's row is not in the set of rows read, so its file would be taken for
@@ -363,15 +362,12 @@ async fn send_and_wait(ctx: &Arc<RunContext>) -> Result<(bool, u64), PipelineErr
     let sends = async {
         let mut settled = 0;
         while !ctx.stop.is_stopped() {
-            let sent = if ctx.config.stage.is_some() {
-                // Staging and imports overlap: the run takes the longer of the two, not both.
-                ctx.stage_front.send_replace(0);
-                let (staged, imported) =
-                    tokio::try_join!(stage::stage_pass(ctx), import::import_pass(ctx))?;
-                staged + imported
+            let imported = if ctx.config.stage.is_some() {
+                stage_beside_imports(ctx).await?
             } else {
                 import::import_pass(ctx).await?
-            } + upload::upload_pass(ctx).await?;
+            };
+            let sent = imported + upload::upload_pass(ctx).await?;
             let doubts = Priority::Unblock.scope(settle::settle_all(ctx)).await?;
             settled += doubts;
             if sent == 0 && doubts == 0 {
@@ -405,6 +401,36 @@ async fn send_and_wait(ctx: &Arc<RunContext>) -> Result<(bool, u64), PipelineErr
     let _ = imports_done.0.send(true);
     let wait_timed_out = joined(poller.await)?;
     Ok((wait_timed_out, settled))
+}
+
+/// `--stage`: the staging stage, a task of its own, beside the import stage, so the run takes
+/// the longer of the two rather than their sum ([`front`]). Either failing halts the other
+/// after its current step; the first error is returned once both have ended.
+async fn stage_beside_imports(ctx: &Arc<RunContext>) -> Result<u64, PipelineError> {
+    /// Whatever ends the staging task (done, stopped, failed, panicked) lets the imports read on.
+    struct Finish(Arc<RunContext>);
+    impl Drop for Finish {
+        fn drop(&mut self) {
+            self.0.stage_front.finish();
+        }
+    }
+    ctx.stage_front.begin();
+    let finish = Finish(ctx.clone());
+    let staging = tokio::spawn(async move {
+        let staged = stage::stage_pass(&finish.0).await;
+        if staged.is_err() {
+            finish.0.stage_front.halt();
+        }
+        staged
+    });
+    let imported = import::import_pass(ctx).await;
+    if imported.is_err() {
+        ctx.stage_front.halt();
+    }
+    let staged = staging
+        .await
+        .map_err(|e| PipelineError::Task(e.to_string()))?;
+    Ok(imported? + staged?)
 }
 
 async fn ingest(

@@ -429,9 +429,23 @@ impl Journal {
     ) -> Result<IngestCounts, JournalError> {
         // Without the WAL, pages appended to a database write once, straight to the file; a
         // crash leaves a rollback journal that restores the empty journal on next open.
-        if self.bulk_loadable()? && self.set_journal_mode("delete")? {
+        let bulk = self.bulk_loadable()?;
+        if bulk && !self.set_journal_mode("delete")? {
+            tracing::info!(
+                journal = %self.path.display(),
+                "another process is reading the journal: the manifest is read row by row"
+            );
+        } else if bulk {
             let counts = self.bulk_load(run, entries);
-            if !self.set_journal_mode("wal")? {
+            // Each try waits out a reader's lock for the busy timeout.
+            let mut back = false;
+            for _ in 0..3 {
+                if self.set_journal_mode("wal")? {
+                    back = true;
+                    break;
+                }
+            }
+            if !back {
                 // Still whole and crash-safe in rollback mode; the next open turns it to WAL.
                 tracing::warn!(
                     journal = %self.path.display(),

@@ -3,8 +3,10 @@
 //! a time per host, costing no API call — and its `PROCESSING_FAILED` is replaced by what the
 //! source says (`SOURCE_NOT_FOUND`, `SOURCE_NOT_MEDIA`, …), or kept when the source looks
 //! healthy. A local file sent from a served or staged URL is asked first of the file system
-//! (gone, unreadable), then, when served, at the URL the target was given: a tunnel or public
-//! address that stopped answering is `SOURCE_UNREACHABLE`, and heals like any source.
+//! (gone, unreadable), then, when served, at a URL signed afresh like the one the target was
+//! given: a tunnel or public address that stopped answering is `SOURCE_UNREACHABLE`, and heals
+//! like any source. (The type a served file answers with is the tool's own guess from its
+//! name, so it never makes the file "not media".)
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,6 +18,7 @@ use futures_util::StreamExt;
 use super::{PipelineError, RunContext};
 use crate::api::transfer::open_local;
 use crate::journal::JournalRow;
+use crate::journal::answers::PROCESSING_FAILED;
 use crate::sources::diagnosis;
 use crate::sources::probe::Prober;
 
@@ -50,7 +53,7 @@ pub(crate) async fn explain_failures(
     let served = ctx.config.serve_sources.as_ref();
     for row in files {
         match local_trouble(&row).await {
-            // The file is fine: a served one is probed at the URL the target fetched.
+            // The file is fine: a served one is probed at its public address.
             None => {
                 if let Some(served) = served {
                     let url = served.url_for(&row.key, Path::new(&row.source));
@@ -83,12 +86,14 @@ pub(crate) async fn explain_failures(
     let reasons: Vec<(String, String, String)> = local
         .into_iter()
         .chain(reasons.into_iter().map(|(key, code, message)| {
-            let message = if served_keys.contains(&key) {
-                format!("at its --serve-sources URL: {message}")
+            if !served_keys.contains(&key) {
+                (key, code, message)
+            } else if code == "SOURCE_NOT_MEDIA" {
+                let message = format!("{}; its --serve-sources URL answers", PROCESSING_FAILED.1);
+                (key, PROCESSING_FAILED.0.to_string(), message)
             } else {
-                message
-            };
-            (key, code, message)
+                (key, code, format!("at its --serve-sources URL: {message}"))
+            }
         }))
         .collect();
     let explained = reasons.len() as u64;

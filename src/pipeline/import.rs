@@ -52,11 +52,12 @@ struct Queue {
 }
 
 impl Queue {
-    /// Reads queued rows until `want` are held or the journal has no more.
+    /// Reads queued rows until `want` are held, the journal has no more, or the read reaches the
+    /// staging front (rows beyond it are read once it has passed them).
     async fn fill(&mut self, ctx: &RunContext, want: usize) -> Result<(), PipelineError> {
         self.at_stage_front = false;
         while self.held.len() < want && !self.exhausted {
-            let front = *ctx.stage_front.borrow();
+            let front = ctx.stage_front.line();
             if self.after_line >= front {
                 self.at_stage_front = true;
                 break;
@@ -157,7 +158,8 @@ struct Batch {
 type Sent = (Batch, Result<BulkImportFileResponse, CallError>);
 type Sending = Result<Sent, PipelineError>;
 
-/// Sends every queued URL row; returns how many rows were sent.
+/// Sends every queued row that goes by URL (local files too when served or staged: staged ones
+/// up to the staging front); returns how many rows were sent.
 pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineError> {
     let mut pass = Pass {
         folders: Folders::new(ctx.journal.with(|j| j.folders()).await?),
@@ -189,7 +191,7 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
         let in_flight = &mut pass.in_flight;
         let done = if in_flight.is_empty() {
             let idle = idle_step(&Idle {
-                stopped: ctx.stop.is_stopped(),
+                stopped: halted(ctx),
                 backlogged,
                 hosts_full: ctx.hosts.any_in_fetch(&pass.blocked),
                 drained: pass.queue.held.is_empty() && pass.queue.exhausted,
@@ -207,10 +209,9 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
                     }
                 }
                 IdleStep::AwaitStage => {
-                    let (mut front, mut stop) = (ctx.stage_front.subscribe(), ctx.stop.clone());
-                    let after = pass.queue.after_line;
+                    let mut stop = ctx.stop.clone();
                     tokio::select! {
-                        _ = front.wait_for(|f| *f > after) => {}
+                        _ = ctx.stage_front.passed(pass.queue.after_line) => {}
                         _ = stop.stopped() => {}
                     }
                 }
@@ -223,6 +224,15 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
                 done = in_flight.join_next() => done,
                 _ = ctx.tracker.wait_below(cap.unwrap_or(usize::MAX)) => continue,
             }
+        } else if pass.queue.at_stage_front
+            && in_flight.len() < ctx.config.import_concurrency.max(1)
+        {
+            // Room for a batch, and rows being staged: the front moving plans one.
+            let after = pass.queue.after_line;
+            tokio::select! {
+                done = in_flight.join_next() => done,
+                _ = ctx.stage_front.passed(after) => continue,
+            }
         } else {
             in_flight.join_next().await
         };
@@ -230,6 +240,12 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
         let (batch, result) = done.map_err(|e| PipelineError::Task(e.to_string()))??;
         pass.queue.requeued += record(ctx, &mut pass.folders, batch, result).await?;
     }
+}
+
+/// The run stopped, or the staging stage beside this one failed: no new batch goes out; those
+/// in flight are answered and recorded.
+fn halted(ctx: &RunContext) -> bool {
+    ctx.stop.is_stopped() || ctx.stage_front.halted()
 }
 
 /// One import pass's state: the rows read and not sent, the folders known and claimed, the
@@ -252,7 +268,7 @@ impl Pass {
     async fn launch_ready(&mut self, ctx: &Arc<RunContext>) -> Result<(), PipelineError> {
         let concurrency = ctx.config.import_concurrency.max(1);
         let size = ctx.config.batch_size.max(1);
-        while self.in_flight.len() < concurrency && !ctx.stop.is_stopped() {
+        while self.in_flight.len() < concurrency && !halted(ctx) {
             let held_back = self.queue.held_back.min(MAX_HELD_BACK);
             self.queue
                 .fill(ctx, size * (concurrency + 2) + held_back)

@@ -32,7 +32,7 @@ pub(crate) async fn stage_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineErr
     let mut after_line = 0u64;
     let mut answered = 0u64;
     let mut present: HashSet<String> = HashSet::new();
-    while !ctx.stop.is_stopped() {
+    while !ctx.stop.is_stopped() && !ctx.stage_front.halted() {
         let rows = ctx
             .journal
             .with(move |j| j.queued(true, after_line, READ_ROWS))
@@ -45,9 +45,9 @@ pub(crate) async fn stage_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineErr
             .collect();
         answered += stage_rows(ctx, &staging, rows, &mut present).await?;
         // Every row through this line is staged (or answered): the import stage may send them.
-        ctx.stage_front.send_replace(after_line);
+        ctx.stage_front.advance(after_line);
     }
-    ctx.stage_front.send_replace(u64::MAX);
+    ctx.stage_front.finish();
     Ok(answered)
 }
 

@@ -210,7 +210,7 @@ async fn only_signed_manifest_files_are_served() {
 }
 
 /// A public address that stops answering (a tunnel gone down) is explained like any source
-/// that doesn't answer — `SOURCE_UNREACHABLE`, probed at the very URL the target was given —
+/// that doesn't answer — `SOURCE_UNREACHABLE`, probed at a URL signed like the target's —
 /// and the rows are imported again, then end failed with that reason.
 #[tokio::test]
 async fn a_public_address_that_does_not_answer_is_explained_and_retried() {

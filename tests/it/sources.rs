@@ -631,15 +631,12 @@ async fn mixed_trouble_lost_answers_and_a_kill_during_reimport() {
             Err(e) => read_error = Some(e.to_string()),
         }
         if let Some(status) = child.try_wait().expect("wait") {
-            // A run that ended well before the kill landed must still leave everything right
-            // (checked below); one that ended any other way is a failure of its own.
+            // Rows re-imported stay queued through a pause of 2 s first: a run can't end
+            // between two looks without one being seen.
             let log = std::fs::read_to_string(&log).unwrap_or_default();
-            assert!(
-                matches!(status.code(), Some(0 | 3)),
+            panic!(
                 "the run ended ({status}) before re-importing (journal read error: {read_error:?}):\n{log}"
             );
-            eprintln!("the run ended ({status}) before a re-import was seen: the kill missed");
-            break;
         }
         assert!(
             std::time::Instant::now() < deadline,
