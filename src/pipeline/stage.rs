@@ -1,7 +1,8 @@
 //! The staging stage of `run --stage`: queued local-file rows hashed, their objects stored in
 //! the bucket once (a HEAD first: bytes already there are never sent again), each row's
 //! object recorded in the journal before the import stage sends it from a presigned URL; and,
-//! after the run, objects whose rows are all READY deleted (unless `--keep-staged`).
+//! after the run, objects whose rows are all READY deleted (unless `--keep-staged`) — those of
+//! this run and those a run cut short left behind, since the journal holds them all.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use futures_util::StreamExt;
 
 use super::{PipelineError, RunContext};
 use crate::api::client::CallError;
+use crate::api::error::LocalCause;
 use crate::journal::{JournalRow, Outcome};
 use crate::sources::stage::{self, StageError, Staging};
 
@@ -144,23 +146,30 @@ async fn store_once(
     sha: &str,
     len: u64,
 ) -> Result<(), StageError> {
-    let store = staging.store();
-    if store.exists(object).await? {
+    if staging.store().exists(object).await? {
         tracing::debug!(object, "already staged");
         return Ok(());
     }
-    store.put_file(object, path, sha, len).await?;
+    staging.uploader().put_file(object, path, sha, len).await?;
     tracing::debug!(object, bytes = len, "staged");
     Ok(())
 }
 
-/// What a row's failed staging means: an unreadable file fails it like a failed upload; a
-/// failure of the store queues it again (an attempt spent).
+/// What a row's failed staging means: an unreadable or changing file fails it as a failed
+/// upload would; a failure of the store queues it again (an attempt spent).
 fn failure(key: &str, what: &str, e: &StageError) -> (String, Outcome) {
     let outcome = match e {
         StageError::Local { source, .. } => Outcome::from_call_error(
             key,
             &CallError::local_io("stagePut", std::path::Path::new(what), source),
+        ),
+        StageError::Changed { .. } => Outcome::from_call_error(
+            key,
+            &CallError::LocalFile {
+                endpoint: "stagePut",
+                cause: LocalCause::Changed,
+                message: e.to_string(),
+            },
         ),
         _ => Outcome::Retry {
             key: key.to_string(),

@@ -204,7 +204,10 @@ async fn a_missing_bucket_is_fatal_before_any_import() {
     photos(work.path(), 3);
     let (code, out) = run_to_end(run(&s, &moto, work.path(), "s3://no-such-bucket/p", &[])).await;
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("no-such-bucket does not exist"), "{out}");
+    assert!(
+        out.contains("the stage s3://no-such-bucket/p does not exist"),
+        "{out}"
+    );
     assert!(!out.contains("testing-secret-never-logged"), "{out}");
     let stats = s.stats().await;
     assert_eq!(
