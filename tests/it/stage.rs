@@ -1,100 +1,22 @@
 //! `run --stage s3://bucket/prefix`: local files staged in a real S3-compatible store (moto in
 //! server mode on 127.0.0.1, installed by `.ci/run`) and imported through Bulk Import from
-//! presigned URLs — each distinct content stored once, the objects deleted once READY — and a
-//! stage that can't be used stopping the run before any import.
+//! presigned URLs — each distinct content stored once (large files in parts), the objects
+//! deleted once READY, URLs signed afresh for rows imported again, a run killed between
+//! staging and import resumed without uploading again — and a stage that can't be used
+//! stopping the run before any import.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod moto;
+
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use self::moto::Moto;
 use crate::support::{TestServer, bin, png, read_csv, run_to_end};
 
 const UPLOAD_URL: &str = "POST /site-media/v1/files/generate-upload-url";
 const BULK_IMPORT: &str = "POST /site-media/v1/bulk/files/import-v2";
-
-/// moto's server, stopped (and reaped) when dropped.
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn moto_bin() -> PathBuf {
-    let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
-    PathBuf::from(home).join(".cache/media-migrate/venv-moto/bin/moto_server")
-}
-
-/// Starts moto on a free port of 127.0.0.1 and waits (up to 30 s) until it answers.
-async fn start_moto() -> Moto {
-    media_migrate::install_crypto_provider();
-    let exe = moto_bin();
-    assert!(
-        exe.exists(),
-        "{} is missing: run .ci/run (it installs moto[server] into that venv)",
-        exe.display()
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let child = Command::new(&exe)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server starts");
-    let moto = Moto {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if http.get(&moto.url).send().await.is_ok() {
-            return moto;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "moto did not answer on {}",
-            moto.url
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-impl Moto {
-    async fn create_bucket(&self, bucket: &str) {
-        let r = reqwest::Client::new()
-            .put(format!("{}/{bucket}", self.url))
-            .send()
-            .await
-            .expect("create bucket");
-        assert!(r.status().is_success(), "{}", r.status());
-    }
-
-    /// The keys the bucket holds.
-    async fn keys(&self, bucket: &str) -> Vec<String> {
-        let body = reqwest::Client::new()
-            .get(format!("{}/{bucket}?list-type=2", self.url))
-            .send()
-            .await
-            .expect("list bucket")
-            .text()
-            .await
-            .expect("listing");
-        body.split("<Key>")
-            .skip(1)
-            .filter_map(|s| s.split("</Key>").next())
-            .map(str::to_string)
-            .collect()
-    }
-}
+const SECRET: &str = "testing-secret-never-logged";
 
 /// `n` PNG files under `work/photos` (the last two with the same bytes as the first) and a
 /// manifest of them into `/shoot`; their names and sizes.
@@ -125,9 +47,11 @@ fn run(s: &TestServer, moto: &Moto, work: &Path, stage: &str, extra: &[&str]) ->
         .args(extra)
         .env("XDG_DATA_HOME", work.join("xdg"))
         .env("AWS_ACCESS_KEY_ID", "testing-key-id")
-        .env("AWS_SECRET_ACCESS_KEY", "testing-secret-never-logged")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_SESSION_TOKEN");
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_ENDPOINT")
+        .env_remove("AWS_PROFILE");
     cmd
 }
 
@@ -136,7 +60,7 @@ fn run(s: &TestServer, moto: &Moto, work: &Path, stage: &str, extra: &[&str]) ->
 /// objects are deleted once READY; the secret never shows in the output.
 #[tokio::test]
 async fn staged_files_ride_bulk_import_once_per_content_and_are_deleted_when_ready() {
-    let moto = start_moto().await;
+    let moto = moto::start().await;
     moto.create_bucket("media-in").await;
     let s = TestServer::start().await;
     let work = tempfile::tempdir().unwrap();
@@ -150,7 +74,7 @@ async fn staged_files_ride_bulk_import_once_per_content_and_are_deleted_when_rea
     ))
     .await;
     assert_eq!(code, 0, "{out}");
-    assert!(!out.contains("testing-secret-never-logged"), "{out}");
+    assert!(!out.contains(SECRET), "{out}");
     assert!(!out.contains("X-Amz-Signature"), "{out}");
     let stats = s.stats().await;
     assert!(
@@ -193,12 +117,18 @@ async fn staged_files_ride_bulk_import_once_per_content_and_are_deleted_when_rea
     assert_eq!(s.files_with_paths().await.len(), files.len());
 }
 
-/// A stage that can't be used stops the run with exit 1 before any import. moto accepts any
-/// credentials, so the refusal tested here is a missing bucket (the same HEAD of the bucket
-/// refuses wrong credentials on a real store).
+/// Neither Bulk Import nor an upload URL was called.
+async fn assert_nothing_imported(s: &TestServer) {
+    let stats = s.stats().await;
+    for call in [BULK_IMPORT, UPLOAD_URL] {
+        assert_eq!(stats["calls"][call].as_u64().unwrap_or(0), 0, "{stats}");
+    }
+}
+
+/// A missing bucket stops the run with exit 1 before any import, naming the stage.
 #[tokio::test]
 async fn a_missing_bucket_is_fatal_before_any_import() {
-    let moto = start_moto().await;
+    let moto = moto::start().await;
     let s = TestServer::start().await;
     let work = tempfile::tempdir().unwrap();
     photos(work.path(), 3);
@@ -208,16 +138,273 @@ async fn a_missing_bucket_is_fatal_before_any_import() {
         out.contains("the stage s3://no-such-bucket/p does not exist"),
         "{out}"
     );
-    assert!(!out.contains("testing-secret-never-logged"), "{out}");
-    let stats = s.stats().await;
-    assert_eq!(
-        stats["calls"][BULK_IMPORT].as_u64().unwrap_or(0),
-        0,
-        "{stats}"
+    assert!(!out.contains(SECRET), "{out}");
+    assert_nothing_imported(&s).await;
+}
+
+/// Credentials the store refuses (moto checking every request's, and knowing none) stop the
+/// run with exit 1 before any import, naming the stage and never the secret.
+#[tokio::test]
+async fn wrong_credentials_are_fatal_before_any_import() {
+    let moto = moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "0")]).await;
+    let s = TestServer::start().await;
+    let work = tempfile::tempdir().unwrap();
+    photos(work.path(), 3);
+    let (code, out) = run_to_end(run(&s, &moto, work.path(), "s3://media-in/p", &[])).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the stage s3://media-in/p refused the credentials"),
+        "{out}"
     );
-    assert_eq!(
-        stats["calls"][UPLOAD_URL].as_u64().unwrap_or(0),
-        0,
-        "{stats}"
+    assert!(!out.contains(SECRET), "{out}");
+    assert_nothing_imported(&s).await;
+}
+
+/// `--stage-bandwidth`, `--stage-endpoint` and the stage URL are checked before anything is
+/// connected: a usage error (exit 2) that says what is wrong.
+#[test]
+fn stage_flags_are_checked_before_connecting() {
+    let work = tempfile::tempdir().unwrap();
+    photos(work.path(), 1);
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--stage", "s3://media-in/p", "--stage-bandwidth", "fast"],
+            "--stage-bandwidth takes bytes per second",
+        ),
+        (
+            &["--stage", "s3://media-in/p", "--stage-bandwidth", "0K"],
+            "--stage-bandwidth takes bytes per second",
+        ),
+        (
+            &[
+                "--stage",
+                "gs://media-in/p",
+                "--stage-endpoint",
+                "http://127.0.0.1:9",
+            ],
+            "--stage-endpoint is for S3-compatible stores",
+        ),
+        (&["--stage", "ftp://media-in/p"], "--stage takes s3://"),
+    ];
+    for (flags, said) in cases {
+        let out = Command::new(bin())
+            .current_dir(work.path())
+            .args(["run", "m.csv", "--base-url", "http://127.0.0.1:9"])
+            .args(["--api-key", "k", "--site-id", "local-site"])
+            .args(flags)
+            .env("XDG_DATA_HOME", work.path().join("xdg"))
+            .output()
+            .expect("binary runs");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {text}");
+        assert!(text.contains(said), "{flags:?}: {text}");
+    }
+}
+
+/// A file larger than a part goes up as a multipart upload (moto's ETag of a two-part object
+/// ends in `-2`), under a bandwidth cap, once for two rows of the same bytes, and both rows
+/// end READY with the file's size.
+#[tokio::test]
+async fn a_large_file_is_staged_in_parts_once() {
+    let moto = moto::start().await;
+    moto.create_bucket("media-in").await;
+    let s = TestServer::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("docs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut rng = fastrand::Rng::with_seed(16);
+    let mut bytes = b"%PDF-1.7\n".to_vec();
+    bytes.extend((0..20 * 1024 * 1024).map(|_| rng.u8(..)));
+    for name in ["a.pdf", "b.pdf"] {
+        std::fs::write(dir.join(name), &bytes).unwrap();
+    }
+    std::fs::write(
+        work.path().join("m.csv"),
+        "source,folder_path\ndocs/a.pdf,/docs\ndocs/b.pdf,/docs\n",
+    )
+    .unwrap();
+    let (code, out) = run_to_end(run(
+        &s,
+        &moto,
+        work.path(),
+        "s3://media-in/big",
+        &["--keep-staged", "--stage-bandwidth", "1G"],
+    ))
+    .await;
+    assert_eq!(code, 0, "{out}");
+    let objects = moto.objects("media-in").await;
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    assert_eq!(objects[0].size, bytes.len() as u64, "{objects:?}");
+    assert!(objects[0].etag.ends_with("-2"), "{objects:?}");
+    let held = s.files_with_paths().await;
+    assert_eq!(held.len(), 2);
+    for (path, f) in held {
+        assert_eq!(path, "/docs");
+        assert_eq!(f["operationStatus"], "READY", "{f}");
+        assert_eq!(
+            f["sizeInBytes"].as_str(),
+            Some(bytes.len().to_string().as_str())
+        );
+    }
+}
+
+/// The signing time and lifetime of a presigned URL, in seconds.
+fn signed_at(url: &str) -> (i64, i64) {
+    let url = url::Url::parse(url).expect("a URL");
+    let param = |name: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_else(|| panic!("{name} in {url}"))
+    };
+    let at = jiff::Timestamp::strptime("%Y%m%dT%H%M%SZ%z", format!("{}+0000", param("X-Amz-Date")))
+        .expect("X-Amz-Date")
+        .as_second();
+    (at, param("X-Amz-Expires").parse().expect("X-Amz-Expires"))
+}
+
+/// A row whose first import FAILED is imported again from a URL signed then: with URLs living
+/// 1 s and the re-import at least 2 s after the failure, the first URL had expired when the
+/// second was signed, and the second brings the file in READY.
+#[tokio::test]
+async fn a_row_imported_again_gets_a_freshly_signed_url() {
+    use wix_media_manager::faults::{FaultConfig, FaultKind, Faults};
+    // A seed under which the target fails the first processing and not the second.
+    let seed = (0..)
+        .find(|&seed| {
+            let f = Faults::new(FaultConfig {
+                seed,
+                processing_failure_rate: 0.5,
+                ..FaultConfig::default()
+            });
+            f.strikes(FaultKind::ProcessingFailure) && !f.strikes(FaultKind::ProcessingFailure)
+        })
+        .expect("a seed");
+    let moto = moto::start().await;
+    moto.create_bucket("media-in").await;
+    let s = TestServer::start_with(|c| {
+        c.faults.seed = seed;
+        c.faults.processing_failure_rate = 0.5;
+    })
+    .await;
+    let work = tempfile::tempdir().unwrap();
+    photos(work.path(), 1);
+    let (code, out) = run_to_end(run(
+        &s,
+        &moto,
+        work.path(),
+        "s3://media-in/pfx",
+        &["--stage-url-lifetime-secs", "1", "--keep-failed-files"],
+    ))
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(s.stats().await["faults"]["processingFailure"], 1);
+    let held = s.files_with_paths().await;
+    let url_of = |status: &str| {
+        let (_, f) = held
+            .iter()
+            .find(|(_, f)| f["operationStatus"] == status)
+            .unwrap_or_else(|| panic!("a {status} file in {held:?}"));
+        f["sourceUrl"].as_str().expect("sourceUrl").to_string()
+    };
+    let (first, again) = (url_of("FAILED"), url_of("READY"));
+    let ((first_at, first_life), (again_at, again_life)) = (signed_at(&first), signed_at(&again));
+    assert_eq!((first_life, again_life), (1, 1));
+    assert!(
+        again_at > first_at + first_life,
+        "signed at {first_at} and again at {again_at}"
     );
+    assert_eq!(moto.keys("media-in").await, Vec::<String>::new());
+}
+
+/// The number of rows the journal at `path` records as staged (0 while it can't be read).
+fn staged_rows(path: &Path) -> i64 {
+    rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| c.query_row("SELECT COUNT(*) FROM staged", [], |r| r.get(0)))
+        .unwrap_or(0)
+}
+
+/// A run killed (SIGKILL) once its rows are staged, with their import in flight, resumes:
+/// every row READY exactly once on the target, each distinct content stored once (the bucket
+/// is versioned: one version a key, so nothing was uploaded again), and the objects the killed
+/// run left behind deleted once their rows are READY.
+#[tokio::test]
+async fn a_run_killed_between_staging_and_import_resumes_without_uploading_again() {
+    let moto = moto::start().await;
+    moto.create_bucket("media-in").await;
+    moto.enable_versioning("media-in").await;
+    // Every API call waits 300 ms, so the kill lands while the import is on its way.
+    let s = TestServer::start_with(|c| c.faults.latency = Some("300".parse().unwrap())).await;
+    let work = tempfile::tempdir().unwrap();
+    let files = photos(work.path(), 8);
+    let journal = work.path().join("journal.sqlite");
+    let journal_flag = ["--journal", journal.to_str().expect("utf-8 path")];
+    let mut first = run(&s, &moto, work.path(), "s3://media-in/pfx", &journal_flag);
+    let mut child = first
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while staged_rows(&journal) < files.len() as i64 {
+        if let Some(status) = child.try_wait().expect("the run's status") {
+            panic!("the run ended ({status}) before its rows were staged");
+        }
+        assert!(Instant::now() < deadline, "the rows were never staged");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    let content = |keys: Vec<String>| -> Vec<String> {
+        let mut keys: Vec<String> = keys.into_iter().filter(|k| k.ends_with(".png")).collect();
+        keys.sort();
+        keys
+    };
+    let stored = content(moto.keys("media-in").await);
+    assert_eq!(
+        stored.len(),
+        6,
+        "8 files, 3 of them the same bytes: {stored:?}"
+    );
+    let ready_before = s
+        .files_with_paths()
+        .await
+        .iter()
+        .filter(|(_, f)| f["operationStatus"] == "READY")
+        .count();
+    assert!(ready_before < files.len(), "the kill came too late");
+
+    let (code, out) = run_to_end(run(
+        &s,
+        &moto,
+        work.path(),
+        "s3://media-in/pfx",
+        &journal_flag,
+    ))
+    .await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("deleted 6 staged objects"), "{out}");
+    let rows = read_csv(&work.path().join("reports/reconciliation.csv"));
+    assert_eq!(rows.len(), files.len());
+    assert!(rows.iter().all(|r| r["status"] == "ready"), "{rows:?}");
+    let held = s.files_with_paths().await;
+    assert_eq!(held.len(), files.len(), "{held:?}");
+    for (name, size) in &files {
+        let copies: Vec<_> = held
+            .iter()
+            .filter(|(_, f)| f["displayName"] == name.as_str())
+            .collect();
+        assert_eq!(copies.len(), 1, "{name}: {copies:?}");
+        assert_eq!(copies[0].1["operationStatus"], "READY");
+        assert_eq!(
+            copies[0].1["sizeInBytes"].as_str(),
+            Some(size.to_string().as_str())
+        );
+    }
+    assert_eq!(
+        content(moto.versions("media-in").await),
+        stored,
+        "uploaded again"
+    );
+    assert_eq!(content(moto.keys("media-in").await), Vec::<String>::new());
 }
