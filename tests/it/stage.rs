@@ -408,3 +408,67 @@ async fn a_run_killed_between_staging_and_import_resumes_without_uploading_again
     );
     assert_eq!(content(moto.keys("media-in").await), Vec::<String>::new());
 }
+
+/// The stage's secrets never show (as `secrets::` checks the API key's): at the most verbose
+/// level, neither the run's log nor its reports hold the secret key or a presigned URL's
+/// signature — each put to use first (files imported from those URLs), and the staging seen
+/// in the log, so the check can't pass because the path never ran.
+#[tokio::test]
+async fn stage_secrets_and_signatures_stay_out_of_logs_and_reports() {
+    let moto = moto::start().await;
+    moto.create_bucket("media-in").await;
+    let s = TestServer::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let files = photos(work.path(), 3);
+    let mut cmd = run(
+        &s,
+        &moto,
+        work.path(),
+        "s3://media-in/pfx",
+        &["--keep-staged"],
+    );
+    // `-vv` goes before the subcommand: rebuild the arguments with it first.
+    let args: Vec<std::ffi::OsString> = cmd.get_args().map(Into::into).collect();
+    let mut verbose = Command::new(bin());
+    verbose.arg("-vv").args(args).current_dir(work.path());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => verbose.env(k, v),
+            None => verbose.env_remove(k),
+        };
+    }
+    let (code, log) = run_to_end(verbose).await;
+    assert_eq!(code, 0, "{log}");
+    let held = s.files_with_paths().await;
+    assert_eq!(held.len(), files.len());
+    let signatures: Vec<String> = held
+        .iter()
+        .map(|(_, f)| {
+            let url = url::Url::parse(f["sourceUrl"].as_str().expect("sourceUrl")).unwrap();
+            url.query_pairs()
+                .find(|(k, _)| k == "X-Amz-Signature")
+                .map(|(_, v)| v.into_owned())
+                .expect("a presigned URL")
+        })
+        .collect();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("DEBUG") && l.contains(" staged") && l.contains("pfx/")),
+        "the staging was logged — else this test proves nothing:\n{log}"
+    );
+    let mut texts = vec![("the run log".to_string(), log)];
+    for report in ["reconciliation.csv", "summary.json", "report.html"] {
+        let text = std::fs::read_to_string(work.path().join("reports").join(report)).unwrap();
+        texts.push((report.to_string(), text));
+    }
+    for (name, text) in &texts {
+        assert!(!text.contains(SECRET), "the secret key is in {name}");
+        assert!(
+            !text.contains("X-Amz-Signature"),
+            "a signature is in {name}"
+        );
+        for sig in &signatures {
+            assert!(!text.contains(sig.as_str()), "a signature is in {name}");
+        }
+    }
+}
