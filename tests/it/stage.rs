@@ -6,12 +6,11 @@
 //! stopping the run before any import.
 
 mod moto;
+mod resume;
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
-use self::moto::Moto;
 use crate::support::{TestServer, bin, png, read_csv, run_to_end};
 
 const UPLOAD_URL: &str = "POST /site-media/v1/files/generate-upload-url";
@@ -36,14 +35,14 @@ fn photos(work: &Path, n: u32) -> Vec<(String, u64)> {
     files
 }
 
-fn run(s: &TestServer, moto: &Moto, work: &Path, stage: &str, extra: &[&str]) -> Command {
+fn run(s: &TestServer, endpoint: &str, work: &Path, stage: &str, extra: &[&str]) -> Command {
     let mut cmd = Command::new(bin());
     cmd.current_dir(work)
         .args(["run", "m.csv", "--base-url", &s.url])
         .args(["--api-key", "k", "--site-id", "local-site"])
         .args(["--report-dir", "reports"])
         .args(["--rate", "6000", "--wait-timeout-secs", "60"])
-        .args(["--stage", stage, "--stage-endpoint", &moto.url])
+        .args(["--stage", stage, "--stage-endpoint", endpoint])
         .args(extra)
         .env("XDG_DATA_HOME", work.join("xdg"))
         .env("AWS_ACCESS_KEY_ID", "testing-key-id")
@@ -67,7 +66,7 @@ async fn staged_files_ride_bulk_import_once_per_content_and_are_deleted_when_rea
     let files = photos(work.path(), 8);
     let (code, out) = run_to_end(run(
         &s,
-        &moto,
+        &moto.url,
         work.path(),
         "s3://media-in/pfx",
         &["--keep-staged"],
@@ -110,7 +109,7 @@ async fn staged_files_ride_bulk_import_once_per_content_and_are_deleted_when_rea
 
     // A second run of the same journal, without --keep-staged: nothing is staged or
     // imported again, and the objects of READY rows are deleted.
-    let (code, out) = run_to_end(run(&s, &moto, work.path(), "s3://media-in/pfx", &[])).await;
+    let (code, out) = run_to_end(run(&s, &moto.url, work.path(), "s3://media-in/pfx", &[])).await;
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("deleted 6 staged objects"), "{out}");
     assert_eq!(moto.keys("media-in").await, Vec::<String>::new());
@@ -132,10 +131,38 @@ async fn a_missing_bucket_is_fatal_before_any_import() {
     let s = TestServer::start().await;
     let work = tempfile::tempdir().unwrap();
     photos(work.path(), 3);
-    let (code, out) = run_to_end(run(&s, &moto, work.path(), "s3://no-such-bucket/p", &[])).await;
+    let (code, out) = run_to_end(run(
+        &s,
+        &moto.url,
+        work.path(),
+        "s3://no-such-bucket/p",
+        &[],
+    ))
+    .await;
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("the stage s3://no-such-bucket/p does not exist"),
+        "{out}"
+    );
+    assert!(!out.contains(SECRET), "{out}");
+    assert_nothing_imported(&s).await;
+}
+
+/// A store that does not answer (nothing listens at the endpoint) stops the run with exit 1
+/// before any import, naming the stage, after a few quick retries.
+#[tokio::test]
+async fn an_unreachable_store_is_fatal_before_any_import() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let s = TestServer::start().await;
+    let work = tempfile::tempdir().unwrap();
+    photos(work.path(), 2);
+    let endpoint = format!("http://{closed}");
+    let (code, out) = run_to_end(run(&s, &endpoint, work.path(), "s3://media-in/p", &[])).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the stage s3://media-in/p could not be used"),
         "{out}"
     );
     assert!(!out.contains(SECRET), "{out}");
@@ -150,7 +177,7 @@ async fn wrong_credentials_are_fatal_before_any_import() {
     let s = TestServer::start().await;
     let work = tempfile::tempdir().unwrap();
     photos(work.path(), 3);
-    let (code, out) = run_to_end(run(&s, &moto, work.path(), "s3://media-in/p", &[])).await;
+    let (code, out) = run_to_end(run(&s, &moto.url, work.path(), "s3://media-in/p", &[])).await;
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("the stage s3://media-in/p refused the credentials"),
@@ -225,7 +252,7 @@ async fn a_large_file_is_staged_in_parts_once() {
     .unwrap();
     let (code, out) = run_to_end(run(
         &s,
-        &moto,
+        &moto.url,
         work.path(),
         "s3://media-in/big",
         &["--keep-staged", "--stage-bandwidth", "1G"],
@@ -248,167 +275,6 @@ async fn a_large_file_is_staged_in_parts_once() {
     }
 }
 
-/// The signing time and lifetime of a presigned URL, in seconds.
-fn signed_at(url: &str) -> (i64, i64) {
-    let url = url::Url::parse(url).expect("a URL");
-    let param = |name: &str| {
-        url.query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_else(|| panic!("{name} in {url}"))
-    };
-    let at = jiff::Timestamp::strptime("%Y%m%dT%H%M%SZ%z", format!("{}+0000", param("X-Amz-Date")))
-        .expect("X-Amz-Date")
-        .as_second();
-    (at, param("X-Amz-Expires").parse().expect("X-Amz-Expires"))
-}
-
-/// A row whose first import FAILED is imported again from a URL signed then: with URLs living
-/// 1 s and the re-import at least 2 s after the failure, the first URL had expired when the
-/// second was signed, and the second brings the file in READY.
-#[tokio::test]
-async fn a_row_imported_again_gets_a_freshly_signed_url() {
-    use wix_media_manager::faults::{FaultConfig, FaultKind, Faults};
-    // A seed under which the target fails the first processing and not the second.
-    let seed = (0..)
-        .find(|&seed| {
-            let f = Faults::new(FaultConfig {
-                seed,
-                processing_failure_rate: 0.5,
-                ..FaultConfig::default()
-            });
-            f.strikes(FaultKind::ProcessingFailure) && !f.strikes(FaultKind::ProcessingFailure)
-        })
-        .expect("a seed");
-    let moto = moto::start().await;
-    moto.create_bucket("media-in").await;
-    let s = TestServer::start_with(|c| {
-        c.faults.seed = seed;
-        c.faults.processing_failure_rate = 0.5;
-    })
-    .await;
-    let work = tempfile::tempdir().unwrap();
-    photos(work.path(), 1);
-    let (code, out) = run_to_end(run(
-        &s,
-        &moto,
-        work.path(),
-        "s3://media-in/pfx",
-        &["--stage-url-lifetime-secs", "1", "--keep-failed-files"],
-    ))
-    .await;
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(s.stats().await["faults"]["processingFailure"], 1);
-    let held = s.files_with_paths().await;
-    let url_of = |status: &str| {
-        let (_, f) = held
-            .iter()
-            .find(|(_, f)| f["operationStatus"] == status)
-            .unwrap_or_else(|| panic!("a {status} file in {held:?}"));
-        f["sourceUrl"].as_str().expect("sourceUrl").to_string()
-    };
-    let (first, again) = (url_of("FAILED"), url_of("READY"));
-    let ((first_at, first_life), (again_at, again_life)) = (signed_at(&first), signed_at(&again));
-    assert_eq!((first_life, again_life), (1, 1));
-    assert!(
-        again_at > first_at + first_life,
-        "signed at {first_at} and again at {again_at}"
-    );
-    assert_eq!(moto.keys("media-in").await, Vec::<String>::new());
-}
-
-/// The number of rows the journal at `path` records as staged (0 while it can't be read).
-fn staged_rows(path: &Path) -> i64 {
-    rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .and_then(|c| c.query_row("SELECT COUNT(*) FROM staged", [], |r| r.get(0)))
-        .unwrap_or(0)
-}
-
-/// A run killed (SIGKILL) once its rows are staged, with their import in flight, resumes:
-/// every row READY exactly once on the target, each distinct content stored once (the bucket
-/// is versioned: one version a key, so nothing was uploaded again), and the objects the killed
-/// run left behind deleted once their rows are READY.
-#[tokio::test]
-async fn a_run_killed_between_staging_and_import_resumes_without_uploading_again() {
-    let moto = moto::start().await;
-    moto.create_bucket("media-in").await;
-    moto.enable_versioning("media-in").await;
-    // Every API call waits 300 ms, so the kill lands while the import is on its way.
-    let s = TestServer::start_with(|c| c.faults.latency = Some("300".parse().unwrap())).await;
-    let work = tempfile::tempdir().unwrap();
-    let files = photos(work.path(), 8);
-    let journal = work.path().join("journal.sqlite");
-    let journal_flag = ["--journal", journal.to_str().expect("utf-8 path")];
-    let mut first = run(&s, &moto, work.path(), "s3://media-in/pfx", &journal_flag);
-    let mut child = first
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("run");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while staged_rows(&journal) < files.len() as i64 {
-        if let Some(status) = child.try_wait().expect("the run's status") {
-            panic!("the run ended ({status}) before its rows were staged");
-        }
-        assert!(Instant::now() < deadline, "the rows were never staged");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
-    let content = |keys: Vec<String>| -> Vec<String> {
-        let mut keys: Vec<String> = keys.into_iter().filter(|k| k.ends_with(".png")).collect();
-        keys.sort();
-        keys
-    };
-    let stored = content(moto.keys("media-in").await);
-    assert_eq!(
-        stored.len(),
-        6,
-        "8 files, 3 of them the same bytes: {stored:?}"
-    );
-    let ready_before = s
-        .files_with_paths()
-        .await
-        .iter()
-        .filter(|(_, f)| f["operationStatus"] == "READY")
-        .count();
-    assert!(ready_before < files.len(), "the kill came too late");
-
-    let (code, out) = run_to_end(run(
-        &s,
-        &moto,
-        work.path(),
-        "s3://media-in/pfx",
-        &journal_flag,
-    ))
-    .await;
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("deleted 6 staged objects"), "{out}");
-    let rows = read_csv(&work.path().join("reports/reconciliation.csv"));
-    assert_eq!(rows.len(), files.len());
-    assert!(rows.iter().all(|r| r["status"] == "ready"), "{rows:?}");
-    let held = s.files_with_paths().await;
-    assert_eq!(held.len(), files.len(), "{held:?}");
-    for (name, size) in &files {
-        let copies: Vec<_> = held
-            .iter()
-            .filter(|(_, f)| f["displayName"] == name.as_str())
-            .collect();
-        assert_eq!(copies.len(), 1, "{name}: {copies:?}");
-        assert_eq!(copies[0].1["operationStatus"], "READY");
-        assert_eq!(
-            copies[0].1["sizeInBytes"].as_str(),
-            Some(size.to_string().as_str())
-        );
-    }
-    assert_eq!(
-        content(moto.versions("media-in").await),
-        stored,
-        "uploaded again"
-    );
-    assert_eq!(content(moto.keys("media-in").await), Vec::<String>::new());
-}
-
 /// The stage's secrets never show (as `secrets::` checks the API key's): at the most verbose
 /// level, neither the run's log nor its reports hold the secret key or a presigned URL's
 /// signature — each put to use first (files imported from those URLs), and the staging seen
@@ -420,9 +286,9 @@ async fn stage_secrets_and_signatures_stay_out_of_logs_and_reports() {
     let s = TestServer::start().await;
     let work = tempfile::tempdir().unwrap();
     let files = photos(work.path(), 3);
-    let mut cmd = run(
+    let cmd = run(
         &s,
-        &moto,
+        &moto.url,
         work.path(),
         "s3://media-in/pfx",
         &["--keep-staged"],
