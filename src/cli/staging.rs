@@ -12,14 +12,13 @@ use clap::Args;
 use object_store::aws::AmazonS3Builder;
 use object_store::azure::MicrosoftAzureBuilder;
 use object_store::gcp::GoogleCloudStorageBuilder;
-use object_store::{ClientOptions, HeaderValue, RetryConfig};
+use object_store::signer::Signer;
+use object_store::{ClientOptions, HeaderValue, ObjectStore, RetryConfig};
 
 use super::UsageError;
 use crate::sources::stage::bandwidth::parse_rate;
 use crate::sources::stage::store::scrub;
-use crate::sources::stage::{
-    SigningStore, StageLocation, Staging, StagingOptions, Store, StoreKind,
-};
+use crate::sources::stage::{StageLocation, Staging, StagingOptions, Store, StoreKind};
 
 /// How long past the wait for processing a presigned URL stays valid: the target's own
 /// retries of a fetch still find the object. URLs are signed as each batch is sent.
@@ -122,9 +121,8 @@ impl StageArgs {
         };
         crate::install_crypto_provider();
         let stage = config.location.to_string();
-        let backend = open_backend(&config.location, config.endpoint.as_ref())
+        let store = open_store(config.location, config.endpoint.as_ref())
             .map_err(|e| anyhow::anyhow!("--stage {stage}: {}", scrub(&e.to_string())))?;
-        let store = Store::new(backend, config.location);
         store
             .check()
             .await
@@ -143,13 +141,13 @@ impl StageArgs {
     }
 }
 
-/// The backend of `location`, configured from the environment as each store's own tools are
+/// The store at `location`, configured from the environment as each store's own tools are
 /// (`from_env`: keys, tokens, roles, metadata endpoints), with our client's timeouts and a
 /// bounded retry (a store that is down fails the check in about a minute, not many).
-fn open_backend(
-    location: &StageLocation,
+fn open_store(
+    location: StageLocation,
     endpoint: Option<&url::Url>,
-) -> Result<Arc<dyn SigningStore>, object_store::Error> {
+) -> Result<Store, object_store::Error> {
     let options = ClientOptions::new()
         .with_user_agent(HeaderValue::from_static(concat!(
             "media-migrate/",
@@ -163,11 +161,16 @@ fn open_backend(
         retry_timeout: Duration::from_secs(60),
         ..RetryConfig::default()
     };
-    let bucket = location.bucket.as_str();
+    /// Each backend both holds the objects and signs URLs of them.
+    fn both<T: ObjectStore + Signer>(backend: T, location: StageLocation) -> Store {
+        let backend = Arc::new(backend);
+        Store::new(backend.clone(), backend, location)
+    }
+    let bucket = location.bucket.clone();
     Ok(match location.kind {
         StoreKind::S3 => {
             let mut b = AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
+                .with_bucket_name(&bucket)
                 .with_client_options(options)
                 .with_retry(retry);
             if let Some(e) = endpoint {
@@ -176,21 +179,23 @@ fn open_backend(
                     .with_virtual_hosted_style_request(false)
                     .with_allow_http(e.scheme() == "http");
             }
-            Arc::new(b.build()?)
+            both(b.build()?, location)
         }
-        StoreKind::Gcs => Arc::new(
+        StoreKind::Gcs => both(
             GoogleCloudStorageBuilder::from_env()
-                .with_bucket_name(bucket)
+                .with_bucket_name(&bucket)
                 .with_client_options(options)
                 .with_retry(retry)
                 .build()?,
+            location,
         ),
-        StoreKind::Azure => Arc::new(
+        StoreKind::Azure => both(
             MicrosoftAzureBuilder::from_env()
-                .with_container_name(bucket)
+                .with_container_name(&bucket)
                 .with_client_options(options)
                 .with_retry(retry)
                 .build()?,
+            location,
         ),
     })
 }

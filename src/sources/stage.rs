@@ -18,7 +18,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-pub use store::{SigningStore, Store};
+pub use store::Store;
 use upload::Uploader;
 
 /// The longest a presigned URL may live: S3's limit, the shortest of the three stores'.

@@ -1,5 +1,6 @@
 //! The stage's store: one `object_store` backend (S3, GCS or Azure, opened by the CLI from
-//! the environment's credential chain) seen through the few calls staging makes — a check
+//! the environment's credential chain; both its object calls and its URL signer) seen through
+//! the few calls staging makes — a check
 //! that the bucket is there and takes the credentials, HEAD, PUT (see [`super::upload`]),
 //! DELETE and presigned GET URLs — with its errors turned into [`StageError`]s that carry no
 //! secret.
@@ -17,28 +18,34 @@ use super::{StageError, StageLocation};
 /// The object stored and deleted under the prefix to check the stage before any import.
 const PROBE: &str = ".media-migrate-check";
 
-/// A store that also signs URLs: every backend `--stage` opens.
-pub trait SigningStore: ObjectStore + Signer {}
-
-impl<T: ObjectStore + Signer> SigningStore for T {}
-
 /// The bucket of a stage. Cloning shares the backend and its connections.
 #[derive(Clone)]
 pub struct Store {
-    backend: Arc<dyn SigningStore>,
+    backend: Arc<dyn ObjectStore>,
+    signer: Arc<dyn Signer>,
     location: StageLocation,
 }
 
 impl Store {
-    pub fn new(backend: Arc<dyn SigningStore>, location: StageLocation) -> Self {
-        Self { backend, location }
+    /// The store at `location`: `backend` for its objects, `signer` for URLs of them (the same
+    /// backend, as each of S3, GCS and Azure is both).
+    pub fn new(
+        backend: Arc<dyn ObjectStore>,
+        signer: Arc<dyn Signer>,
+        location: StageLocation,
+    ) -> Self {
+        Self {
+            backend,
+            signer,
+            location,
+        }
     }
 
     pub fn location(&self) -> &StageLocation {
         &self.location
     }
 
-    pub(super) fn backend(&self) -> &dyn SigningStore {
+    pub(super) fn backend(&self) -> &dyn ObjectStore {
         self.backend.as_ref()
     }
 
@@ -98,7 +105,7 @@ impl Store {
     /// A GET URL of `key` valid for `lifetime`, signed now.
     pub async fn presign_get(&self, key: &str, lifetime: Duration) -> Result<String, StageError> {
         let url = self
-            .backend
+            .signer
             .signed_url(Method::GET, &ObjectPath::from(key), lifetime)
             .await
             .map_err(|e| self.error("sign a URL of", key, e))?;

@@ -79,12 +79,12 @@ impl Uploader {
         len: u64,
     ) -> Result<(), StageError> {
         let _held = self.hold(len as usize).await;
-        let mut reader = Reader::open(path, self.bandwidth.as_ref()).await?;
+        let mut reader = Reader::open(path, len, self.bandwidth.as_ref()).await?;
         let mut body = Vec::with_capacity(len as usize);
         while let Some(chunk) = reader.next().await? {
             body.extend_from_slice(&chunk);
         }
-        reader.finish(sha256, len)?;
+        reader.finish(sha256)?;
         self.store
             .backend()
             .put(&ObjectPath::from(key), PutPayload::from(body))
@@ -101,7 +101,7 @@ impl Uploader {
         len: u64,
     ) -> Result<(), StageError> {
         let _held = self.hold((PARTS_IN_FLIGHT + 1) * PART_SIZE).await;
-        let mut reader = Reader::open(path, self.bandwidth.as_ref()).await?;
+        let mut reader = Reader::open(path, len, self.bandwidth.as_ref()).await?;
         let upload = self
             .store
             .backend()
@@ -117,7 +117,7 @@ impl Uploader {
                     .map_err(|e| self.store.error("store a part of", key, e))?;
                 parts.put(chunk);
             }
-            reader.finish(sha256, len)
+            reader.finish(sha256)
         }
         .await;
         match sent {
@@ -139,9 +139,11 @@ impl Uploader {
     }
 }
 
-/// A local file read in paced chunks and hashed as it goes.
+/// A local file read in paced chunks and hashed as it goes; a file grown past the length it
+/// was hashed at is cut off there (its memory was held for that length), and found changed.
 struct Reader<'a> {
     path: &'a Path,
+    len: u64,
     file: tokio::fs::File,
     bandwidth: Option<&'a Bandwidth>,
     hasher: Sha256,
@@ -149,12 +151,17 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    async fn open(path: &'a Path, bandwidth: Option<&'a Bandwidth>) -> Result<Self, StageError> {
+    async fn open(
+        path: &'a Path,
+        len: u64,
+        bandwidth: Option<&'a Bandwidth>,
+    ) -> Result<Self, StageError> {
         let file = tokio::fs::File::open(path)
             .await
             .map_err(|e| local(path, e))?;
         Ok(Self {
             path,
+            len,
             file,
             bandwidth,
             hasher: Sha256::new(),
@@ -164,7 +171,9 @@ impl<'a> Reader<'a> {
 
     /// The next chunk, once the bandwidth allows it; `None` at the end of the file.
     async fn next(&mut self) -> Result<Option<Bytes>, StageError> {
-        let mut buf = vec![0u8; READ_CHUNK];
+        // One byte past the length tells a grown file without holding more of it.
+        let left = (self.len + 1).saturating_sub(self.read);
+        let mut buf = vec![0u8; READ_CHUNK.min(left as usize)];
         let mut filled = 0;
         while filled < buf.len() {
             let n = self
@@ -180,6 +189,9 @@ impl<'a> Reader<'a> {
         if filled == 0 {
             return Ok(None);
         }
+        if self.read + filled as u64 > self.len {
+            return Err(self.changed());
+        }
         buf.truncate(filled);
         if let Some(b) = self.bandwidth {
             b.take(filled as u64).await;
@@ -190,12 +202,127 @@ impl<'a> Reader<'a> {
     }
 
     /// Checks that the bytes read are the ones hashed before.
-    fn finish(self, sha256: &str, len: u64) -> Result<(), StageError> {
-        if self.read != len || hex::encode(self.hasher.finalize()) != sha256 {
-            return Err(StageError::Changed {
-                path: self.path.display().to_string(),
-            });
+    fn finish(self, sha256: &str) -> Result<(), StageError> {
+        let changed = self.changed();
+        if self.read == self.len && hex::encode(self.hasher.finalize()) == sha256 {
+            Ok(())
+        } else {
+            Err(changed)
         }
-        Ok(())
+    }
+
+    fn changed(&self) -> StageError {
+        StageError::Changed {
+            path: self.path.display().to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use object_store::aws::AmazonS3Builder;
+    use object_store::memory::InMemory;
+
+    use super::*;
+    use crate::sources::stage::{StageLocation, hash_file};
+
+    /// An uploader to an in-memory store (URLs signed by an S3 signer that never calls out).
+    fn uploader() -> (Uploader, Arc<InMemory>) {
+        crate::install_crypto_provider();
+        let memory = Arc::new(InMemory::new());
+        let signer = AmazonS3Builder::new()
+            .with_bucket_name("media-in")
+            .with_region("us-east-1")
+            .with_access_key_id("id")
+            .with_secret_access_key("secret")
+            .build()
+            .expect("an S3 signer");
+        let location = StageLocation::parse("s3://media-in/p").expect("location");
+        let store = Store::new(memory.clone(), Arc::new(signer), location);
+        (Uploader::new(store, None), memory)
+    }
+
+    async fn stored(memory: &InMemory, key: &str) -> Option<Vec<u8>> {
+        match memory.get(&ObjectPath::from(key)).await {
+            Ok(r) => Some(r.bytes().await.expect("bytes").to_vec()),
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// A small file goes in one PUT and a file of more than a part in parts; both are stored
+    /// byte for byte.
+    #[tokio::test]
+    async fn files_are_stored_whole_or_in_parts() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (up, memory) = uploader();
+        let mut rng = fastrand::Rng::with_seed(7);
+        for (name, len) in [("small.bin", 1000), ("large.bin", PART_SIZE * 2 + 3)] {
+            let bytes: Vec<u8> = (0..len).map(|_| rng.u8(..)).collect();
+            let path = dir.path().join(name);
+            std::fs::write(&path, &bytes).expect("write");
+            let (sha, n) = hash_file(&path).await.expect("hash");
+            up.put_file(name, &path, &sha, n).await.expect("stored");
+            assert!(stored(&memory, name).await == Some(bytes), "{name}");
+        }
+    }
+
+    /// A file changed since it was hashed — other bytes of the same length, or grown — is never
+    /// stored under the old hash's name, whole or in parts.
+    #[tokio::test]
+    async fn a_file_changed_after_hashing_is_not_stored() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (up, memory) = uploader();
+        for len in [1000, PART_SIZE + 10] {
+            let path = dir.path().join("f.bin");
+            std::fs::write(&path, vec![1u8; len]).expect("write");
+            let (sha, n) = hash_file(&path).await.expect("hash");
+            std::fs::write(&path, vec![2u8; len]).expect("rewrite");
+            let e = up.put_file("same", &path, &sha, n).await.unwrap_err();
+            assert!(matches!(e, StageError::Changed { .. }), "{e}");
+            std::fs::write(&path, vec![1u8; len + PART_SIZE]).expect("grow");
+            let e = up.put_file("grown", &path, &sha, n).await.unwrap_err();
+            assert!(matches!(e, StageError::Changed { .. }), "{e}");
+            assert_eq!(stored(&memory, "same").await, None);
+            assert_eq!(stored(&memory, "grown").await, None);
+        }
+    }
+
+    /// Uploads are paced by the bandwidth cap: 3 MB at 1 MB/s take 2 s after the burst of one
+    /// second's worth (on tokio's paused clock).
+    #[tokio::test(start_paused = true)]
+    async fn uploads_keep_to_the_bandwidth_cap() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (up, memory) = uploader();
+        let up = Uploader::new(up.store.clone(), Some(1_000_000));
+        let path = dir.path().join("f.bin");
+        std::fs::write(&path, vec![3u8; 3_000_000]).expect("write");
+        let (sha, n) = hash_file(&path).await.expect("hash");
+        let t0 = tokio::time::Instant::now();
+        up.put_file("f", &path, &sha, n).await.expect("stored");
+        let took = t0.elapsed();
+        assert!(
+            took >= std::time::Duration::from_millis(1990)
+                && took < std::time::Duration::from_millis(2100),
+            "{took:?}"
+        );
+        assert_eq!(stored(&memory, "f").await.map(|b| b.len()), Some(3_000_000));
+    }
+
+    /// A presigned URL names the object and lives as long as asked.
+    #[tokio::test]
+    async fn presigned_urls_name_the_object_and_their_lifetime() {
+        let (up, _) = uploader();
+        let url = up
+            .store
+            .presign_get("p/abc.png", std::time::Duration::from_secs(90))
+            .await
+            .expect("signed");
+        assert!(url.contains("/p/abc.png?"), "{url}");
+        assert!(url.contains("X-Amz-Expires=90"), "{url}");
+        assert!(url.contains("X-Amz-Signature="), "{url}");
+        assert!(!url.contains("secret"), "{url}");
     }
 }
