@@ -80,7 +80,7 @@ async fn stage_rows(
                     .3
                     .push(row.key);
             }
-            Err(e) => answers.push(failure(&row.key, &row.source, &e)),
+            Err(e) => answers.push(failure(&row.key, &e)),
         }
     }
     let stored: Vec<(String, Vec<String>, Result<(), StageError>)> =
@@ -107,7 +107,7 @@ async fn stage_rows(
                 recorded.extend(keys.into_iter().map(|k| (k, object.clone())));
             }
             Err(e) if e.is_fatal() => return Err(PipelineError::Stage(e)),
-            Err(e) => answers.extend(keys.iter().map(|k| failure(k, &object, &e))),
+            Err(e) => answers.extend(keys.iter().map(|k| failure(k, &e))),
         }
     }
     let to_record = recorded.clone();
@@ -157,11 +157,11 @@ async fn store_once(
 
 /// What a row's failed staging means: an unreadable or changing file fails it as a failed
 /// upload would; a failure of the store queues it again (an attempt spent).
-fn failure(key: &str, what: &str, e: &StageError) -> (String, Outcome) {
+fn failure(key: &str, e: &StageError) -> (String, Outcome) {
     let outcome = match e {
-        StageError::Local { source, .. } => Outcome::from_call_error(
+        StageError::Local { path, source } => Outcome::from_call_error(
             key,
-            &CallError::local_io("stagePut", std::path::Path::new(what), source),
+            &CallError::local_io("stagePut", std::path::Path::new(path), source),
         ),
         StageError::Changed { .. } => Outcome::from_call_error(
             key,
