@@ -112,12 +112,7 @@ async fn stage_rows(
     }
     let to_record = recorded.clone();
     ctx.journal
-        .with(move |j| {
-            for (key, object) in &to_record {
-                j.record_staged(key, object)?;
-            }
-            Ok(())
-        })
+        .with(move |j| j.record_staged(&to_record))
         .await?;
     for (key, object) in &recorded {
         staging.note(key, object);
