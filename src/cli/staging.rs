@@ -121,8 +121,21 @@ impl StageArgs {
         };
         crate::install_crypto_provider();
         let stage = config.location.to_string();
-        let store = open_store(config.location, config.endpoint.as_ref())
-            .map_err(|e| anyhow::anyhow!("--stage {stage}: {}", scrub(&e.to_string())))?;
+        let settings = match config.location.kind {
+            StoreKind::S3 => "AWS_* settings, web identity or the machine's role",
+            StoreKind::Gcs => {
+                "GOOGLE_SERVICE_ACCOUNT, GOOGLE_APPLICATION_CREDENTIALS or the metadata server"
+            }
+            StoreKind::Azure => {
+                "AZURE_STORAGE_ACCOUNT_NAME with a key, a client secret or a managed identity"
+            }
+        };
+        let store = open_store(config.location, config.endpoint.as_ref()).map_err(|e| {
+            anyhow::anyhow!(
+                "--stage {stage}: the store can't be opened from the environment ({settings}): {}",
+                scrub(&e.to_string())
+            )
+        })?;
         store
             .check()
             .await

@@ -169,6 +169,30 @@ async fn an_unreachable_store_is_fatal_before_any_import() {
     assert_nothing_imported(&s).await;
 }
 
+/// An Azure stage with no account in the environment stops the run with exit 1 before any
+/// import, saying where the account comes from.
+#[tokio::test]
+async fn an_azure_stage_without_an_account_is_fatal_before_any_import() {
+    let s = TestServer::start().await;
+    let work = tempfile::tempdir().unwrap();
+    photos(work.path(), 1);
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(work.path())
+        .args(["run", "m.csv", "--base-url", &s.url])
+        .args(["--api-key", "k", "--site-id", "local-site"])
+        .args(["--stage", "az://media/p"])
+        .env_clear()
+        .env("XDG_DATA_HOME", work.path().join("xdg"));
+    let (code, out) = run_to_end(cmd).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("--stage az://media/p: the store can't be opened")
+            && out.contains("AZURE_STORAGE_ACCOUNT_NAME"),
+        "{out}"
+    );
+    assert_nothing_imported(&s).await;
+}
+
 /// Credentials the store refuses (moto checking every request's, and knowing none) stop the
 /// run with exit 1 before any import, naming the stage and never the secret.
 #[tokio::test]
