@@ -71,15 +71,19 @@ impl Journal {
         Ok(objects)
     }
 
-    /// Marks `object` deleted from the bucket, for every row staged as it.
-    pub fn mark_staged_deleted(&self, object: &str) -> Result<(), JournalError> {
-        self.conn
-            .execute("UPDATE staged SET deleted = 1 WHERE object = ?1", [object])
-            .map_err(self.wrap())?;
-        self.conn
-            .execute("DELETE FROM staged_retired WHERE object = ?1", [object])
-            .map_err(self.wrap())?;
-        Ok(())
+    /// Marks `objects` deleted from the bucket, for every row staged as them, in one
+    /// transaction.
+    pub fn mark_staged_deleted(&mut self, objects: &[String]) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let sql = |e| sql_error(&path, e);
+        let tx = self.conn.transaction().map_err(sql)?;
+        for object in objects {
+            tx.execute("UPDATE staged SET deleted = 1 WHERE object = ?1", [object])
+                .map_err(sql)?;
+            tx.execute("DELETE FROM staged_retired WHERE object = ?1", [object])
+                .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)
     }
 }
 
@@ -112,7 +116,7 @@ mod tests {
         // c's file now has the bytes a's had, before the end of the run: p/1.png is held.
         stage(&mut j, &[("c", "p/1.png")]);
         assert_eq!(j.staged_done().unwrap(), vec!["p/4.png".to_string()]);
-        j.mark_staged_deleted("p/4.png").unwrap();
+        j.mark_staged_deleted(&["p/4.png".to_string()]).unwrap();
         assert_eq!(j.staged_done().unwrap(), Vec::<String>::new());
         assert_eq!(j.staged_object("a").unwrap().as_deref(), Some("p/3.png"));
     }

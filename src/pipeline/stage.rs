@@ -23,6 +23,8 @@ type Hashed = (JournalRow, Result<(String, u64), StageError>);
 const STAGE_CONCURRENCY: usize = 8;
 /// Queued rows read from the journal at a time.
 const READ_ROWS: usize = 256;
+/// Staged objects deleted at a time: one S3 DeleteObjects call.
+const DELETE_BATCH: usize = 1000;
 
 /// Stages every queued local-file row not staged yet in this run; returns how many rows were
 /// answered by it (failed, or queued again after a failure of the store), which the sending
@@ -175,23 +177,21 @@ fn failure(key: &str, e: &StageError) -> (String, Outcome) {
     (key.to_string(), outcome)
 }
 
-/// Deletes the staged objects whose rows are all READY (none with `--keep-staged`); returns
-/// how many were deleted. A failed delete is logged and left for a later run.
+/// Deletes the staged objects whose rows are all READY, and retired ones (none with
+/// `--keep-staged`), a bulk call's worth at a time, each batch recorded in one journal call;
+/// returns how many were deleted. A failed delete is logged and left for a later run.
 pub(crate) async fn delete_done(ctx: &Arc<RunContext>) -> Result<u64, PipelineError> {
     let Some(staging) = ctx.config.stage.as_ref().filter(|s| !s.keep()) else {
         return Ok(0);
     };
     let objects = ctx.journal.with(|j| j.staged_done()).await?;
     let mut deleted = 0;
-    for object in objects {
-        match staging.store().delete(&object).await {
-            Ok(()) => {
-                let o = object.clone();
-                ctx.journal.with(move |j| j.mark_staged_deleted(&o)).await?;
-                deleted += 1;
-            }
-            Err(e) => tracing::warn!(object, error = %e, "a staged object could not be deleted"),
-        }
+    for chunk in objects.chunks(DELETE_BATCH) {
+        let gone = staging.store().delete_all(chunk).await;
+        deleted += gone.len() as u64;
+        ctx.journal
+            .with(move |j| j.mark_staged_deleted(&gone))
+            .await?;
     }
     Ok(deleted)
 }

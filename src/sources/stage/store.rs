@@ -5,9 +5,11 @@
 //! DELETE and presigned GET URLs — with its errors turned into [`StageError`]s that carry no
 //! secret.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use object_store::PutPayload;
 use object_store::path::Path as ObjectPath;
 use object_store::signer::{Method, Signer};
@@ -94,12 +96,35 @@ impl Store {
         }
     }
 
-    /// Deletes the object `key` (already gone is fine).
-    pub async fn delete(&self, key: &str) -> Result<(), StageError> {
-        match self.backend.delete(&ObjectPath::from(key)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(self.error("delete", key, e)),
+    /// Deletes the objects `keys` (already gone is fine) through the store's bulk deletes
+    /// where it has them (S3's DeleteObjects takes 1,000 a call); returns the keys deleted.
+    /// A failure is logged, without secrets, and its object left for a later run.
+    pub async fn delete_all(&self, keys: &[String]) -> Vec<String> {
+        let by_path: HashMap<String, String> = keys
+            .iter()
+            .map(|k| (ObjectPath::from(k.as_str()).to_string(), k.clone()))
+            .collect();
+        let paths: Vec<object_store::Result<ObjectPath>> = keys
+            .iter()
+            .map(|k| Ok(ObjectPath::from(k.as_str())))
+            .collect();
+        let mut results = self
+            .backend
+            .delete_stream(futures_util::stream::iter(paths).boxed());
+        let mut deleted = Vec::with_capacity(keys.len());
+        while let Some(result) = results.next().await {
+            let gone = match result {
+                Ok(path) => path.to_string(),
+                Err(object_store::Error::NotFound { path, .. }) => path,
+                Err(e) => {
+                    let e = self.error("delete", "staged objects", e);
+                    tracing::warn!(error = %e, "a staged object could not be deleted");
+                    continue;
+                }
+            };
+            deleted.extend(by_path.get(&gone).cloned());
         }
+        deleted
     }
 
     /// A GET URL of `key` valid for `lifetime`, signed now.
@@ -154,8 +179,71 @@ pub(crate) fn scrub(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
+    use object_store::aws::AmazonS3Builder;
+    use object_store::memory::InMemory;
+
     use super::*;
+
+    /// A store in memory, its URLs signed by an S3 signer that never calls out.
+    pub(in crate::sources::stage) fn in_memory() -> (Store, Arc<InMemory>) {
+        crate::install_crypto_provider();
+        let memory = Arc::new(InMemory::new());
+        let signer = AmazonS3Builder::new()
+            .with_bucket_name("media-in")
+            .with_region("us-east-1")
+            .with_access_key_id("id")
+            .with_secret_access_key("secret")
+            .build()
+            .expect("an S3 signer");
+        let location = StageLocation::parse("s3://media-in/p").expect("location");
+        (
+            Store::new(memory.clone(), Arc::new(signer), location),
+            memory,
+        )
+    }
+
+    /// The bytes stored as `key`, if any.
+    pub(in crate::sources::stage) async fn stored(memory: &InMemory, key: &str) -> Option<Vec<u8>> {
+        match memory.get(&ObjectPath::from(key)).await {
+            Ok(r) => Some(r.bytes().await.expect("bytes").to_vec()),
+            Err(object_store::Error::NotFound { .. }) => None,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Deleting staged objects deletes those stored and takes a missing one as deleted.
+    #[tokio::test]
+    async fn staged_objects_are_deleted_in_bulk() {
+        let (store, memory) = in_memory();
+        for key in ["p/a.png", "p/b.png"] {
+            memory
+                .put(&ObjectPath::from(key), PutPayload::from_static(b"x"))
+                .await
+                .expect("put");
+        }
+        let keys: Vec<String> = ["p/a.png", "p/b.png", "p/never.png"]
+            .map(String::from)
+            .to_vec();
+        let mut gone = store.delete_all(&keys).await;
+        gone.sort();
+        assert_eq!(gone, keys);
+        assert_eq!(stored(&memory, "p/a.png").await, None);
+    }
+
+    /// A presigned URL names the object and lives as long as asked.
+    #[tokio::test]
+    async fn presigned_urls_name_the_object_and_their_lifetime() {
+        let (store, _) = in_memory();
+        let url = store
+            .presign_get("p/abc.png", std::time::Duration::from_secs(90))
+            .await
+            .expect("signed");
+        assert!(url.contains("/p/abc.png?"), "{url}");
+        assert!(url.contains("X-Amz-Expires=90"), "{url}");
+        assert!(url.contains("X-Amz-Signature="), "{url}");
+        assert!(!url.contains("secret"), "{url}");
+    }
 
     /// Query strings (SAS tokens, signatures) are cut from a store's messages; the rest stays.
     #[test]

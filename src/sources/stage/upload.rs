@@ -222,34 +222,16 @@ impl<'a> Reader<'a> {
 mod tests {
     use std::sync::Arc;
 
-    use object_store::aws::AmazonS3Builder;
     use object_store::memory::InMemory;
 
     use super::*;
-    use crate::sources::stage::{StageLocation, hash_file};
+    use crate::sources::stage::hash_file;
+    use crate::sources::stage::store::tests::{in_memory, stored};
 
-    /// An uploader to an in-memory store (URLs signed by an S3 signer that never calls out).
+    /// An uploader to an in-memory store.
     fn uploader() -> (Uploader, Arc<InMemory>) {
-        crate::install_crypto_provider();
-        let memory = Arc::new(InMemory::new());
-        let signer = AmazonS3Builder::new()
-            .with_bucket_name("media-in")
-            .with_region("us-east-1")
-            .with_access_key_id("id")
-            .with_secret_access_key("secret")
-            .build()
-            .expect("an S3 signer");
-        let location = StageLocation::parse("s3://media-in/p").expect("location");
-        let store = Store::new(memory.clone(), Arc::new(signer), location);
+        let (store, memory) = in_memory();
         (Uploader::new(store, None), memory)
-    }
-
-    async fn stored(memory: &InMemory, key: &str) -> Option<Vec<u8>> {
-        match memory.get(&ObjectPath::from(key)).await {
-            Ok(r) => Some(r.bytes().await.expect("bytes").to_vec()),
-            Err(object_store::Error::NotFound { .. }) => None,
-            Err(e) => panic!("{e}"),
-        }
     }
 
     /// A small file goes in one PUT and a file of more than a part in parts; both are stored
@@ -309,20 +291,5 @@ mod tests {
             "{took:?}"
         );
         assert_eq!(stored(&memory, "f").await.map(|b| b.len()), Some(3_000_000));
-    }
-
-    /// A presigned URL names the object and lives as long as asked.
-    #[tokio::test]
-    async fn presigned_urls_name_the_object_and_their_lifetime() {
-        let (up, _) = uploader();
-        let url = up
-            .store
-            .presign_get("p/abc.png", std::time::Duration::from_secs(90))
-            .await
-            .expect("signed");
-        assert!(url.contains("/p/abc.png?"), "{url}");
-        assert!(url.contains("X-Amz-Expires=90"), "{url}");
-        assert!(url.contains("X-Amz-Signature="), "{url}");
-        assert!(!url.contains("secret"), "{url}");
     }
 }
