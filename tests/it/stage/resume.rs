@@ -106,15 +106,20 @@ async fn a_run_killed_between_staging_and_import_resumes_without_uploading_again
         "s3://media-in/pfx",
         &journal_flag,
     );
+    let log = work.path().join("first.log");
     let mut child = first
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("run");
     let deadline = Instant::now() + Duration::from_secs(60);
     while staged_rows(&journal) < files.len() as i64 {
         if let Some(status) = child.try_wait().expect("the run's status") {
-            panic!("the run ended ({status}) before its rows were staged");
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!(
+                "the run ended ({status}) before its rows were staged ({} seen):\n{log}",
+                staged_rows(&journal)
+            );
         }
         assert!(Instant::now() < deadline, "the rows were never staged");
         tokio::time::sleep(Duration::from_millis(5)).await;
