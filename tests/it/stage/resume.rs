@@ -78,7 +78,18 @@ async fn a_row_imported_again_gets_a_freshly_signed_url() {
 }
 
 /// The number of rows the journal at `path` records as staged (0 while it can't be read).
+/// Only once the journal is in WAL mode (its `-wal` and `-shm` files are there) is it opened:
+/// a reader then never blocks the run's writes, while one that came as the run created it
+/// could keep the run from switching to WAL.
 fn staged_rows(path: &Path) -> i64 {
+    let in_wal_mode = ["-wal", "-shm"].iter().all(|suffix| {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        Path::new(&file).exists()
+    });
+    if !in_wal_mode {
+        return 0;
+    }
     rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .and_then(|c| c.query_row("SELECT COUNT(*) FROM staged", [], |r| r.get(0)))
         .unwrap_or(0)
