@@ -113,6 +113,9 @@ CREATE TABLE IF NOT EXISTS staged (
     object TEXT NOT NULL,
     deleted INTEGER NOT NULL DEFAULT 0
 );
+-- run --stage: objects no row is staged as any more (a row's file changed and was staged
+-- again under its new content), deleted from the bucket at the end of the next run
+CREATE TABLE IF NOT EXISTS staged_retired (object TEXT PRIMARY KEY);
 "#;
 
 #[derive(Debug, thiserror::Error)]

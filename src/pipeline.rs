@@ -97,7 +97,8 @@ pub enum PipelineError {
     /// rows not done stay queued.
     #[error("{}", crate::api::preflight::refusal_advice(.0))]
     AccessRefused(CallError),
-    /// The stage refused the credentials or lost its bucket: nothing more can be staged.
+    /// The stage refused the credentials, lost its bucket or could not sign URLs: nothing more
+    /// can be staged or imported from it.
     #[error(transparent)]
     Stage(StageError),
     #[error("journal task failed: {0}")]

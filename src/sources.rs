@@ -4,8 +4,8 @@
 //! messages; [`probe`], asking a source what it is without downloading it (politely per host);
 //! [`diagnosis`], what a failed row's source says about why it failed; and [`served`], the
 //! manifest's local files served to the target at signed URLs (`run --serve-sources`); and
-//! [`stage`], the same files staged in an S3 bucket and imported from presigned URLs
-//! (`run --stage`).
+//! [`stage`], the same files staged in object storage (S3, GCS, Azure) and imported from
+//! presigned URLs (`run --stage`).
 
 pub mod diagnosis;
 pub mod probe;

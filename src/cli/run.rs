@@ -259,10 +259,9 @@ async fn migrate(
     };
     config.stage = args.staging.start(config.wait_timeout).await?;
     if let Some(s) = &config.stage {
-        let l = s.store().location();
         progress(&format!(
-            "--stage: local files are staged in s3://{}/{} and imported from presigned URLs",
-            l.bucket, l.prefix
+            "--stage: local files are staged in {} and imported from presigned URLs",
+            s.store().location()
         ));
     }
     let serving = args.serving.start(connected, config.wait_timeout).await?;

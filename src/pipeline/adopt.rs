@@ -140,7 +140,9 @@ fn claim_indexed<'f>(
         let mut found = None;
         let candidates = by_name.get(row.display_name.as_str());
         for f in candidates.into_iter().flatten() {
-            if !matches(f, row, size) {
+            // A row new to the journal was never staged: any staged copy of its name and
+            // size stands for it, as an upload would.
+            if !matches(f, row, size, None) {
                 continue;
             }
             let Some(id) = f.id.as_deref() else { continue };

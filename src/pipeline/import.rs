@@ -389,6 +389,21 @@ async fn launch(
     folders: &Folders,
     in_flight: &mut JoinSet<Sending>,
 ) -> Result<(), PipelineError> {
+    // Staged files' URLs are signed now, as the batch goes: a row sent again later gets a
+    // fresh one, never one that expired while it waited or failed.
+    let staged = match &ctx.config.stage {
+        Some(s) => s
+            .urls_for(
+                batch
+                    .rows
+                    .iter()
+                    .filter(|r| r.is_file)
+                    .map(|r| r.key.as_str()),
+            )
+            .await
+            .map_err(PipelineError::Stage)?,
+        None => HashMap::new(),
+    };
     let items: Vec<ImportFileRequest> = batch
         .rows
         .iter()
@@ -398,7 +413,7 @@ async fn launch(
                 &folders.known,
                 &ctx.config.source_headers,
                 ctx.config.serve_sources.as_ref(),
-                ctx.config.stage.as_ref(),
+                &staged,
             )
         })
         .collect();

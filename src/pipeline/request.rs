@@ -11,7 +11,6 @@ use crate::api::types::{
 use crate::journal::JournalRow;
 use crate::sources::SourceHeaders;
 use crate::sources::served::ServedSources;
-use crate::sources::stage::Staging;
 
 /// The `origin` of every file's external info: the files this tool made.
 const ORIGIN: &str = "media-migrate";
@@ -31,19 +30,17 @@ pub(crate) fn folder_target(
 }
 
 /// The Bulk Import item of a URL row, with the headers its source host needs; of a local file,
-/// its signed URL on `served` (which then serves it), or a fresh presigned URL of its object
-/// on `staged` (the import stage sends only rows staged in this run).
+/// its signed URL on `served` (which then serves it), or the presigned URL of its staged object
+/// in `staged` (by row key, signed as the batch is sent).
 pub(crate) fn import_item(
     row: &JournalRow,
     known: &HashMap<String, String>,
     headers: &SourceHeaders,
     served: Option<&ServedSources>,
-    staged: Option<&Staging>,
+    staged: &HashMap<String, String>,
 ) -> ImportFileRequest {
     let (parent, file_path) = folder_target(&row.folder_path, known);
-    let staged_url = staged
-        .filter(|_| row.is_file)
-        .and_then(|s| s.url_for(&row.key));
+    let staged_url = row.is_file.then(|| staged.get(&row.key).cloned()).flatten();
     let (url, url_headers) = match (served, staged_url) {
         (_, Some(url)) => (url, None),
         (Some(served), None) if row.is_file => {

@@ -20,7 +20,7 @@ use crate::api::client::MediaClient;
 use crate::api::listing::{self, FolderResolver};
 use crate::api::types::{FileDescriptor, MEDIA_ROOT, State};
 use crate::journal::{FileFacts, Journal, JournalError, JournalRow, Outcome};
-use crate::sources::served;
+use crate::sources::{served, stage};
 
 /// Settles every in-doubt row; returns how many there were.
 pub(crate) async fn settle_all(ctx: &Arc<RunContext>) -> Result<u64, PipelineError> {
@@ -235,8 +235,12 @@ fn claim<'f>(
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let size = local_size(row);
+        let staged = staged_hash(j, row)?;
         let mut found = None;
-        for f in files.iter().filter(|f| matches(f, row, size)) {
+        for f in files
+            .iter()
+            .filter(|f| matches(f, row, size, staged.as_deref()))
+        {
             let Some(id) = f.id.as_deref() else { continue };
             if !claimed_now.contains(id) && !j.file_claimed(id, &row.key)? {
                 claimed_now.insert(id);
@@ -249,8 +253,25 @@ fn claim<'f>(
     Ok(out)
 }
 
-/// Does the target's file stand for this row?
-pub(crate) fn matches(f: &FileDescriptor, row: &JournalRow, local_size: Option<u64>) -> bool {
+/// The content hash of the object row `key` was staged as (`run --stage`), if it was.
+fn staged_hash(j: &Journal, row: &JournalRow) -> Result<Option<String>, JournalError> {
+    if !row.is_file {
+        return Ok(None);
+    }
+    Ok(j.staged_object(&row.key)?
+        .as_deref()
+        .and_then(stage::object_hash))
+}
+
+/// Does the target's file stand for this row? `staged` is the content hash of the object the
+/// journal says the row was staged as: a file imported from a staged object stands for the row
+/// only if it is that content, not just any staged file of the same name and size.
+pub(crate) fn matches(
+    f: &FileDescriptor,
+    row: &JournalRow,
+    local_size: Option<u64>,
+    staged: Option<&str>,
+) -> bool {
     if f.state == Some(State::Deleted)
         || f.display_name.as_deref() != Some(row.display_name.as_str())
     {
@@ -258,10 +279,12 @@ pub(crate) fn matches(f: &FileDescriptor, row: &JournalRow, local_size: Option<u
     }
     if row.is_file {
         // Uploaded (no source URL), imported from this row's served URL in any run, or from
-        // a staged object (named by content; the name and size below still have to match).
+        // a staged object: the row's own when the journal knows it, else any (named by
+        // content; the name and size below still have to match).
         let ours = f.source_url.as_deref().is_none_or(|url| {
             served::served_token(url).is_some_and(|t| t == served::token_of(&row.key))
-                || crate::sources::stage::staged_hash(url).is_some()
+                || stage::staged_hash(url)
+                    .is_some_and(|h| staged.is_none_or(|own| own == h.as_str()))
         });
         ours && local_size.is_some() && f.size_in_bytes.is_none_or(|s| Some(s) == local_size)
     } else {
@@ -273,4 +296,64 @@ pub(crate) fn local_size(row: &JournalRow) -> Option<u64> {
     row.is_file
         .then(|| std::fs::metadata(&row.source).ok().map(|m| m.len()))
         .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::RowState;
+
+    fn file_row() -> JournalRow {
+        JournalRow {
+            key: "k".to_string(),
+            line: 1,
+            source: "photos/a.png".to_string(),
+            is_file: true,
+            folder_path: "/shoot".to_string(),
+            display_name: "a.png".to_string(),
+            mime_type: None,
+            media_type: None,
+            labels: Vec::new(),
+            private: false,
+            external_id: None,
+            expected_size: None,
+            expected_md5: None,
+            state: RowState::InDoubt,
+            batch_id: None,
+            file_id: None,
+            file_url: None,
+            operation_status: None,
+            size: None,
+            hash: None,
+            attempts: 1,
+            error_code: None,
+            error_message: None,
+            reimports: 0,
+            origin: "imported".to_string(),
+        }
+    }
+
+    fn staged_file(hash: &str) -> FileDescriptor {
+        FileDescriptor {
+            id: Some("f".to_string()),
+            display_name: Some("a.png".to_string()),
+            source_url: Some(format!(
+                "http://127.0.0.1:9/media-in/pfx/{hash}.png?X-Amz-Signature=s"
+            )),
+            size_in_bytes: Some(10),
+            ..FileDescriptor::default()
+        }
+    }
+
+    /// A staged row in doubt is matched by its own staged content, not by any staged file of
+    /// its name and size; a row with no staged record still takes any staged copy.
+    #[test]
+    fn a_staged_row_matches_only_its_own_content() {
+        let row = file_row();
+        let (own, other) = ("a".repeat(64), "b".repeat(64));
+        assert!(matches(&staged_file(&own), &row, Some(10), Some(&own)));
+        assert!(!matches(&staged_file(&other), &row, Some(10), Some(&own)));
+        assert!(matches(&staged_file(&other), &row, Some(10), None));
+        assert!(!matches(&staged_file(&own), &row, Some(11), Some(&own)));
+    }
 }

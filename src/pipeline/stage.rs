@@ -1,7 +1,8 @@
 //! The staging stage of `run --stage`: queued local-file rows hashed, their objects stored in
 //! the bucket once (a HEAD first: bytes already there are never sent again), each row's
 //! object recorded in the journal before the import stage sends it from a presigned URL; and,
-//! after the run, objects whose rows are all READY deleted (unless `--keep-staged`).
+//! after the run, objects whose rows are all READY deleted (unless `--keep-staged`) — those of
+//! this run and those a run cut short left behind, since the journal holds them all.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use futures_util::StreamExt;
 
 use super::{PipelineError, RunContext};
 use crate::api::client::CallError;
+use crate::api::error::LocalCause;
 use crate::journal::{JournalRow, Outcome};
 use crate::sources::stage::{self, StageError, Staging};
 
@@ -21,6 +23,8 @@ type Hashed = (JournalRow, Result<(String, u64), StageError>);
 const STAGE_CONCURRENCY: usize = 8;
 /// Queued rows read from the journal at a time.
 const READ_ROWS: usize = 256;
+/// Staged objects deleted at a time: one S3 DeleteObjects call.
+const DELETE_BATCH: usize = 1000;
 
 /// Stages every queued local-file row not staged yet in this run; returns how many rows were
 /// answered by it (failed, or queued again after a failure of the store), which the sending
@@ -81,7 +85,7 @@ async fn stage_rows(
                     .3
                     .push(row.key);
             }
-            Err(e) => answers.push(failure(&row.key, &row.source, &e)),
+            Err(e) => answers.push(failure(&row.key, &e)),
         }
     }
     let stored: Vec<(String, Vec<String>, Result<(), StageError>)> =
@@ -108,17 +112,12 @@ async fn stage_rows(
                 recorded.extend(keys.into_iter().map(|k| (k, object.clone())));
             }
             Err(e) if e.is_fatal() => return Err(PipelineError::Stage(e)),
-            Err(e) => answers.extend(keys.iter().map(|k| failure(k, &object, &e))),
+            Err(e) => answers.extend(keys.iter().map(|k| failure(k, &e))),
         }
     }
     let to_record = recorded.clone();
     ctx.journal
-        .with(move |j| {
-            for (key, object) in &to_record {
-                j.record_staged(key, object)?;
-            }
-            Ok(())
-        })
+        .with(move |j| j.record_staged(&to_record))
         .await?;
     for (key, object) in &recorded {
         staging.note(key, object);
@@ -147,23 +146,30 @@ async fn store_once(
     sha: &str,
     len: u64,
 ) -> Result<(), StageError> {
-    let store = staging.store();
-    if store.exists(object).await? {
+    if staging.store().exists(object).await? {
         tracing::debug!(object, "already staged");
         return Ok(());
     }
-    store.put_file(object, path, sha, len).await?;
+    staging.uploader().put_file(object, path, sha, len).await?;
     tracing::debug!(object, bytes = len, "staged");
     Ok(())
 }
 
-/// What a row's failed staging means: an unreadable file fails it like a failed upload; a
-/// failure of the store queues it again (an attempt spent).
-fn failure(key: &str, what: &str, e: &StageError) -> (String, Outcome) {
+/// What a row's failed staging means: an unreadable or changing file fails it as a failed
+/// upload would; a failure of the store queues it again (an attempt spent).
+fn failure(key: &str, e: &StageError) -> (String, Outcome) {
     let outcome = match e {
-        StageError::Local { source, .. } => Outcome::from_call_error(
+        StageError::Local { path, source } => Outcome::from_call_error(
             key,
-            &CallError::local_io("stagePut", std::path::Path::new(what), source),
+            &CallError::local_io("stagePut", std::path::Path::new(path), source),
+        ),
+        StageError::Changed { .. } => Outcome::from_call_error(
+            key,
+            &CallError::LocalFile {
+                endpoint: "stagePut",
+                cause: LocalCause::Changed,
+                message: e.to_string(),
+            },
         ),
         _ => Outcome::Retry {
             key: key.to_string(),
@@ -174,23 +180,21 @@ fn failure(key: &str, what: &str, e: &StageError) -> (String, Outcome) {
     (key.to_string(), outcome)
 }
 
-/// Deletes the staged objects whose rows are all READY (none with `--keep-staged`); returns
-/// how many were deleted. A failed delete is logged and left for a later run.
+/// Deletes the staged objects whose rows are all READY, and retired ones (none with
+/// `--keep-staged`), a bulk call's worth at a time, each batch recorded in one journal call;
+/// returns how many were deleted. A failed delete is logged and left for a later run.
 pub(crate) async fn delete_done(ctx: &Arc<RunContext>) -> Result<u64, PipelineError> {
     let Some(staging) = ctx.config.stage.as_ref().filter(|s| !s.keep()) else {
         return Ok(0);
     };
     let objects = ctx.journal.with(|j| j.staged_done()).await?;
     let mut deleted = 0;
-    for object in objects {
-        match staging.store().delete(&object).await {
-            Ok(()) => {
-                let o = object.clone();
-                ctx.journal.with(move |j| j.mark_staged_deleted(&o)).await?;
-                deleted += 1;
-            }
-            Err(e) => tracing::warn!(object, error = %e, "a staged object could not be deleted"),
-        }
+    for chunk in objects.chunks(DELETE_BATCH) {
+        let gone = staging.store().delete_all(chunk).await;
+        deleted += gone.len() as u64;
+        ctx.journal
+            .with(move |j| j.mark_staged_deleted(&gone))
+            .await?;
     }
     Ok(deleted)
 }

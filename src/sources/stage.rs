@@ -1,53 +1,118 @@
-//! `run --stage s3://bucket/prefix`: local files staged in an S3-compatible bucket so they ride
-//! Bulk Import from presigned GET URLs. An object is named by its content (`prefix/<sha256>.ext`),
-//! so the same bytes are stored once and a staging cut short resumes with a HEAD, not an
-//! upload. This module owns the store's calls (SigV4, [`sigv4`]) and the row → object map of a
-//! run; when rows are staged and objects deleted is `pipeline::stage`.
+//! `run --stage URL`: local files staged in object storage (S3 or S3-compatible, Google Cloud
+//! Storage, Azure Blob Storage, through `object_store`) so they ride Bulk Import from presigned
+//! GET URLs. An object is named by its content (`prefix/<sha256>.ext`), so the same bytes are
+//! stored once and a staging cut short resumes with a HEAD, not an upload. This module owns the
+//! stage's location, its errors and the row → object map of a run; the store's calls are
+//! [`store`], uploads [`upload`] (paced by [`bandwidth`]); when rows are staged and objects
+//! deleted is `pipeline::stage`.
 
-pub mod sigv4;
+pub mod bandwidth;
+pub mod store;
+pub mod upload;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-pub use sigv4::Credentials;
+pub use store::Store;
+use upload::Uploader;
 
-/// The SHA-256 of the empty payload (HEAD, DELETE).
-const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+/// The longest a presigned URL may live: S3's limit, the shortest of the three stores'.
+pub const MAX_URL_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// Where objects are staged: `s3://bucket/prefix`.
+/// The kind of store a stage URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// `s3://`: AWS S3, or an S3-compatible store at `--stage-endpoint`.
+    S3,
+    /// `gs://`: Google Cloud Storage.
+    Gcs,
+    /// `az://`: Azure Blob Storage (the account from the environment).
+    Azure,
+}
+
+impl StoreKind {
+    fn scheme(self) -> &'static str {
+        match self {
+            Self::S3 => "s3",
+            Self::Gcs => "gs",
+            Self::Azure => "az",
+        }
+    }
+}
+
+/// Where objects are staged: `s3://bucket/prefix`, `gs://bucket/prefix` or
+/// `az://container/prefix`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageLocation {
+    pub kind: StoreKind,
+    /// The bucket (the container on Azure).
     pub bucket: String,
     pub prefix: String,
 }
 
+impl std::fmt::Display for StageLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}", self.kind.scheme(), self.bucket)?;
+        if !self.prefix.is_empty() {
+            write!(f, "/{}", self.prefix)?;
+        }
+        Ok(())
+    }
+}
+
 impl StageLocation {
-    /// Parses `s3://bucket[/prefix]`.
+    /// Parses `s3://bucket[/prefix]`, `gs://bucket[/prefix]` or `az://container[/prefix]`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let rest = text.strip_prefix("s3://").ok_or_else(|| {
-            format!(
-                "--stage takes s3://bucket/prefix (only S3 and S3-compatible stores), not {text:?}"
-            )
-        })?;
+        let (kind, rest) = [StoreKind::S3, StoreKind::Gcs, StoreKind::Azure]
+            .into_iter()
+            .find_map(|k| {
+                text.strip_prefix(k.scheme())
+                    .and_then(|r| r.strip_prefix("://"))
+                    .map(|r| (k, r))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "--stage takes s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or az://CONTAINER/PREFIX, not {text:?}"
+                )
+            })?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        // The names all three stores accept: 3 to 63 of a-z, 0-9, '-' (and '.' but on Azure),
+        // starting and ending with a letter or digit.
+        let dots = kind != StoreKind::Azure;
+        let edges =
+            |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
         let valid = (3..=63).contains(&bucket.len())
-            && bucket
-                .bytes()
-                .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.'));
+            && bucket.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || (dots && b == b'.')
+            })
+            && edges(bucket.as_bytes().first())
+            && edges(bucket.as_bytes().last());
         if !valid {
+            let what = if dots { "bucket" } else { "container" };
             return Err(format!(
-                "--stage: {bucket:?} is not an S3 bucket name (3 to 63 of a-z, 0-9, '-', '.')"
+                "--stage: {bucket:?} is not a {what} name (3 to 63 of a-z, 0-9, '-'{}, starting and ending with a letter or digit)",
+                if dots { ", '.'" } else { "" }
+            ));
+        }
+        let prefix = prefix.trim_matches('/');
+        if prefix
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..")
+            && !prefix.is_empty()
+        {
+            return Err(format!(
+                "--stage: the prefix {prefix:?} has an empty, '.' or '..' segment"
             ));
         }
         Ok(Self {
+            kind,
             bucket: bucket.to_string(),
-            prefix: prefix.trim_matches('/').to_string(),
+            prefix: prefix.to_string(),
         })
     }
 
@@ -67,33 +132,39 @@ impl StageLocation {
     }
 }
 
-/// The content hash of a staged object's URL (`…/<sha256>[.ext]?…`), if `url` is one.
-pub fn staged_hash(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    let last = parsed.path_segments()?.next_back()?;
+/// The content hash an object key or URL path ends with (`…/<sha256>[.ext]`), if any.
+fn hash_of_last_segment(last: &str) -> Option<String> {
     let hash = last.split_once('.').map_or(last, |(h, _)| h);
     (hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
         .then(|| hash.to_string())
 }
 
-/// A failed call to the store. Never carries a signature or a secret.
+/// The content hash of a staged object's URL (`…/<sha256>[.ext]?…`), if `url` is one.
+pub fn staged_hash(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    hash_of_last_segment(parsed.path_segments()?.next_back()?)
+}
+
+/// The content hash of a staged object's key (`prefix/<sha256>[.ext]`).
+pub fn object_hash(object: &str) -> Option<String> {
+    hash_of_last_segment(object.rsplit('/').next()?)
+}
+
+/// A failed call to the store, or a local file that can't be staged. Never carries a
+/// signature or a secret: the store's own messages are cut of their query strings.
 #[derive(Debug, thiserror::Error)]
 pub enum StageError {
     #[error(
-        "the stage refused the credentials ({status} on bucket {bucket}): check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION"
+        "the stage {stage} refused the credentials: check them (the environment's AWS_*, GOOGLE_* or AZURE_* settings, or the machine's role) and their rights to list, read, write and delete there"
     )]
-    Refused { status: u16, bucket: String },
-    #[error("the stage bucket {bucket} does not exist (404)")]
-    NoBucket { bucket: String },
-    #[error("the stage answered {status} to {method} {key}")]
-    Status {
-        method: &'static str,
-        key: String,
-        status: u16,
-    },
-    #[error("the stage could not be reached ({method} {key}): {message}")]
-    Transport {
-        method: &'static str,
+    Refused { stage: String },
+    #[error("the stage {stage} does not exist (no such bucket or container)")]
+    NoBucket { stage: String },
+    #[error("the stage {stage} could not be used: {message}")]
+    Unusable { stage: String, message: String },
+    #[error("the stage failed to {op} {key}: {message}")]
+    Store {
+        op: &'static str,
         key: String,
         message: String,
     },
@@ -102,209 +173,14 @@ pub enum StageError {
         path: String,
         source: std::io::Error,
     },
+    #[error("{path} changed after it was hashed (still being written?)")]
+    Changed { path: String },
 }
 
 impl StageError {
-    /// A failure of the local file rather than of the store: the row fails for good.
-    pub fn is_local(&self) -> bool {
-        matches!(self, Self::Local { .. })
-    }
-
     /// The store refused the credentials or has no such bucket: the run can't stage at all.
     pub fn is_fatal(&self) -> bool {
         matches!(self, Self::Refused { .. } | Self::NoBucket { .. })
-    }
-}
-
-/// An S3-compatible bucket: HEAD, PUT and DELETE of objects, presigned GET URLs.
-pub struct S3Store {
-    http: reqwest::Client,
-    location: StageLocation,
-    /// `scheme://host[:port]` and the path the bucket is at (`/bucket` path-style on a custom
-    /// endpoint, empty on AWS's virtual-hosted `bucket.s3.region.amazonaws.com`).
-    origin: String,
-    host: String,
-    bucket_path: String,
-    creds: Credentials,
-}
-
-impl std::fmt::Debug for S3Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Store")
-            .field("location", &self.location)
-            .field("origin", &self.origin)
-            .field("creds", &self.creds)
-            .finish_non_exhaustive()
-    }
-}
-
-impl S3Store {
-    /// The bucket of `location` at `endpoint` (path-style), or on AWS S3 in the credentials'
-    /// region (virtual-hosted) without one.
-    pub fn new(
-        http: reqwest::Client,
-        location: StageLocation,
-        endpoint: Option<&url::Url>,
-        creds: Credentials,
-    ) -> Result<Self, String> {
-        let (origin, host, bucket_path) = match endpoint {
-            Some(e) => {
-                let host = e
-                    .host_str()
-                    .ok_or_else(|| format!("--stage-endpoint {e} has no host"))?;
-                let host = match e.port() {
-                    Some(p) => format!("{host}:{p}"),
-                    None => host.to_string(),
-                };
-                let base = e.path().trim_end_matches('/');
-                (
-                    format!("{}://{host}", e.scheme()),
-                    host,
-                    format!("{base}/{}", location.bucket),
-                )
-            }
-            None => {
-                let host = format!("{}.s3.{}.amazonaws.com", location.bucket, creds.region);
-                (format!("https://{host}"), host, String::new())
-            }
-        };
-        Ok(Self {
-            http,
-            location,
-            origin,
-            host,
-            bucket_path,
-            creds,
-        })
-    }
-
-    pub fn location(&self) -> &StageLocation {
-        &self.location
-    }
-
-    fn path_of(&self, key: &str) -> String {
-        format!("{}/{}", self.bucket_path, sigv4::encode(key, false))
-    }
-
-    async fn send(
-        &self,
-        method: &'static str,
-        key: &str,
-        payload_sha256: &str,
-        body: Option<(reqwest::Body, u64)>,
-    ) -> Result<StatusCode, StageError> {
-        let path = if key.is_empty() {
-            format!("{}/", self.bucket_path)
-        } else {
-            self.path_of(key)
-        };
-        let req = sigv4::Request {
-            method,
-            host: &self.host,
-            path: &path,
-            payload_sha256,
-        };
-        let headers = sigv4::signed_headers(&self.creds, &req, unix_now());
-        let m = reqwest::Method::from_bytes(method.as_bytes()).expect("a valid method");
-        let mut builder = self.http.request(m, format!("{}{path}", self.origin));
-        for (name, value) in headers {
-            builder = builder.header(name, value);
-        }
-        if let Some((body, len)) = body {
-            builder = builder
-                .header(reqwest::header::CONTENT_LENGTH, len)
-                .body(body);
-        }
-        let transport = |e: reqwest::Error| StageError::Transport {
-            method,
-            key: key.to_string(),
-            // reqwest's message carries the URL, which is unsigned here (headers hold the
-            // signature); without_url keeps it short anyway.
-            message: e.without_url().to_string(),
-        };
-        let response = builder.send().await.map_err(transport)?;
-        Ok(response.status())
-    }
-
-    /// Checks that the bucket exists and takes the credentials (one HEAD of the bucket).
-    pub async fn check_bucket(&self) -> Result<(), StageError> {
-        let status = self.send("HEAD", "", EMPTY_SHA256, None).await?;
-        let bucket = self.location.bucket.clone();
-        match status.as_u16() {
-            200..=299 => Ok(()),
-            401 | 403 => Err(StageError::Refused {
-                status: status.as_u16(),
-                bucket,
-            }),
-            404 => Err(StageError::NoBucket { bucket }),
-            s => Err(StageError::Status {
-                method: "HEAD",
-                key: bucket,
-                status: s,
-            }),
-        }
-    }
-
-    /// Whether the object `key` is stored.
-    pub async fn exists(&self, key: &str) -> Result<bool, StageError> {
-        match self.send("HEAD", key, EMPTY_SHA256, None).await?.as_u16() {
-            200..=299 => Ok(true),
-            404 => Ok(false),
-            s => Err(self.status_error("HEAD", key, s)),
-        }
-    }
-
-    /// Stores the file at `path` (`len` bytes hashed `sha256`) as `key`; the store checks the
-    /// bytes against the signed hash.
-    pub async fn put_file(
-        &self,
-        key: &str,
-        path: &Path,
-        sha256: &str,
-        len: u64,
-    ) -> Result<(), StageError> {
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| local(path, e))?;
-        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
-        match self
-            .send("PUT", key, sha256, Some((body, len)))
-            .await?
-            .as_u16()
-        {
-            200..=299 => Ok(()),
-            s => Err(self.status_error("PUT", key, s)),
-        }
-    }
-
-    /// Deletes the object `key` (already gone is fine).
-    pub async fn delete(&self, key: &str) -> Result<(), StageError> {
-        match self.send("DELETE", key, EMPTY_SHA256, None).await?.as_u16() {
-            200..=299 | 404 => Ok(()),
-            s => Err(self.status_error("DELETE", key, s)),
-        }
-    }
-
-    /// A GET URL of `key` valid for `lifetime` (at most a week, S3's limit).
-    pub fn presigned_get(&self, key: &str, lifetime: Duration) -> String {
-        let path = self.path_of(key);
-        let secs = lifetime.as_secs().clamp(1, 7 * 24 * 3600);
-        let query = sigv4::presigned_query(&self.creds, &self.host, &path, unix_now(), secs);
-        format!("{}{path}?{query}", self.origin)
-    }
-
-    fn status_error(&self, method: &'static str, key: &str, status: u16) -> StageError {
-        match status {
-            401 | 403 => StageError::Refused {
-                status,
-                bucket: self.location.bucket.clone(),
-            },
-            _ => StageError::Status {
-                method,
-                key: key.to_string(),
-                status,
-            },
-        }
     }
 }
 
@@ -313,12 +189,6 @@ fn local(path: &Path, source: std::io::Error) -> StageError {
         path: path.display().to_string(),
         source,
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The SHA-256 (hex) and length of the file at `path`, read in 256 KiB pieces.
@@ -340,40 +210,63 @@ pub async fn hash_file(path: &Path) -> Result<(String, u64), StageError> {
     Ok((hex::encode(hasher.finalize()), len))
 }
 
-/// A run's stage: the store, how long presigned URLs live, whether objects are kept after
-/// their rows are READY, and the object each row was staged as in this run. Cloning shares it.
-#[derive(Clone, Debug)]
+/// How a run stages: how long presigned URLs live, whether objects are kept after their rows
+/// are READY, and the upload rate's cap (bytes/s) if any.
+#[derive(Debug, Clone, Copy)]
+pub struct StagingOptions {
+    pub url_lifetime: Duration,
+    pub keep: bool,
+    pub bandwidth: Option<u64>,
+}
+
+/// A run's stage: the store, its uploader, the options, and the object each row was staged
+/// as in this run. Cloning shares it.
+#[derive(Clone)]
 pub struct Staging {
     inner: Arc<StagingInner>,
 }
 
-#[derive(Debug)]
 struct StagingInner {
-    store: S3Store,
-    lifetime: Duration,
-    keep: bool,
+    store: Store,
+    uploader: Uploader,
+    options: StagingOptions,
     staged: RwLock<HashMap<String, String>>,
 }
 
+impl std::fmt::Debug for Staging {
+    /// The location and options; never the store's configuration (it holds credentials).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Staging")
+            .field("location", self.inner.store.location())
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Staging {
-    pub fn new(store: S3Store, lifetime: Duration, keep: bool) -> Self {
+    pub fn new(store: Store, options: StagingOptions) -> Self {
+        let uploader = Uploader::new(store.clone(), options.bandwidth);
         Self {
             inner: Arc::new(StagingInner {
                 store,
-                lifetime,
-                keep,
+                uploader,
+                options,
                 staged: RwLock::new(HashMap::new()),
             }),
         }
     }
 
-    pub fn store(&self) -> &S3Store {
+    pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    pub fn uploader(&self) -> &Uploader {
+        &self.inner.uploader
     }
 
     /// Keep staged objects after their rows are READY (`--keep-staged`).
     pub fn keep(&self) -> bool {
-        self.inner.keep
+        self.inner.options.keep
     }
 
     /// Notes that row `row_key` is staged as `object` in this run.
@@ -394,11 +287,35 @@ impl Staging {
             .contains_key(row_key)
     }
 
-    /// A fresh presigned URL of the row's object, if it was staged in this run.
-    pub fn url_for(&self, row_key: &str) -> Option<String> {
-        let staged = self.inner.staged.read().unwrap_or_else(|p| p.into_inner());
-        let object = staged.get(row_key)?;
-        Some(self.inner.store.presigned_get(object, self.inner.lifetime))
+    /// Fresh presigned URLs of the objects of the rows `keys` staged in this run (others are
+    /// left out), signed now for the run's URL lifetime: a batch signs its URLs as it is sent,
+    /// so a row imported again later (re-imported after a failure, retried, resumed on another
+    /// day) never carries an expired URL. One signature per object.
+    pub async fn urls_for<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k str>,
+    ) -> Result<HashMap<String, String>, StageError> {
+        let wanted: Vec<(String, String)> = {
+            let staged = self.inner.staged.read().unwrap_or_else(|p| p.into_inner());
+            keys.into_iter()
+                .filter_map(|k| staged.get(k).map(|o| (k.to_string(), o.clone())))
+                .collect()
+        };
+        let lifetime = self.inner.options.url_lifetime.min(MAX_URL_LIFETIME);
+        let mut by_object: HashMap<String, String> = HashMap::new();
+        let mut urls = HashMap::with_capacity(wanted.len());
+        for (key, object) in wanted {
+            let url = match by_object.get(&object) {
+                Some(u) => u.clone(),
+                None => {
+                    let u = self.inner.store.presign_get(&object, lifetime).await?;
+                    by_object.insert(object, u.clone());
+                    u
+                }
+            };
+            urls.insert(key, url);
+        }
+        Ok(urls)
     }
 }
 
@@ -406,19 +323,30 @@ impl Staging {
 mod tests {
     use super::*;
 
-    /// `s3://bucket/prefix` parses, other schemes and bad bucket names are refused, and an
-    /// object is named by its hash and extension under the prefix.
+    /// `s3://`, `gs://` and `az://` locations parse, other schemes and bad bucket or container
+    /// names are refused, and an object is named by its hash and extension under the prefix.
     #[test]
     fn locations_and_object_keys() {
         let l = StageLocation::parse("s3://media-in/run/1/").unwrap();
-        assert_eq!(l.bucket, "media-in");
+        assert_eq!((l.kind, l.bucket.as_str()), (StoreKind::S3, "media-in"));
         assert_eq!(l.prefix, "run/1");
+        assert_eq!(l.to_string(), "s3://media-in/run/1");
         assert_eq!(
             l.object_key(&"a".repeat(64), Path::new("x/Photo.JPG")),
             format!("run/1/{}.jpg", "a".repeat(64))
         );
-        assert!(StageLocation::parse("gs://b/p").is_err());
+        let g = StageLocation::parse("gs://my.bucket/p").unwrap();
+        assert_eq!(
+            (g.kind, g.to_string().as_str()),
+            (StoreKind::Gcs, "gs://my.bucket/p")
+        );
+        let a = StageLocation::parse("az://media").unwrap();
+        assert_eq!((a.kind, a.prefix.as_str()), (StoreKind::Azure, ""));
+        assert!(StageLocation::parse("az://my.container/p").is_err());
+        assert!(StageLocation::parse("ftp://b/p").is_err());
         assert!(StageLocation::parse("s3://B_ad/p").is_err());
+        assert!(StageLocation::parse("s3://-bad/p").is_err());
+        assert!(StageLocation::parse("s3://bucket/a/../b").is_err());
         let bare = StageLocation::parse("s3://bucket").unwrap();
         assert_eq!(bare.object_key("ff", Path::new("noext")), "ff");
         let url = format!(
@@ -427,5 +355,10 @@ mod tests {
         );
         assert_eq!(staged_hash(&url), Some("0".repeat(64)));
         assert_eq!(staged_hash("http://h/s/abc"), None);
+        assert_eq!(
+            object_hash(&format!("p/q/{}.png", "b".repeat(64))),
+            Some("b".repeat(64))
+        );
+        assert_eq!(object_hash("p/q/short.png"), None);
     }
 }

@@ -1,0 +1,163 @@
+//! moto's S3 server (installed by `.ci/moto.sh`) started on a free port of 127.0.0.1 for a
+//! test, and the few S3 calls the tests make to it directly: buckets, versioning, listings.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// moto's server, stopped (and reaped) when dropped.
+pub struct Moto {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn moto_bin() -> PathBuf {
+    let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+    PathBuf::from(home).join(".cache/media-migrate/venv-moto/bin/moto_server")
+}
+
+/// Starts moto, open to any credentials.
+pub async fn start() -> Moto {
+    start_with(&[]).await
+}
+
+/// Starts moto with `env` (e.g. `INITIAL_NO_AUTH_ACTION_COUNT=0`: check every request's
+/// credentials) on a free port and waits (up to 30 s) until it answers. moto binds the port
+/// itself, so another test may take it first: a moto that exits is started again on another
+/// port, and only moto's own API counts as an answer.
+pub async fn start_with(env: &[(&str, &str)]) -> Moto {
+    media_migrate::install_crypto_provider();
+    let exe = moto_bin();
+    assert!(
+        exe.exists(),
+        "{} is missing: run .ci/run (it installs moto[server] into that venv)",
+        exe.display()
+    );
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    'port: loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(&exe)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let mut moto = Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "moto did not answer on {}",
+                moto.url
+            );
+            if moto.child.try_wait().expect("moto's status").is_some() {
+                continue 'port;
+            }
+            let answer = http
+                .get(format!("{}/moto-api/data.json", moto.url))
+                .send()
+                .await;
+            if answer.is_ok_and(|r| r.status().is_success()) {
+                return moto;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// One object of a listing.
+#[derive(Debug, Clone)]
+pub struct Object {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+}
+
+/// The text between `<tag>` and `</tag>` in `xml`.
+fn field<'a>(xml: &'a str, tag: &str) -> &'a str {
+    xml.split(&format!("<{tag}>"))
+        .nth(1)
+        .and_then(|s| s.split(&format!("</{tag}>")).next())
+        .unwrap_or_default()
+}
+
+impl Moto {
+    async fn get(&self, path: &str) -> String {
+        let r = reqwest::Client::new()
+            .get(format!("{}/{path}", self.url))
+            .send()
+            .await
+            .expect("moto answers");
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.text().await.expect("body")
+    }
+
+    pub async fn create_bucket(&self, bucket: &str) {
+        let r = reqwest::Client::new()
+            .put(format!("{}/{bucket}", self.url))
+            .send()
+            .await
+            .expect("create bucket");
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+
+    /// Turns versioning on: every PUT of a key then leaves a version, so the tests can count
+    /// uploads, and a DELETE leaves a marker.
+    pub async fn enable_versioning(&self, bucket: &str) {
+        let r = reqwest::Client::new()
+            .put(format!("{}/{bucket}?versioning", self.url))
+            .body(
+                "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>Enabled</Status></VersioningConfiguration>",
+            )
+            .send()
+            .await
+            .expect("versioning");
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+
+    /// The objects the bucket holds now.
+    pub async fn objects(&self, bucket: &str) -> Vec<Object> {
+        let body = self.get(&format!("{bucket}?list-type=2")).await;
+        body.split("<Contents>")
+            .skip(1)
+            .map(|c| Object {
+                key: field(c, "Key").to_string(),
+                size: field(c, "Size").parse().expect("size"),
+                etag: field(c, "ETag").replace("&#34;", "").replace('"', ""),
+            })
+            .collect()
+    }
+
+    /// The keys the bucket holds now.
+    pub async fn keys(&self, bucket: &str) -> Vec<String> {
+        self.objects(bucket)
+            .await
+            .into_iter()
+            .map(|o| o.key)
+            .collect()
+    }
+
+    /// The key of every version ever stored in a versioned bucket (one per PUT; delete
+    /// markers left out).
+    pub async fn versions(&self, bucket: &str) -> Vec<String> {
+        let body = self.get(&format!("{bucket}?versions")).await;
+        body.split("<Version>")
+            .skip(1)
+            .map(|v| field(v, "Key").to_string())
+            .collect()
+    }
+}
