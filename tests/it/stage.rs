@@ -362,3 +362,71 @@ async fn stage_secrets_and_signatures_stay_out_of_logs_and_reports() {
         }
     }
 }
+
+/// Staging and imports overlap: with more files than staging reads at a time (256) and the
+/// stage's bandwidth capped, Bulk Imports go out while later files are still being staged —
+/// full batches all the same — and every row ends READY with one file.
+#[tokio::test]
+async fn imports_begin_while_later_files_are_still_staged() {
+    const FILES: u32 = 600;
+    let moto = moto::start().await;
+    moto.create_bucket("media-in").await;
+    let s = TestServer::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let dir = work.path().join("photos");
+    std::fs::create_dir_all(&dir).expect("photos dir");
+    let mut csv = String::from("source,folder_path\n");
+    let mut bytes = 0;
+    for i in 0..FILES {
+        let png = png(8 + i, 5);
+        bytes += png.len();
+        std::fs::write(dir.join(format!("p{i}.png")), png).expect("photo");
+        csv.push_str(&format!("photos/p{i}.png,/shoot\n"));
+    }
+    std::fs::write(work.path().join("m.csv"), csv).expect("manifest");
+    // Staging takes about 4 s at this cap; the first 256 files are staged well before the rest.
+    let cap = format!("{}", bytes / 4);
+    let flags = [
+        "--keep-staged",
+        "--batch-size",
+        "50",
+        "--stage-bandwidth",
+        cap.as_str(),
+    ];
+    let mut child = run(&s, &moto.url, work.path(), "s3://media-in/pfx", &flags)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut overlap = None;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run did not end");
+        let imports = s.stats().await["calls"][BULK_IMPORT].as_u64().unwrap_or(0);
+        if imports > 0 && overlap.is_none() {
+            // Kept staged objects are never deleted: fewer than all means staging goes on.
+            overlap = Some(moto.keys("media-in").await.len());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status}");
+    let staged_at_first_import = overlap.expect("an import was seen during the run");
+    assert!(
+        staged_at_first_import < FILES as usize,
+        "the first Bulk Import went out once all {staged_at_first_import} files were staged"
+    );
+    let stats = s.stats().await;
+    assert_eq!(
+        stats["calls"][BULK_IMPORT].as_u64(),
+        Some(u64::from(FILES / 50)),
+        "full batches only: {stats}"
+    );
+    let rows = read_csv(&work.path().join("reports/reconciliation.csv"));
+    assert_eq!(rows.len(), FILES as usize);
+    assert!(rows.iter().all(|r| r["status"] == "ready"), "{rows:?}");
+    assert_eq!(s.files_with_paths().await.len(), FILES as usize);
+    assert_eq!(moto.keys("media-in").await.len(), FILES as usize);
+}
