@@ -551,14 +551,14 @@ fn report(opts: &Opts, all: &[Measured]) {
             "  phases: {} before the first {}, {} from it to the last call, {} after the last call{}",
             secs(m.first_send),
             if m.way == Way::Stage {
-                "Bulk Import (staging)"
+                "Bulk Import (the first files staged)"
             } else {
                 "send"
             },
             secs(m.last_call.saturating_sub(m.first_send)),
             secs(m.wall.saturating_sub(m.last_call)),
             if m.way == Way::Stage {
-                " (deleting the staged objects, one DELETE each, and the reports)"
+                " (deleting the staged objects, and the reports)"
             } else {
                 " (the reports)"
             },
