@@ -124,8 +124,9 @@ fn init_logging(cli: &Cli) {
     let default = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         (false, 0) if matches!(cli.command, Command::Serve(_)) => "info",
-        // The embedded server's request log would drown the run's own lines.
-        (false, 0) => "info,tower_http=warn,wix_media_manager=warn",
+        // The embedded server's request log would drown the run's own lines; the stage's
+        // store says each retry it makes (shown from -v).
+        (false, 0) => "info,tower_http=warn,wix_media_manager=warn,object_store=warn",
         (false, 1) => "debug,hyper=info,h2=info,rustls=info",
         _ => "trace",
     };
