@@ -141,6 +141,8 @@ pub struct RunResult {
     pub adoption_listings: u64,
     /// Files this run moved to the trash for `--prune`.
     pub pruned: u64,
+    /// `--prune` was asked for and not done: the manifest has invalid lines.
+    pub prune_skipped_for_invalid: bool,
     /// Superseded files this run moved to the trash for `--replace`.
     pub replaced: u64,
 }
@@ -248,7 +250,8 @@ pub async fn migrate(
         settled_after_errors: AtomicU64::new(0),
         stage_front: front::StageFront::new(),
     });
-    if ctx.config.prune_max_percent.is_some() && ingest.invalid > 0 {
+    let prune_skipped_for_invalid = ctx.config.prune_max_percent.is_some() && ingest.invalid > 0;
+    if prune_skipped_for_invalid {
         // An invalid line's row is not in the set of rows read, so its file would be taken for
         // one the manifest left out: with lines unread, nothing is pruned (files marked by a
         // run that died mid-prune are still trashed below: that choice was made on a clean read).
@@ -350,6 +353,7 @@ pub async fn migrate(
         adopted: adoption.adopted,
         adoption_listings: adoption.listed,
         pruned,
+        prune_skipped_for_invalid,
         replaced,
     })
 }

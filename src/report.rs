@@ -317,6 +317,9 @@ pub struct Summary {
     pub adoption_listings: u64,
     /// Files moved to the trash for `--prune` (listed in `pruned.csv`).
     pub pruned: u64,
+    /// `--prune` pruned nothing because the manifest has invalid lines (their rows' files would
+    /// have been taken for rows left out).
+    pub prune_skipped_for_invalid: bool,
     /// Superseded files moved to the trash for `--replace`.
     pub replaced: u64,
 }
@@ -354,6 +357,7 @@ pub struct RunFacts {
     pub wait_timed_out: bool,
     pub adoption_listings: u64,
     pub pruned: u64,
+    pub prune_skipped_for_invalid: bool,
     pub replaced: u64,
     /// The client's ceiling, calls per minute (the timeline's budget line).
     pub budget_per_minute: u32,
@@ -393,6 +397,7 @@ pub fn write_run(journal: &Journal, dir: &Path, facts: RunFacts) -> Result<Summa
         wait_timed_out: facts.wait_timed_out,
         adoption_listings: facts.adoption_listings,
         pruned: facts.pruned,
+        prune_skipped_for_invalid: facts.prune_skipped_for_invalid,
         replaced: facts.replaced,
     };
     write_summary(dir, &summary)?;

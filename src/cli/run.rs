@@ -346,6 +346,7 @@ pub(crate) async fn migrate_site(
         wait_timed_out: result.wait_timed_out,
         adoption_listings: result.adoption_listings,
         pruned: result.pruned,
+        prune_skipped_for_invalid: result.prune_skipped_for_invalid,
         replaced: result.replaced,
         budget_per_minute: client.budget().ceiling(),
     };

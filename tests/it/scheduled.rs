@@ -375,11 +375,13 @@ async fn prune_skips_while_manifest_lines_are_invalid() {
     assert!(out.contains("not pruning this run"), "{out}");
     assert_eq!(live_files(&s).await.len(), 10, "nothing trashed");
     assert_eq!(summary(work.path())["pruned"], 0);
+    assert_eq!(summary(work.path())["pruneSkippedForInvalid"], true);
 
     write(&m, &lines[..9]);
     let (code, out) = run_to_end(run(&s, work.path(), &m, Some("j.sqlite"), &flags)).await;
     assert_eq!(code, 0, "{out}");
     assert_eq!(summary(work.path())["pruned"], 1);
+    assert_eq!(summary(work.path())["pruneSkippedForInvalid"], false);
     assert_eq!(
         live_files(&s).await.len(),
         9,
