@@ -48,14 +48,7 @@ impl RunMetrics {
             .parse::<jiff::Timestamp>()
             .unwrap_or_else(|_| jiff::Timestamp::now());
         Self {
-            rows: vec![
-                ("ready", c.ready),
-                ("pending", c.pending),
-                ("failed", c.failed),
-                ("invalid", c.invalid),
-                ("duplicate", c.duplicate),
-                ("skipped", c.skipped),
-            ],
+            rows: c.by_status(),
             api_calls: summary
                 .api_calls
                 .iter()

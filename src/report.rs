@@ -100,6 +100,18 @@ impl StatusCounts {
         self.ready + self.pending + self.failed + self.invalid + self.duplicate + self.skipped
     }
 
+    /// The lines by status, named as `summary.json` names them, in the reports' order.
+    pub fn by_status(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("ready", self.ready),
+            ("pending", self.pending),
+            ("failed", self.failed),
+            ("invalid", self.invalid),
+            ("duplicate", self.duplicate),
+            ("skipped", self.skipped),
+        ]
+    }
+
     fn add(&mut self, status: LineStatus) {
         *match status {
             LineStatus::Ready => &mut self.ready,
@@ -469,14 +481,7 @@ fn run_page(
             ("429 answers", html::num(summary.throttled)),
             ("retries", html::num(summary.retries)),
         ],
-        totals: vec![
-            ("ready", c.ready),
-            ("pending", c.pending),
-            ("failed", c.failed),
-            ("invalid", c.invalid),
-            ("duplicate", c.duplicate),
-            ("skipped", c.skipped),
-        ],
+        totals: c.by_status(),
         notes: vec![
             ("adopted", c.adopted),
             ("updated", c.updated),

@@ -197,30 +197,27 @@ pub async fn execute(args: FleetArgs, stop: StopSignal, quiet: bool) -> anyhow::
     let mut runs = futures_util::stream::iter(mine)
         .map(|site| migrate_one(site, &config, stop.clone(), quiet))
         .buffer_unordered(config.concurrency_sites);
+    // Written after every site, so a process killed midway leaves the sites it finished
+    // reported, and once more at the end.
+    let record = |summary: &mut FleetSummary| {
+        summary.exit_code = fleet_exit_code(&summary.sites, stop.is_stopped());
+        summary.duration_secs = clock.elapsed().as_secs_f64();
+        write_fleet_summary(&config.report_dir, &suffix, summary).with_context(|| {
+            format!(
+                "writing the fleet summary in {}",
+                config.report_dir.display()
+            )
+        })
+    };
     while let Some(report) = runs.next().await {
         println!("{}", site_line(&report));
         summary.sites.push(report);
         summary
             .sites
             .sort_by_key(|r| order.iter().position(|id| *id == r.site_id));
-        summary.exit_code = fleet_exit_code(&summary.sites, stop.is_stopped());
-        summary.duration_secs = clock.elapsed().as_secs_f64();
-        // After every site, so a process killed midway leaves the sites it finished reported.
-        write_fleet_summary(&config.report_dir, &suffix, &summary).with_context(|| {
-            format!(
-                "writing the fleet summary in {}",
-                config.report_dir.display()
-            )
-        })?;
+        record(&mut summary)?;
     }
-    summary.exit_code = fleet_exit_code(&summary.sites, stop.is_stopped());
-    summary.duration_secs = clock.elapsed().as_secs_f64();
-    write_fleet_summary(&config.report_dir, &suffix, &summary).with_context(|| {
-        format!(
-            "writing the fleet summary in {}",
-            config.report_dir.display()
-        )
-    })?;
+    record(&mut summary)?;
     let count = |s: SiteStatus| summary.sites.iter().filter(|r| r.status == s).count();
     println!(
         "fleet: {} sites — {} done, {} partial, {} failed, {} busy, {} interrupted; summary in {}",

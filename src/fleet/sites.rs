@@ -8,6 +8,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+// The server's rule for a site id (it names the site's data directory) serves here too: an id
+// names the site's journal and report folder, so nothing that could climb out of them.
+use wix_media_manager::sites::valid_site_id;
 
 /// Where a site's key is read from (by the command, not here).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,16 +80,6 @@ fn number_or_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Strin
         Some(serde_json::Value::String(s)) => Some(s),
         Some(other) => Some(other.to_string()),
     })
-}
-
-/// Whether `id` may name a site: 1–64 of `A-Z a-z 0-9 . _ -`, not starting with `.` — it names
-/// the site's journal and report folder, so nothing that could climb out of them.
-pub fn valid_site_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && !id.starts_with('.')
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// Reads and validates the sites file at `path` (JSON Lines for `.jsonl`/`.ndjson`/`.json`,

@@ -51,7 +51,7 @@ pub(crate) async fn stage_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineErr
         // Every row through this line is staged (or answered): the import stage may send them.
         ctx.stage_front.advance(after_line);
     }
-    ctx.stage_front.finish();
+    // The front is finished by whoever runs this pass (`stage_beside_imports`), however it ends.
     Ok(answered)
 }
 

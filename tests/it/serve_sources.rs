@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use media_migrate::sources::served::ServedSources;
 
-use crate::support::{TestServer, bin, png, read_csv, run_to_end, timerless_client};
-
-const UPLOAD_URL: &str = "POST /site-media/v1/files/generate-upload-url";
-const BULK_IMPORT: &str = "POST /site-media/v1/bulk/files/import-v2";
+use crate::support::{
+    TestServer, assert_local_files_bulk_imported, bin, png, read_csv, run_to_end, timerless_client,
+};
 
 /// Writes `n` PNG files under `work/photos` and a manifest of them into `/shoot`.
 fn photos(work: &Path, n: u32) -> Vec<(String, u64)> {
@@ -52,29 +51,7 @@ async fn local_files_ride_bulk_import_and_serving_ends_with_the_run() {
     std::fs::write(work.path().join("photos/secret.txt"), "not in the manifest").unwrap();
     let (code, out) = run_to_end(run(&s, work.path(), &["--serve-sources"])).await;
     assert_eq!(code, 0, "{out}");
-    let stats = s.stats().await;
-    assert!(
-        stats["calls"][BULK_IMPORT].as_u64().unwrap_or(0) >= 1,
-        "{stats}"
-    );
-    assert_eq!(
-        stats["calls"][UPLOAD_URL].as_u64().unwrap_or(0),
-        0,
-        "{stats}"
-    );
-    let rows = read_csv(&work.path().join("reports/reconciliation.csv"));
-    assert_eq!(rows.len(), files.len());
-    assert!(rows.iter().all(|r| r["status"] == "ready"), "{rows:?}");
-    let held = s.files_with_paths().await;
-    for (name, size) in &files {
-        let (path, f) = held
-            .iter()
-            .find(|(_, f)| f["displayName"] == name.as_str())
-            .unwrap_or_else(|| panic!("{name} not at the target"));
-        assert_eq!(path, "/shoot", "{name}");
-        assert_eq!(f["sizeInBytes"].as_str(), Some(size.to_string().as_str()));
-        assert_eq!(f["operationStatus"], "READY");
-    }
+    assert_local_files_bulk_imported(&s, work.path(), &files, "/shoot").await;
     let addr = out
         .split("serving the manifest's local files on http://")
         .nth(1)

@@ -11,10 +11,11 @@ mod resume;
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{TestServer, bin, png, read_csv, run_to_end};
+use crate::support::{
+    BULK_IMPORT, TestServer, UPLOAD_URL, assert_local_files_bulk_imported, bin, png, read_csv,
+    run_to_end,
+};
 
-const UPLOAD_URL: &str = "POST /site-media/v1/files/generate-upload-url";
-const BULK_IMPORT: &str = "POST /site-media/v1/bulk/files/import-v2";
 const SECRET: &str = "testing-secret-never-logged";
 
 /// `n` PNG files under `work/photos` (the last two with the same bytes as the first) and a
@@ -75,29 +76,7 @@ async fn staged_files_ride_bulk_import_once_per_content_and_are_deleted_when_rea
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains(SECRET), "{out}");
     assert!(!out.contains("X-Amz-Signature"), "{out}");
-    let stats = s.stats().await;
-    assert!(
-        stats["calls"][BULK_IMPORT].as_u64().unwrap_or(0) >= 1,
-        "{stats}"
-    );
-    assert_eq!(
-        stats["calls"][UPLOAD_URL].as_u64().unwrap_or(0),
-        0,
-        "{stats}"
-    );
-    let rows = read_csv(&work.path().join("reports/reconciliation.csv"));
-    assert_eq!(rows.len(), files.len());
-    assert!(rows.iter().all(|r| r["status"] == "ready"), "{rows:?}");
-    let held = s.files_with_paths().await;
-    for (name, size) in &files {
-        let (path, f) = held
-            .iter()
-            .find(|(_, f)| f["displayName"] == name.as_str())
-            .unwrap_or_else(|| panic!("{name} not at the target"));
-        assert_eq!(path, "/shoot", "{name}");
-        assert_eq!(f["sizeInBytes"].as_str(), Some(size.to_string().as_str()));
-        assert_eq!(f["operationStatus"], "READY");
-    }
+    assert_local_files_bulk_imported(&s, work.path(), &files, "/shoot").await;
     // 8 files, 3 of them the same bytes: 6 objects, all under the prefix, kept.
     let keys = moto.keys("media-in").await;
     assert_eq!(keys.len(), 6, "{keys:?}");

@@ -9,6 +9,44 @@ mod server;
 
 pub use self::server::*;
 
+/// The calls a local file can go by, as `/_local/stats` counts them.
+pub const BULK_IMPORT: &str = "POST /site-media/v1/bulk/files/import-v2";
+pub const UPLOAD_URL: &str = "POST /site-media/v1/files/generate-upload-url";
+
+/// Checks that a run in `work` brought the local `files` (name, size) by Bulk Import only — no
+/// upload URL asked for — every line of its reconciliation ready, each file READY in `folder`
+/// with its name and size.
+pub async fn assert_local_files_bulk_imported(
+    s: &TestServer,
+    work: &std::path::Path,
+    files: &[(String, u64)],
+    folder: &str,
+) {
+    let stats = s.stats().await;
+    assert!(
+        stats["calls"][BULK_IMPORT].as_u64().unwrap_or(0) >= 1,
+        "{stats}"
+    );
+    assert_eq!(
+        stats["calls"][UPLOAD_URL].as_u64().unwrap_or(0),
+        0,
+        "{stats}"
+    );
+    let rows = read_csv(&work.join("reports/reconciliation.csv"));
+    assert_eq!(rows.len(), files.len());
+    assert!(rows.iter().all(|r| r["status"] == "ready"), "{rows:?}");
+    let held = s.files_with_paths().await;
+    for (name, size) in files {
+        let (path, f) = held
+            .iter()
+            .find(|(_, f)| f["displayName"] == name.as_str())
+            .unwrap_or_else(|| panic!("{name} not at the target"));
+        assert_eq!(path, folder, "{name}");
+        assert_eq!(f["sizeInBytes"].as_str(), Some(size.to_string().as_str()));
+        assert_eq!(f["operationStatus"], "READY");
+    }
+}
+
 /// The `media-migrate` binary under test.
 pub fn bin() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_BIN_EXE_media-migrate"))

@@ -31,10 +31,7 @@ pub(super) fn insert_row(
     run: i64,
     row: &ManifestRow,
 ) -> rusqlite::Result<usize> {
-    let (source, is_file) = match &row.source {
-        Source::Url(u) => (u.to_string(), false),
-        Source::File(p) => (p.to_string_lossy().into_owned(), true),
-    };
+    let (source, is_file) = source_columns(&row.source);
     tx.prepare_cached(sql)?.execute(params![
         row.key.0,
         row.line as i64,
@@ -52,6 +49,14 @@ pub(super) fn insert_row(
         run,
         now_ms(),
     ])
+}
+
+/// A source as the journal's `source` and `is_file` columns hold it.
+pub(super) fn source_columns(source: &Source) -> (String, bool) {
+    match source {
+        Source::Url(u) => (u.to_string(), false),
+        Source::File(p) => (p.to_string_lossy().into_owned(), true),
+    }
 }
 
 pub(super) fn insert_invalid(

@@ -6,9 +6,9 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::IngestCounts;
-use super::insert::insert_duplicate;
+use super::insert::{insert_duplicate, source_columns};
 use crate::journal::now_ms;
-use crate::manifest::{ManifestRow, Source};
+use crate::manifest::ManifestRow;
 
 /// What the journal holds of a known key.
 struct Known {
@@ -92,16 +92,9 @@ pub(super) fn record_known(
 /// other key is a hash of those three.
 fn changed(known: &Known, row: &ManifestRow) -> bool {
     row.external_id.is_some()
-        && (known.source != source_text(&row.source)
+        && (known.source != source_columns(&row.source).0
             || known.folder_path != row.folder_path
             || known.display_name != row.display_name)
-}
-
-fn source_text(source: &Source) -> String {
-    match source {
-        Source::Url(u) => u.to_string(),
-        Source::File(p) => p.to_string_lossy().into_owned(),
-    }
 }
 
 /// Queues the row again as `row` says, forgetting its file (retired: never claimed again).
@@ -116,10 +109,7 @@ fn reimport(
         tx.prepare_cached("INSERT OR IGNORE INTO retired_files (file_id) VALUES (?1)")?
             .execute([old])?;
     }
-    let (source, is_file) = match &row.source {
-        Source::Url(u) => (u.to_string(), false),
-        Source::File(p) => (p.to_string_lossy().into_owned(), true),
-    };
+    let (source, is_file) = source_columns(&row.source);
     tx.prepare_cached(
         "UPDATE rows SET line = ?2, source = ?3, is_file = ?4, folder_path = ?5,
              display_name = ?6, mime_type = ?7, media_type = ?8, labels = ?9, private = ?10,
