@@ -426,7 +426,7 @@ impl MediaClient {
 
     pub async fn generate_resumable_upload_url(
         &self,
-        req: &GenerateFileUploadUrlRequest,
+        req: &GenerateFileResumableUploadUrlRequest,
     ) -> Result<GenerateFileResumableUploadUrlResponse, CallError> {
         self.read(
             "generateFileResumableUploadUrl",

@@ -545,9 +545,9 @@ fn outcomes_of(
                 return Outcome::InDoubt { key };
             };
             let meta = result.item_metadata;
-            match (meta.success, meta.id) {
+            let item = result.item.unwrap_or_default();
+            match (meta.success, meta.id.or_else(|| item.id.clone())) {
                 (true, Some(id)) => {
-                    let item = result.item.unwrap_or_default();
                     if !row.folder_path.is_empty() {
                         learned.push((row.folder_path.clone(), item.parent_folder_id.clone()));
                     }

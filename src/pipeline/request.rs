@@ -80,7 +80,6 @@ pub(crate) fn upload_request(
         private: Some(row.private),
         labels: labels(row),
         external_info: Some(external_info(row)),
-        upload_protocol: None,
     }
 }
 

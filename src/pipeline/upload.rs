@@ -15,7 +15,7 @@ use super::{PipelineError, RunContext, request, settle};
 use crate::api::client::CallError;
 use crate::api::media::mime_of_name;
 use crate::api::transfer;
-use crate::api::types::{FileResponse, UploadProtocol};
+use crate::api::types::{FileResponse, GenerateFileResumableUploadUrlRequest, limits};
 use crate::control::budget::Priority;
 use crate::journal::{FileFacts, JournalRow, Outcome};
 
@@ -183,10 +183,13 @@ async fn upload_one(
         .clone()
         .or_else(|| mime_of_name(&row.display_name))
         .unwrap_or_else(|| "application/octet-stream".to_string());
-    let mut request = request::upload_request(row, known, &mime, size);
+    let request = request::upload_request(row, known, &mime, size);
     let http = ctx.client.http();
-    if size >= ctx.config.resumable_threshold {
-        request.upload_protocol = Some(UploadProtocol::Tus);
+    // Generate File Upload URL takes at most 50 labels, the resumable one 500: a file with more
+    // goes resumable whatever its size, so every label arrives (tus costs no extra API call).
+    let many_labels = row.labels.len() > limits::UPLOAD_URL_LABELS_MAX_ITEMS;
+    if size >= ctx.config.resumable_threshold || many_labels {
+        let request = GenerateFileResumableUploadUrlRequest::from(request);
         let session = ctx.client.generate_resumable_upload_url(&request).await?;
         transfer::tus_upload(
             http,

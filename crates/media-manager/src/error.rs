@@ -51,6 +51,8 @@ impl WixError {
                             field: field.to_string(),
                             description,
                             violated_rule: "VALIDATION".to_string(),
+                            rule_name: None,
+                            data: None,
                         }],
                     }),
                 },

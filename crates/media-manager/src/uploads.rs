@@ -102,7 +102,7 @@ async fn generate_resumable_upload_url(
 ) -> WixResult<Json<GenerateFileResumableUploadUrlResponse>> {
     let token = open_session(&state, KIND_TUS, req).await?;
     Ok(Json(GenerateFileResumableUploadUrlResponse {
-        upload_protocol: UploadProtocol::Tus,
+        upload_protocol: Some(UploadProtocol::Tus),
         upload_url: format!("{}/_upload/resumable", state.public_url),
         upload_token: token,
     }))

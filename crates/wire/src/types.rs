@@ -17,29 +17,97 @@ pub const VIRTUAL_FOLDERS: [(&str, &str); 3] = [
     ("video-maker", "Video Maker"),
 ];
 
-/// Documented limits, as the SDK typings state them.
+/// The contract's limits. Each cites its tag in Wix's generated packages
+/// (`@wix/auto_sdk_media_files` 1.0.101, `@wix/auto_sdk_media_folders` 1.0.60,
+/// `build/cjs/meta.d.ts`, the REST shapes); `.ci/contract.sh` checks every one against them.
+/// A limit that is ours, not Wix's, says so.
 pub mod limits {
+    /// `BulkImportFileRequest.importFileRequests` `@maxSize 100`.
     pub const BULK_IMPORT_MAX_ITEMS: usize = 100;
+    /// `GetFileDescriptorsRequest.fileIds` `@maxSize 100`.
     pub const GET_FILES_MAX_IDS: usize = 100;
+    /// `GetFileDescriptorsRequest.fileIds` `@maxLength 1000`.
     pub const FILE_ID_MAX_LEN: usize = 1000;
+    /// `CursorPaging.limit` `@max 100`.
     pub const PAGING_MAX_LIMIT: u32 = 100;
+    /// `SearchFilesRequest.search` `@maxLength 200`.
     pub const SEARCH_MAX_LEN: usize = 200;
+    /// `SearchFilesRequest.mediaTypes` `@maxSize 30`.
     pub const SEARCH_MAX_MEDIA_TYPES: usize = 30;
-    pub const DISPLAY_NAME_MAX_LEN: usize = 200;
-    pub const FOLDER_NAME_MAX_LEN: usize = 256;
+    /// `FileDescriptor.displayName` `@maxLength 255`: the longest name a file keeps. Import
+    /// takes up to [`IMPORT_DISPLAY_NAME_MAX_LEN`] and cuts longer names to this.
+    pub const DISPLAY_NAME_MAX_LEN: usize = 255;
+    /// `ImportFileRequest.displayName` `@maxLength 1000`.
+    pub const IMPORT_DISPLAY_NAME_MAX_LEN: usize = 1000;
+    /// `GenerateFileUploadUrlRequest.fileName` `@maxLength 1000`.
+    pub const UPLOAD_FILE_NAME_MAX_LEN: usize = 1000;
+    /// `CreateFolderRequest.displayName` `@maxLength 1000`.
+    pub const FOLDER_NAME_MAX_LEN: usize = 1000;
+    /// `ImportFileRequest.parentFolderId` `@maxLength 100`.
+    pub const FOLDER_ID_MAX_LEN: usize = 100;
     /// Deepest a folder may be below its root (the root's children are at depth 1). Wix
     /// publishes no figure; this one is ours, generous for real trees, and bounds every walk
     /// up or down a folder chain.
     pub const FOLDER_MAX_DEPTH: usize = 32;
-    /// Longest `filePath`, in characters.
-    pub const FILE_PATH_MAX_LEN: usize = 1024;
+    /// `ImportFileRequest.filePath` `@maxLength 100` (and the same on both upload-URL
+    /// requests), in characters. A longer folder path is reached in steps: a folder's id plus a
+    /// relative `filePath` that fits.
+    pub const FILE_PATH_MAX_LEN: usize = 100;
+    /// `FileDescriptor.labels` `@maxSize 100`: the most labels a file holds.
     pub const LABELS_MAX_ITEMS: usize = 100;
+    /// `ImportFileRequest.labels` `@maxSize 500`.
+    pub const IMPORT_LABELS_MAX_ITEMS: usize = 500;
+    /// `GenerateFileUploadUrlRequest.labels` `@maxSize 50`.
+    pub const UPLOAD_URL_LABELS_MAX_ITEMS: usize = 50;
+    /// `GenerateFileResumableUploadUrlRequest.labels` `@maxSize 500`.
+    pub const RESUMABLE_UPLOAD_LABELS_MAX_ITEMS: usize = 500;
+    /// `FileDescriptor.labels` `@maxLength 200` (each label).
     pub const LABEL_MAX_LEN: usize = 200;
+    /// `ImportFileRequest.mimeType` `@maxLength 100` (and `mimeType` of both upload-URL requests).
+    pub const MIME_TYPE_MAX_LEN: usize = 100;
+    /// `ImportFileRequest.url` `@minLength 2`.
+    pub const URL_MIN_LEN: usize = 2;
+    /// `ExternalInfo.origin` `@maxLength 1000`.
+    pub const EXTERNAL_ORIGIN_MAX_LEN: usize = 1000;
+    /// `ExternalInfo.externalIds` `@maxSize 30`.
+    pub const EXTERNAL_IDS_MAX_ITEMS: usize = 30;
+    /// `ExternalInfo.externalIds` `@maxLength 4000` (each id).
+    pub const EXTERNAL_ID_MAX_LEN: usize = 4000;
+    /// `CommonSorting.fieldName` `@maxLength 512`.
     pub const SORT_FIELD_MAX_LEN: usize = 512;
+    /// Generate File Download URL's `expirationInMinutes` when absent; documented in prose.
     pub const DOWNLOAD_EXPIRATION_DEFAULT_MIN: u32 = 600;
+    /// The most `expirationInMinutes` takes (a year); documented in prose.
     pub const DOWNLOAD_EXPIRATION_MAX_MIN: u32 = 525_600;
+    /// Files in one Generate Files Download URL archive; documented in prose.
     pub const ARCHIVE_MAX_FILES: usize = 1000;
+    /// `BulkDeleteFilesRequest.fileIds` `@maxSize 1000`.
     pub const BULK_DELETE_MAX_IDS: usize = 1000;
+}
+
+/// The validation errors (`fieldViolations[].ruleName`) the contract documents and the tool acts
+/// on: `*ValidationErrors` in `index.typings.d.ts`.
+pub mod rules {
+    /// Import File, Bulk Import File, Generate File Upload URL: the site can hold no more.
+    pub const SITE_QUOTA_EXCEEDED: &str = "SITE_QUOTA_EXCEEDED";
+    /// Get File Descriptor(s): an id the site doesn't know.
+    pub const RESOURCE_NOT_FOUND: &str = "RESOURCE_NOT_FOUND";
+}
+
+/// Tolerant reading: a field whose value this side can't read is taken as absent, never as a
+/// broken answer (a new enum value, a reshaped `media`). Wix's contract makes every response
+/// field optional and grows its enums; the client decodes only what it uses.
+pub mod lenient {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: serde::de::DeserializeOwned,
+    {
+        let value = Option::<serde_json::Value>::deserialize(d)?;
+        Ok(value.and_then(|v| serde_json::from_value(v).ok()))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -216,11 +284,26 @@ pub struct FileDescriptor {
     pub size_in_bytes: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub private: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// An unknown type reads as absent.
+    #[serde(
+        default,
+        deserialize_with = "lenient::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub media_type: Option<MediaType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The client never reads it; a shape it doesn't know reads as absent.
+    #[serde(
+        default,
+        deserialize_with = "lenient::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub media: Option<FileMedia>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// An unknown status reads as absent, which readers take for PENDING: not final.
+    #[serde(
+        default,
+        deserialize_with = "lenient::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub operation_status: Option<OperationStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_url: Option<String>,
@@ -234,7 +317,11 @@ pub struct FileDescriptor {
     pub updated_date: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub state: Option<State>,
 }
 
@@ -259,7 +346,7 @@ pub struct FileMedia {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct ImageMedia {
     pub image: Image,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -267,7 +354,7 @@ pub struct ImageMedia {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Image {
     pub id: String,
     pub url: String,
@@ -286,7 +373,7 @@ pub struct Image {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct VideoMedia {
     pub id: String,
     #[serde(default)]
@@ -300,7 +387,7 @@ pub struct VideoMedia {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct VideoResolution {
     pub url: String,
     #[serde(default)]
@@ -315,12 +402,12 @@ pub struct VideoResolution {
     pub filename: Option<String>,
 }
 
+/// `AudioV2`: its assets are Audio objects (not strings, as these types once had it).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct AudioMedia {
     pub id: String,
-    #[serde(default)]
-    pub assets: Vec<String>,
+    pub assets: Vec<AudioAsset>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     #[serde(
@@ -331,9 +418,19 @@ pub struct AudioMedia {
     pub size_in_bytes: Option<u64>,
 }
 
+/// One `Audio` of `AudioV2.assets`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AudioAsset {
+    pub id: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+}
+
 /// Document, archive and 3D model assets share this shape.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct AssetMedia {
     pub id: String,
     pub url: String,
@@ -348,7 +445,7 @@ pub struct AssetMedia {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Folder {
     pub id: String,
     pub display_name: String,
@@ -357,7 +454,11 @@ pub struct Folder {
     pub created_date: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_date: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub state: Option<State>,
 }
 
@@ -399,7 +500,7 @@ pub struct ImportFileRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct FileResponse {
     pub file: FileDescriptor,
 }
@@ -414,14 +515,14 @@ pub struct BulkImportFileRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct BulkImportFileResponse {
     pub results: Vec<BulkImportResult>,
     pub bulk_action_metadata: BulkActionMetadata,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct BulkImportResult {
     pub item_metadata: ItemMetadata,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -429,10 +530,10 @@ pub struct BulkImportResult {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct ItemMetadata {
-    #[serde(default)]
     pub id: Option<String>,
+    /// Absent means 0, as proto3 JSON leaves default values out.
     pub original_index: usize,
     pub success: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -440,7 +541,7 @@ pub struct ItemMetadata {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct BulkActionMetadata {
     pub total_successes: usize,
     pub total_failures: usize,
@@ -449,7 +550,7 @@ pub struct BulkActionMetadata {
 
 /// Deprecated Bulk Import Files (v1) response.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct FilesResponse {
     pub files: Vec<FileDescriptor>,
 }
@@ -477,21 +578,65 @@ pub struct GenerateFileUploadUrlRequest {
     pub labels: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_info: Option<ExternalInfo>,
-    /// Only on the resumable variant.
+}
+
+/// Generate File Resumable Upload URL: the upload-URL request without `externalInfo` (the
+/// contract's type has none), with `uploadProtocol`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateFileResumableUploadUrlRequest {
+    #[serde(default)]
+    pub mime_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    #[serde(
+        default,
+        with = "int64_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub size_in_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_folder_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_protocol: Option<UploadProtocol>,
 }
 
+impl From<GenerateFileUploadUrlRequest> for GenerateFileResumableUploadUrlRequest {
+    /// The same file's resumable request: everything but `externalInfo`, which it can't carry.
+    fn from(r: GenerateFileUploadUrlRequest) -> Self {
+        Self {
+            mime_type: r.mime_type,
+            file_name: r.file_name,
+            size_in_bytes: r.size_in_bytes,
+            parent_folder_id: r.parent_folder_id,
+            file_path: r.file_path,
+            private: r.private,
+            labels: r.labels,
+            upload_protocol: Some(UploadProtocol::Tus),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct GenerateFileUploadUrlResponse {
     pub upload_url: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct GenerateFileResumableUploadUrlResponse {
-    pub upload_protocol: UploadProtocol,
+    #[serde(
+        deserialize_with = "lenient::deserialize",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub upload_protocol: Option<UploadProtocol>,
     pub upload_url: String,
     pub upload_token: String,
 }
@@ -514,14 +659,14 @@ pub struct GenerateFileDownloadUrlRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct DownloadUrl {
     pub url: String,
     pub asset_key: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct GenerateFileDownloadUrlResponse {
     pub download_urls: Vec<DownloadUrl>,
 }
@@ -534,7 +679,7 @@ pub struct GenerateFilesDownloadUrlRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct GenerateDownloadUrlResponse {
     pub download_url: String,
 }
@@ -549,7 +694,7 @@ pub struct GenerateVideoStreamingUrlRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct GenerateVideoStreamingUrlResponse {
     pub download_url: DownloadUrl,
 }
@@ -600,7 +745,7 @@ pub struct CursorPaging {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct PagingMetadata {
     pub cursors: Cursors,
     #[serde(default)]
@@ -608,7 +753,7 @@ pub struct PagingMetadata {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Cursors {
     #[serde(default)]
     pub next: Option<String>,
@@ -622,7 +767,7 @@ impl PagingMetadata {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct ListFilesResponse {
     pub files: Vec<FileDescriptor>,
     pub next_cursor: PagingMetadata,
@@ -665,14 +810,14 @@ pub struct Query {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct QueryFilesResponse {
     pub files: Vec<FileDescriptor>,
     pub paging_metadata: PagingMetadata,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct QueryFoldersResponse {
     pub folders: Vec<Folder>,
     pub paging_metadata: PagingMetadata,
@@ -704,13 +849,13 @@ pub struct CreateFolderRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct FolderResponse {
     pub folder: Folder,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct ListFoldersResponse {
     pub folders: Vec<Folder>,
     pub next_cursor: PagingMetadata,
@@ -787,7 +932,7 @@ pub struct ErrorDetails {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct ApplicationError {
     pub code: String,
     #[serde(default)]
@@ -797,16 +942,21 @@ pub struct ApplicationError {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct ValidationError {
     pub field_violations: Vec<FieldViolation>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct FieldViolation {
     pub field: String,
     pub description: String,
-    #[serde(default)]
     pub violated_rule: String,
+    /// The documented validation error (`SITE_QUOTA_EXCEEDED`, `RESOURCE_NOT_FOUND`…): see
+    /// [`rules`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
 }

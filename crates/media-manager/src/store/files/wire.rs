@@ -2,7 +2,7 @@
 //! and the media part, present only once the file is READY.
 
 use wix_media_wire::types::{
-    AssetMedia, AudioMedia, FileDescriptor, FileMedia, Image, ImageMedia, MediaType,
+    AssetMedia, AudioAsset, AudioMedia, FileDescriptor, FileMedia, Image, ImageMedia, MediaType,
     OperationStatus, State, VideoMedia, VideoResolution,
 };
 
@@ -100,7 +100,11 @@ impl FileRow {
             MediaType::Audio => {
                 media.audio = Some(AudioMedia {
                     id: self.id.clone(),
-                    assets: vec!["src".to_string()],
+                    assets: vec![AudioAsset {
+                        id: self.id.clone(),
+                        url: url.to_string(),
+                        filename: Some(self.display_name.clone()),
+                    }],
                     format: self
                         .mime_type
                         .as_deref()
