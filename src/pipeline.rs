@@ -97,6 +97,12 @@ pub enum PipelineError {
     /// rows not done stay queued.
     #[error("{}", crate::api::preflight::refusal_advice(.0))]
     AccessRefused(CallError),
+    /// The site's storage is full (`SITE_QUOTA_EXCEEDED`): the run stops at the first such
+    /// answer, and the rows not done stay queued without costing an attempt.
+    #[error(
+        "the site is full: {0} (SITE_QUOTA_EXCEEDED). Nothing more can be added until the site has room: delete files on the site (or empty its trash) or upgrade its plan, then run the same command again — the rows not done are still queued, and nothing is imported twice"
+    )]
+    SiteFull(String),
     /// The stage refused the credentials, lost its bucket or could not sign URLs: nothing more
     /// can be staged or imported from it.
     #[error(transparent)]
@@ -118,6 +124,8 @@ impl PipelineError {
     pub(crate) fn of_call(e: CallError) -> Self {
         if e.is_access_refused() {
             Self::AccessRefused(e)
+        } else if e.is_site_full() {
+            Self::SiteFull(e.to_string())
         } else {
             Self::Target(e)
         }

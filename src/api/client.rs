@@ -4,7 +4,7 @@
 //! connection was refused (nothing was sent) — whether to resend an import the target may
 //! have seen, after a lost answer or any 5xx, is the pipeline's decision.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -343,7 +343,45 @@ impl MediaClient {
         Ok(())
     }
 
+    /// Get File Descriptors of `ids`, leaving out those the site doesn't hold. Wix answers the
+    /// whole call `RESOURCE_NOT_FOUND` when one id is unknown: the call is made again without
+    /// the ids the error names, or, when it names none, for each half of the ids, until every
+    /// known id is answered — so a file deleted mid-run costs a few calls, never the run.
     pub async fn get_files(&self, ids: &[String]) -> Result<Vec<FileDescriptor>, CallError> {
+        let mut files = Vec::with_capacity(ids.len());
+        let mut asks = vec![ids.to_vec()];
+        while let Some(ask) = asks.pop() {
+            if ask.is_empty() {
+                continue;
+            }
+            let error = match self.get_files_once(&ask).await {
+                Ok(found) => {
+                    files.extend(found);
+                    continue;
+                }
+                Err(e) => e,
+            };
+            let Some(named) = error.unknown_ids(&ask) else {
+                return Err(error);
+            };
+            if !named.is_empty() {
+                let named: HashSet<&String> = named.into_iter().collect();
+                asks.push(
+                    ask.iter()
+                        .filter(|id| !named.contains(id))
+                        .cloned()
+                        .collect(),
+                );
+            } else if ask.len() > 1 {
+                let (a, b) = ask.split_at(ask.len() / 2);
+                asks.extend([a.to_vec(), b.to_vec()]);
+            }
+            // One id, refused alone: the site doesn't hold it, and the answer leaves it out.
+        }
+        Ok(files)
+    }
+
+    async fn get_files_once(&self, ids: &[String]) -> Result<Vec<FileDescriptor>, CallError> {
         let body = GetFileDescriptorsRequest {
             file_ids: ids.to_vec(),
         };

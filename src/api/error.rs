@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use super::types::ErrorBody;
+use super::types::{ErrorBody, rules};
 use crate::control::retry::{Disposition, classify_status};
 
 /// An error status from the API, with the Wix error body's code and description.
@@ -19,6 +19,9 @@ pub struct ApiError {
     pub code: Option<String>,
     pub description: String,
     pub retry_after: Option<Duration>,
+    /// The `data` of the error's first field violation or its application error: what it
+    /// is about (e.g. the ids a `RESOURCE_NOT_FOUND` names).
+    pub data: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -36,8 +39,21 @@ impl ApiError {
             .details
             .validation_error
             .and_then(|v| v.field_violations.into_iter().next());
+        // A documented validation error (`SITE_QUOTA_EXCEEDED`, `RESOURCE_NOT_FOUND`) names
+        // itself in the violation's `ruleName`; an application error in its `code`.
+        let rule = violation
+            .as_ref()
+            .and_then(|v| v.rule_name.clone())
+            .filter(|r| !r.is_empty());
+        let data = violation
+            .as_ref()
+            .and_then(|v| v.data.clone())
+            .or_else(|| app.as_ref().and_then(|a| a.data.clone()));
         let description = violation
-            .map(|v| format!("{}: {}", v.field, v.description))
+            .map(|v| match v.field.as_str() {
+                "" => v.description,
+                field => format!("{field}: {}", v.description),
+            })
             .or(app.as_ref().map(|a| a.description.clone()))
             .filter(|d| !d.is_empty())
             .or((!body.message.is_empty()).then_some(body.message))
@@ -45,9 +61,10 @@ impl ApiError {
         Self {
             endpoint,
             status: status.as_u16(),
-            code: app.map(|a| a.code),
+            code: app.map(|a| a.code).filter(|c| !c.is_empty()).or(rule),
             description,
             retry_after,
+            data,
         }
     }
 }
@@ -138,6 +155,40 @@ impl CallError {
         matches!(self, Self::Api(e) if (e.status == 401 || e.status == 403) && !upload(e.endpoint))
     }
 
+    /// The site can take no more files (`SITE_QUOTA_EXCEEDED`): no row can be done until
+    /// its owner makes room, so the run stops instead of failing row after row.
+    pub fn is_site_full(&self) -> bool {
+        matches!(self, Self::Api(e) if e.code.as_deref() == Some(rules::SITE_QUOTA_EXCEEDED))
+    }
+
+    /// Ids the call named that the site doesn't hold (`RESOURCE_NOT_FOUND`): those of
+    /// `asked` its error names (any string of its `data` equal to one), or `None` when it names
+    /// none of them; `None` too for any other error.
+    pub fn unknown_ids<'a>(&self, asked: &'a [String]) -> Option<Vec<&'a String>> {
+        let Self::Api(e) = self else { return None };
+        let not_found = e.code.as_deref() == Some(rules::RESOURCE_NOT_FOUND)
+            || (e.status == 404 && e.code.is_none());
+        if !not_found {
+            return None;
+        }
+        let mut named = std::collections::HashSet::new();
+        if let Some(data) = &e.data {
+            collect_strings(data, &mut named);
+        }
+        Some(
+            asked
+                .iter()
+                .filter(|id| named.contains(id.as_str()))
+                .collect(),
+        )
+    }
+
+    /// A refusal of the whole site, not of the request's rows (a refused key, a full site):
+    /// nothing was done, nothing will be until the user acts, and the run stops.
+    pub fn stops_the_run(&self) -> bool {
+        self.is_access_refused() || self.is_site_full()
+    }
+
     /// An answer of the server's side (5xx): the target is there but failing, and whether the
     /// call was performed is unknown.
     pub fn is_server_error(&self) -> bool {
@@ -161,6 +212,20 @@ impl CallError {
             Self::NoAnswer { .. } => "NO_ANSWER".to_string(),
             Self::Decode { .. } => "BAD_RESPONSE".to_string(),
         }
+    }
+}
+
+fn collect_strings<'v>(
+    value: &'v serde_json::Value,
+    into: &mut std::collections::HashSet<&'v str>,
+) {
+    match value {
+        serde_json::Value::String(s) => {
+            into.insert(s);
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_strings(v, into)),
+        serde_json::Value::Object(map) => map.values().for_each(|v| collect_strings(v, into)),
+        _ => {}
     }
 }
 

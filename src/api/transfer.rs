@@ -98,6 +98,7 @@ fn status_error(endpoint: &'static str, status: StatusCode, body: &[u8]) -> Call
             body.message
         },
         retry_after: None,
+        data: None,
     })
 }
 

@@ -108,6 +108,17 @@ impl ManifestArgs {
 }
 
 /// `--delimiter`: one ASCII character, or a name for tab.
+/// `--batch-size`: files per Bulk Import call, 1 to the contract's 100.
+pub(crate) fn check_batch_size(size: u64) -> Result<(), UsageError> {
+    let max = crate::api::types::limits::BULK_IMPORT_MAX_ITEMS as u64;
+    if size == 0 || size > max {
+        return Err(UsageError(format!(
+            "--batch-size {size}: must be between 1 and {max} (Bulk Import takes at most {max} files a call)"
+        )));
+    }
+    Ok(())
+}
+
 fn parse_delimiter(text: &str) -> Result<u8, UsageError> {
     match text {
         "tab" | "TAB" | "\\t" | "\t" => Ok(b'\t'),

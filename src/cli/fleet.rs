@@ -61,7 +61,7 @@ pub struct FleetArgs {
     /// How long to keep asking a site that doesn't answer before giving it up, in seconds.
     #[arg(long, default_value_t = 30)]
     pub connect_timeout_secs: u64,
-    /// Files per Bulk Import call (at most 100 on Wix).
+    /// Files per Bulk Import call, 1 to 100 (Wix's limit).
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
     /// Attempts per row before it is reported failed.
@@ -105,10 +105,10 @@ impl FleetArgs {
                 "--concurrency-sites, --rate and --concurrency must be at least 1".to_string(),
             ));
         }
-        if self.batch_size == 0 || self.batch_size > 1000 || self.request_timeout_secs == 0 {
+        super::args::check_batch_size(self.batch_size as u64)?;
+        if self.request_timeout_secs == 0 {
             return Err(UsageError(
-                "--batch-size must be between 1 and 1000, --request-timeout-secs at least 1"
-                    .to_string(),
+                "--request-timeout-secs must be at least 1".to_string(),
             ));
         }
         if self.max_attempts == 0 || self.max_processing_attempts == 0 {

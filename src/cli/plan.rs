@@ -21,7 +21,7 @@ pub struct PlanArgs {
     /// Requests per minute `run` will spend, for the time estimate.
     #[arg(long, default_value_t = 180)]
     pub rate: u32,
-    /// Files per Bulk Import call `run` will use (at most 100 on Wix).
+    /// Files per Bulk Import call `run` will use, 1 to 100 (Wix's limit).
     #[arg(long, default_value_t = 100)]
     pub batch_size: u64,
     /// Also ask every URL source (HEAD, or a one-byte GET) whether it answers, its type and size.
@@ -52,11 +52,7 @@ pub struct PlanArgs {
 
 impl PlanArgs {
     fn to_config(&self) -> Result<PlanConfig, UsageError> {
-        if self.batch_size == 0 || self.batch_size > 1000 {
-            return Err(UsageError(
-                "--batch-size must be between 1 and 1000".to_string(),
-            ));
-        }
+        super::args::check_batch_size(self.batch_size as u64)?;
         if self.rate == 0
             || self.probe_per_host == 0
             || self.probe_concurrency == 0

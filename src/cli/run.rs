@@ -41,7 +41,7 @@ pub struct RunArgs {
     /// the site>.sqlite, or <local-dir>.journal.sqlite for the embedded local Media Manager).
     #[arg(long)]
     pub journal: Option<PathBuf>,
-    /// Files per Bulk Import call (at most 100 on Wix).
+    /// Files per Bulk Import call, 1 to 100 (Wix's limit).
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
     /// Attempts per row before it is reported failed.
@@ -103,11 +103,7 @@ pub fn parse_percent(text: &str) -> Result<f64, String> {
 
 impl RunArgs {
     pub(crate) fn to_config(&self) -> Result<RunConfig, UsageError> {
-        if self.batch_size == 0 || self.batch_size > 1000 {
-            return Err(UsageError(
-                "--batch-size must be between 1 and 1000".to_string(),
-            ));
-        }
+        super::args::check_batch_size(self.batch_size as u64)?;
         if self.source_host_limit == Some(0) {
             return Err(UsageError(
                 "--source-host-limit must be at least 1".to_string(),

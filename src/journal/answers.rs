@@ -55,8 +55,8 @@ pub enum Outcome {
     },
     /// Maybe done: to be settled by looking at the target.
     InDoubt { key: String },
-    /// The target refused the caller, not the row (its key or site): certainly not done, and
-    /// back to the queue without costing an attempt.
+    /// The target refused the caller, not the row (its key or site, or a site that is full):
+    /// certainly not done, and back to the queue without costing an attempt.
     Refused { key: String },
     /// The target no longer holds an accepted file: it can't become READY.
     FileMissing { file_id: String },
@@ -67,7 +67,7 @@ impl Outcome {
     /// looking at the target, or fail it.
     pub fn from_call_error(key: &str, e: &CallError) -> Self {
         let key = key.to_string();
-        if e.is_access_refused() {
+        if e.stops_the_run() {
             return Self::Refused { key };
         }
         match e.disposition() {

@@ -15,8 +15,8 @@ use crate::api::types::{MediaType, limits};
 
 /// The longest URL accepted; longer ones break in browsers, proxies and Wix alike.
 pub const URL_MAX_LEN: usize = 2048;
-/// The longest external id, the same as a display name.
-pub const EXTERNAL_ID_MAX_LEN: usize = 200;
+/// The longest external id: the contract's `ExternalInfo.externalIds` item.
+pub const EXTERNAL_ID_MAX_LEN: usize = limits::EXTERNAL_ID_MAX_LEN;
 
 /// The media types an import may name as a hint (§2.2).
 const IMPORT_MEDIA_TYPES: [MediaType; 7] = [
@@ -268,7 +268,9 @@ pub fn parse_folder_path(text: Option<&str>) -> Result<String, String> {
         }
         if segment.chars().count() > limits::FOLDER_NAME_MAX_LEN {
             let max = limits::FOLDER_NAME_MAX_LEN;
-            return Err(format!("folder {n} is longer than {max} characters"));
+            return Err(format!(
+                "folder {n} is longer than {max} characters (Wix's limit on a folder name)"
+            ));
         }
         if has_control(segment) {
             return Err(format!("folder {n} contains a control character"));
@@ -282,7 +284,9 @@ pub fn parse_folder_path(text: Option<&str>) -> Result<String, String> {
 fn check_display_name(name: String) -> Result<String, String> {
     let max = limits::DISPLAY_NAME_MAX_LEN;
     if name.chars().count() > max {
-        return Err(format!("longer than {max} characters"));
+        return Err(format!(
+            "longer than {max} characters (Wix keeps at most {max} of a file's name)"
+        ));
     }
     if has_control(&name) {
         return Err("contains a control character".to_string());
@@ -294,6 +298,12 @@ fn check_display_name(name: String) -> Result<String, String> {
 }
 
 fn check_mime_type(mime: String) -> Result<String, String> {
+    let max = limits::MIME_TYPE_MAX_LEN;
+    if mime.chars().count() > max {
+        return Err(format!(
+            "longer than {max} characters (Wix's limit on mimeType)"
+        ));
+    }
     if is_valid_mime(&mime) {
         return Ok(mime);
     }
@@ -331,9 +341,14 @@ fn parse_labels(value: Option<&Value>, separator: &str) -> Result<Vec<String>, S
     };
     let max_items = limits::LABELS_MAX_ITEMS;
     if items.len() > max_items {
-        return Err(format!("{} labels, at most {max_items}", items.len()));
+        return Err(format!(
+            "{} labels, at most {max_items} (Wix's limit on a file's labels)",
+            items.len()
+        ));
     }
     let max = limits::LABEL_MAX_LEN;
+    // Generate File Upload URL takes only 50 labels: a local file with more goes through the
+    // resumable upload URL (500), so every label still arrives.
     items
         .into_iter()
         .enumerate()

@@ -23,7 +23,7 @@ use self::steps::{BatchStep, Idle, IdleStep, Planned, batch_step, idle_step};
 use super::hosts::{HostRooms, host_of};
 use super::{PipelineError, RunContext, request, settle};
 use crate::api::client::CallError;
-use crate::api::types::{BulkImportFileResponse, ImportFileRequest, OperationStatus};
+use crate::api::types::{BulkImportFileResponse, ImportFileRequest, OperationStatus, rules};
 use crate::control::budget::Priority;
 use crate::control::retry::{Disposition, classify_item};
 use crate::journal::{FileFacts, JournalRow, Outcome};
@@ -322,11 +322,7 @@ async fn record(
     result: Result<BulkImportFileResponse, CallError>,
 ) -> Result<u64, PipelineError> {
     folders.release(batch.no);
-    let refused = result
-        .as_ref()
-        .err()
-        .filter(|e| e.is_access_refused())
-        .cloned();
+    let stop = site_refusal(&result);
     let (outcomes, learned) = outcomes_of(&batch.rows, result);
     for (row, outcome) in batch.rows.iter().zip(&outcomes) {
         let Some(host) = host_of(&row.source) else {
@@ -374,13 +370,28 @@ async fn record(
     ctx.journal
         .with(move |j| j.record_answer(&new_ids, &outcomes, max_attempts))
         .await?;
-    if let Some(e) = refused {
-        return Err(PipelineError::AccessRefused(e));
+    if let Some(e) = stop {
+        return Err(e);
     }
     if ctx.config.wait {
         ctx.tracker.accepted(accepted, Instant::now());
     }
     Ok(requeued)
+}
+
+/// What stops the run in a batch's answer: a refusal of the key or site, or a full site —
+/// whether the whole call was refused or only some of its items.
+fn site_refusal(result: &Result<BulkImportFileResponse, CallError>) -> Option<PipelineError> {
+    match result {
+        Err(e) if e.stops_the_run() => Some(PipelineError::of_call(e.clone())),
+        Err(_) => None,
+        Ok(answer) => answer
+            .results
+            .iter()
+            .filter_map(|r| r.item_metadata.error.as_ref())
+            .find(|e| e.code == rules::SITE_QUOTA_EXCEEDED)
+            .map(|e| PipelineError::SiteFull(format!("bulkImportFile: {}", e.description))),
+    }
 }
 
 async fn launch(
@@ -559,6 +570,10 @@ fn outcomes_of(
                 (true, None) => Outcome::InDoubt { key },
                 (false, _) => {
                     let err = meta.error.unwrap_or_default();
+                    if err.code == rules::SITE_QUOTA_EXCEEDED {
+                        // The site, not the row: queued again at no cost; the run stops.
+                        return Outcome::Refused { key };
+                    }
                     let (code, message) = (err.code, err.description);
                     match classify_item(&code) {
                         Disposition::NotDone => Outcome::Retry { key, code, message },

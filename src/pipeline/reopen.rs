@@ -18,12 +18,14 @@ use crate::control::budget::Priority;
 use crate::control::retry::Disposition;
 use crate::journal::JournalRow;
 
-/// The codes of failures that can heal by themselves.
-pub(crate) const HEALABLE: [&str; 4] = [
+/// The codes of failures that can heal by themselves — a file the target no longer holds
+/// (deleted mid-run) is imported again too.
+pub(crate) const HEALABLE: [&str; 5] = [
     "SOURCE_UNREACHABLE",
     "SOURCE_THROTTLED",
     "SOURCE_ERROR",
     "PROCESSING_FAILED",
+    "FILE_NOT_FOUND",
 ];
 
 /// The pause before re-import round `round` (1-based): 2 s, 4 s, 8 s, … up to a minute, so a

@@ -86,11 +86,7 @@ async fn record(
     row: &JournalRow,
     result: Result<FileResponse, CallError>,
 ) -> Result<Option<String>, PipelineError> {
-    let refused = result
-        .as_ref()
-        .err()
-        .filter(|e| e.is_access_refused())
-        .cloned();
+    let refused = result.as_ref().err().filter(|e| e.stops_the_run()).cloned();
     let (outcome, learned) = match result {
         Ok(answer) => {
             let id = answer.file.id.clone().unwrap_or_default();
@@ -114,7 +110,7 @@ async fn record(
         .with(move |j| j.record_answer(&folders, &[outcome], max_attempts))
         .await?;
     if let Some(e) = refused {
-        return Err(PipelineError::AccessRefused(e));
+        return Err(PipelineError::of_call(e));
     }
     Ok(learned)
 }

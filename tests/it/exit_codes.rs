@@ -75,6 +75,15 @@ async fn plan_run_and_reconcile_agree_on_every_code() {
         let (code, out) = code_of(w, &[cmd, "clean.csv", "--no-such-flag"]).await;
         assert_eq!(code, 2, "{cmd}: {out}");
     }
+    // A batch over Bulk Import's 100 items → 2, naming the limit, before any call.
+    for cmd in ["plan", "run"] {
+        let (code, out) = code_of(w, &[cmd, "clean.csv", "--batch-size", "101"]).await;
+        assert_eq!(code, 2, "{cmd}: {out}");
+        assert!(out.contains("at most 100 files a call"), "{cmd}: {out}");
+    }
+    let (code, out) = code_of(w, &["fleet", "sites.csv", "--batch-size", "500"]).await;
+    assert_eq!(code, 2, "fleet: {out}");
+    assert!(out.contains("--batch-size 500"), "fleet: {out}");
     // --base-url without credentials → 2 for the commands that reach a target.
     for cmd in ["run", "reconcile"] {
         let (code, out) = code_of(w, &[cmd, "clean.csv", "--base-url", &s.url]).await;

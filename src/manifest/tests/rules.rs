@@ -57,7 +57,8 @@ fn rejects_bad_sources() {
 }
 
 /// Folder paths: no empty, `.` or `..` segments, no backslashes or control characters,
-/// segments at most 256 characters; otherwise normalized to "/a/b" or "".
+/// segments at most 1,000 characters (the contract's folder name); otherwise normalized to
+/// "/a/b" or "".
 #[test]
 fn rejects_bad_folder_paths() {
     fn folder(path: &str) -> Vec<(&str, &str)> {
@@ -76,35 +77,35 @@ fn rejects_bad_folder_paths() {
     rejects(&folder("/a/../b"), "folder_path", "relative folders");
     rejects(&folder("./a"), "folder_path", "relative folders");
     rejects(
-        &folder(&format!("/{}", "f".repeat(257))),
+        &folder(&format!("/{}", "f".repeat(1001))),
         "folder_path",
-        "longer than 256",
+        "longer than 1000",
     );
     rejects(&folder("/a\tb"), "folder_path", "control character");
     rejects(&folder("a\\b"), "folder_path", "backslashes");
     assert_eq!(
-        valid(&check(&folder(&"f".repeat(256)))).folder_path.len(),
-        257
+        valid(&check(&folder(&"f".repeat(1000)))).folder_path.len(),
+        1001
     );
     assert_eq!(valid(&check(&folder(" / "))).folder_path, "");
     assert_eq!(valid(&check(&folder(" a / b /"))).folder_path, "/a/b");
 }
 
-/// Display names: at most 200 characters, no control characters, no `/`.
+/// Display names: at most 255 characters (what a file keeps), no control characters, no `/`.
 #[test]
 fn rejects_bad_display_names() {
     fn name(n: &str) -> Vec<(&str, &str)> {
         vec![("source", URL), ("display_name", n)]
     }
-    rejects(&name(&"n".repeat(201)), "display_name", "longer than 200");
+    rejects(&name(&"n".repeat(256)), "display_name", "longer than 255");
     rejects(&name("a\u{7}b"), "display_name", "control character");
     rejects(&name("a/b.jpg"), "display_name", "contains /");
     assert_eq!(
-        valid(&check(&name(&"é".repeat(200))))
+        valid(&check(&name(&"é".repeat(255))))
             .display_name
             .chars()
             .count(),
-        200
+        255
     );
 }
 
@@ -145,6 +146,13 @@ fn rejects_bad_types() {
         "mime_type",
         "not a MIME type",
     );
+    // A well-formed type over the contract's 100 characters: Wix would refuse the request.
+    let long_mime = format!("application/{}", "x".repeat(100));
+    rejects(
+        &[("source", URL), ("mime_type", &long_mime)],
+        "mime_type",
+        "longer than 100 characters",
+    );
     rejects(
         &[("source", URL), ("media_type", "PHOTO")],
         "media_type",
@@ -178,14 +186,23 @@ fn rejects_bad_private_flags() {
     }
 }
 
-/// External ids: at most 200 characters, no control characters.
+/// External ids: at most 4,000 characters (the contract's `externalIds` item), no control
+/// characters.
 #[test]
 fn rejects_bad_external_ids() {
-    let long = "i".repeat(201);
+    let long = "i".repeat(4001);
     rejects(
         &[("source", URL), ("external_id", &long)],
         "external_id",
-        "longer than 200",
+        "longer than 4000",
+    );
+    let longest = "i".repeat(4000);
+    assert_eq!(
+        valid(&check(&[("source", URL), ("external_id", &longest)]))
+            .external_id
+            .as_ref()
+            .map(String::len),
+        Some(4000)
     );
     rejects(
         &[("source", URL), ("external_id", "a\nb")],
