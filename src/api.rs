@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod error;
+pub mod folder_path;
 pub mod listing;
 pub mod preflight;
 pub mod transfer;

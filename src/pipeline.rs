@@ -9,6 +9,7 @@
 
 mod adopt;
 mod explain;
+mod folder_steps;
 mod front;
 mod hosts;
 mod import;
@@ -221,6 +222,8 @@ pub(crate) struct RunContext {
     /// With `--stage`, how far the staging stage has gone in this sending pass: the import
     /// stage, running beside it, reads rows up to there.
     pub stage_front: front::StageFront,
+    /// Folder paths longer than a `filePath`, made reachable one at a time.
+    pub folder_steps: folder_steps::FolderSteps,
 }
 
 /// Runs the migration of `config.manifest` into the client's target with `journal`.
@@ -257,6 +260,7 @@ pub async fn migrate(
         hosts,
         settled_after_errors: AtomicU64::new(0),
         stage_front: front::StageFront::new(),
+        folder_steps: folder_steps::FolderSteps::default(),
     });
     let prune_skipped_for_invalid = ctx.config.prune_max_percent.is_some() && ingest.invalid > 0;
     if prune_skipped_for_invalid {

@@ -396,7 +396,9 @@ fn summarize(
     source_hosts: BTreeMap<String, u64>,
     probe: Option<ProbeCounts>,
 ) -> PlanSummary {
-    let api_calls = estimate::estimate_calls(counts.url_rows, counts.file_rows, config.batch_size);
+    let (listings, creates) = folders.step_calls();
+    let api_calls = estimate::estimate_calls(counts.url_rows, counts.file_rows, config.batch_size)
+        .with_folder_calls(listings + creates);
     let local_files = (counts.file_rows > 0).then(|| {
         estimate::local_files(counts.file_rows, config.batch_size, config.rate_per_minute)
     });

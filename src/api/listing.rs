@@ -38,13 +38,45 @@ impl<'a> FolderResolver<'a> {
         Ok(Some(parent))
     }
 
+    /// The id of `parent`'s subfolder named `name` (the oldest, where names repeat), listing
+    /// `parent` once.
+    pub async fn child(&mut self, parent: &str, name: &str) -> Result<Option<String>, CallError> {
+        if !self.children.contains_key(parent) {
+            let listing = self.list_children(parent).await?;
+            self.children.insert(parent.to_string(), listing);
+        }
+        Ok(self.children.get(parent).and_then(|c| c.get(name)).cloned())
+    }
+
+    /// Makes the subfolder `name` of `parent` (Create Folder, sent once); returns its id.
+    pub async fn create(&mut self, parent: &str, name: &str) -> Result<String, CallError> {
+        let folder = self.client.create_folder(name, parent).await?;
+        if folder.id.is_empty() {
+            return Err(CallError::Decode {
+                endpoint: "createFolder",
+                message: "the answer names no folder id".to_string(),
+            });
+        }
+        self.children
+            .entry(parent.to_string())
+            .or_default()
+            .entry(name.to_string())
+            .or_insert_with(|| folder.id.clone());
+        Ok(folder.id)
+    }
+
+    /// Drops what is remembered of `parent`'s subfolders: the next look lists them again.
+    pub fn forget(&mut self, parent: &str) {
+        self.children.remove(parent);
+    }
+
     /// Every subfolder of `parent`, all pages: name → id of the oldest of that name.
     async fn list_children(&self, parent: &str) -> Result<HashMap<String, String>, CallError> {
         let mut oldest: HashMap<String, (String, String)> = HashMap::new();
         let mut cursor: Option<String> = None;
         loop {
             let page = self.client.list_folders(parent, cursor.as_deref()).await?;
-            for f in page.folders {
+            for f in page.folders.into_iter().filter(|f| !f.id.is_empty()) {
                 let created = f.created_date.unwrap_or_default();
                 let slot = oldest
                     .entry(f.display_name)

@@ -147,7 +147,7 @@ mod tests {
         );
         let long = format!("https://x.test/{}.jpeg", "n".repeat(300));
         let name = derive_display_name(&url(&long));
-        assert_eq!(name.chars().count(), 200);
+        assert_eq!(name.chars().count(), 255);
         assert!(name.ends_with("n.jpeg"));
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
     }

@@ -290,6 +290,22 @@ impl Pass {
             });
             match step {
                 BatchStep::Send => {
+                    let paths = rows.iter().map(|r| r.folder_path.as_str());
+                    let steps = ctx
+                        .folder_steps
+                        .reach(ctx, paths, &self.folders.known)
+                        .await;
+                    let steps = match steps {
+                        Ok(steps) => steps,
+                        Err(e) => {
+                            self.folders.release(self.next_no);
+                            self.queue.put_back(rows);
+                            return Err(e);
+                        }
+                    };
+                    for (path, id) in steps {
+                        self.folders.learn(&path, Some(&id));
+                    }
                     self.sent += rows.len() as u64;
                     let batch = Batch {
                         no: self.next_no,

@@ -1,33 +1,19 @@
 //! What the stages send for a row: its Bulk Import item, or its upload-URL request — the
-//! folder by id when known, else by `filePath` (the target creates the chain), and the labels,
+//! folder by id when known, else by `filePath` (the target creates the chain; a path longer
+//! than `filePath` takes goes as a known folder and the rest, see `folder_steps`), and the labels,
 //! privacy and external id every request carries alike.
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use crate::api::types::{
-    ExternalInfo, GenerateFileUploadUrlRequest, ImportFileRequest, MEDIA_ROOT, MediaType,
-};
+use crate::api::folder_path::folder_target;
+use crate::api::types::{ExternalInfo, GenerateFileUploadUrlRequest, ImportFileRequest, MediaType};
 use crate::journal::JournalRow;
 use crate::sources::SourceHeaders;
 use crate::sources::served::ServedSources;
 
 /// The `origin` of every file's external info: the files this tool made.
 const ORIGIN: &str = "media-migrate";
-
-/// `(parentFolderId, filePath)` for a manifest folder path, given the folder ids known.
-pub(crate) fn folder_target(
-    path: &str,
-    known: &HashMap<String, String>,
-) -> (String, Option<String>) {
-    if path.is_empty() {
-        return (MEDIA_ROOT.to_string(), None);
-    }
-    match known.get(path) {
-        Some(id) => (id.clone(), None),
-        None => (MEDIA_ROOT.to_string(), Some(path.to_string())),
-    }
-}
 
 /// The Bulk Import item of a URL row, with the headers its source host needs; of a local file,
 /// its signed URL on `served` (which then serves it), or the presigned URL of its staged object

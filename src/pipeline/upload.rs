@@ -49,6 +49,11 @@ pub(crate) async fn upload_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
                 break;
             }
             after_line = row.line;
+            let steps = ctx
+                .folder_steps
+                .reach(ctx, [row.folder_path.as_str()], &known)
+                .await?;
+            known.extend(steps);
             if unknown {
                 pioneering = Some(row.folder_path.clone());
             }

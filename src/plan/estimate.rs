@@ -1,7 +1,8 @@
 //! The API calls a manifest will cost and the time they take at the request budget. It
 //! follows how `run` works: URL rows go through Bulk Import in batches, each local file takes
 //! one upload-URL call, readiness is polled 100 ids per call, and folders cost nothing because
-//! imports create them through `filePath`.
+//! imports create them through `filePath` — but for paths longer than a `filePath` takes,
+//! whose upper levels are made in steps (a listing and a Create Folder a level).
 
 use serde::Serialize;
 
@@ -31,6 +32,15 @@ pub fn estimate_calls(url_rows: u64, file_rows: u64, batch_size: u64) -> CallEst
         readiness_polls,
         folders: 0,
         total: bulk_import + upload_url + readiness_polls,
+    }
+}
+
+impl CallEstimate {
+    /// The same with `calls` folder calls more.
+    pub fn with_folder_calls(mut self, calls: u64) -> Self {
+        self.folders += calls;
+        self.total += calls;
+        self
     }
 }
 

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::PlanError;
 use super::keys::KeySet;
+use crate::api::folder_path;
 use crate::manifest::{self, Entry, ManifestOptions, SkippedRow, Source};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,25 +176,41 @@ impl PlanCounts {
     }
 }
 
-/// The folder paths imports will create: each distinct path and all its ancestors.
+/// The folder paths imports will create: each distinct path and all its ancestors; and the
+/// rows' paths too long for a `filePath`, which a run reaches in steps.
 #[derive(Debug, Default)]
-pub struct FolderTree(BTreeSet<String>);
+pub struct FolderTree {
+    paths: BTreeSet<String>,
+    long: BTreeSet<String>,
+}
 
 impl FolderTree {
     pub fn add(&mut self, path: &str) {
-        let mut prefix = String::new();
-        for segment in path.split('/').filter(|s| !s.is_empty()) {
-            prefix.push('/');
-            prefix.push_str(segment);
-            if !self.0.contains(&prefix) {
-                self.0.insert(prefix.clone());
+        if path.is_empty() {
+            return;
+        }
+        if !folder_path::fits(path) && !self.long.contains(path) {
+            self.long.insert(path.to_string());
+        }
+        if self.paths.contains(path) {
+            return; // and its ancestors
+        }
+        for prefix in folder_path::prefixes(path) {
+            if !self.paths.contains(prefix) {
+                self.paths.insert(prefix.to_string());
             }
         }
     }
 
+    /// What reaching the long paths costs on a site that holds none of them: `(listings,
+    /// Create Folder calls)`.
+    pub fn step_calls(&self) -> (u64, u64) {
+        folder_path::step_calls(self.long.iter().map(String::as_str))
+    }
+
     /// Sorted paths.
     pub fn into_paths(self) -> Vec<String> {
-        self.0.into_iter().collect()
+        self.paths.into_iter().collect()
     }
 }
 
@@ -209,6 +226,7 @@ mod tests {
         tree.add("/a");
         tree.add("/b/c");
         tree.add("");
+        assert_eq!(tree.step_calls(), (0, 0));
         assert_eq!(tree.into_paths(), ["/a", "/b", "/b/c", "/b/c/d"]);
     }
 }
