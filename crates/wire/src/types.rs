@@ -49,6 +49,10 @@ pub mod limits {
     /// publishes no figure; this one is ours, generous for real trees, and bounds every walk
     /// up or down a folder chain.
     pub const FOLDER_MAX_DEPTH: usize = 32;
+    /// Longest whole folder path (`/a/b/…`), in characters. Wix publishes none; this one is the
+    /// local Media Manager's, like [`FOLDER_MAX_DEPTH`], bounding every walk of a chain and
+    /// keeping archive entry paths extractable. A client reaches a deeper path in steps.
+    pub const FOLDER_PATH_MAX_LEN: usize = 1024;
     /// `ImportFileRequest.filePath` `@maxLength 100` (and the same on both upload-URL
     /// requests), in characters. A longer folder path is reached in steps: a folder's id plus a
     /// relative `filePath` that fits.

@@ -195,7 +195,7 @@ pub fn reach_below(conn: &Connection, id: &str) -> WixResult<Reach> {
 }
 
 /// Refuses a folder named `name` under `parent` (with `below` under it) whose tree would go
-/// deeper than `FOLDER_MAX_DEPTH` or have a path longer than `FILE_PATH_MAX_LEN` characters.
+/// deeper than `FOLDER_MAX_DEPTH` or have a path longer than `FOLDER_PATH_MAX_LEN` characters.
 pub fn check_fits(field: &str, parent: Reach, name: &str, below: Reach) -> WixResult<()> {
     let depth = parent.depth + 1 + below.depth;
     if depth > limits::FOLDER_MAX_DEPTH {
@@ -208,12 +208,12 @@ pub fn check_fits(field: &str, parent: Reach, name: &str, below: Reach) -> WixRe
         ));
     }
     let path_len = parent.path_len + 1 + name.chars().count() + below.path_len;
-    if path_len > limits::FILE_PATH_MAX_LEN {
+    if path_len > limits::FOLDER_PATH_MAX_LEN {
         return Err(WixError::invalid(
             field,
             format!(
                 "would make a folder path {path_len} characters long; the limit is {}",
-                limits::FILE_PATH_MAX_LEN
+                limits::FOLDER_PATH_MAX_LEN
             ),
         ));
     }
