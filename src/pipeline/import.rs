@@ -238,7 +238,14 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
         };
         let Some(done) = done else { continue };
         let (batch, result) = done.map_err(|e| PipelineError::Task(e.to_string()))??;
-        pass.queue.requeued += record(ctx, &mut pass.folders, batch, result).await?;
+        match record(ctx, &mut pass.folders, batch, result).await {
+            Ok(requeued) => pass.queue.requeued += requeued,
+            Err(e @ (PipelineError::AccessRefused(_) | PipelineError::SiteFull(_))) => {
+                pass.drain(ctx).await;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 
@@ -263,6 +270,18 @@ struct Pass {
 }
 
 impl Pass {
+    /// The site refused the run: nothing new goes out, and the batches already in flight are
+    /// answered and recorded (their rows queued again at no attempt when the site refused them
+    /// too), so no row is left in doubt by the stop.
+    async fn drain(&mut self, ctx: &Arc<RunContext>) {
+        while let Some(done) = self.in_flight.join_next().await {
+            if let Ok(Ok((batch, result))) = done {
+                // The run stops with the first refusal; these answers only need recording.
+                let _ = record(ctx, &mut self.folders, batch, result).await;
+            }
+        }
+    }
+
     /// Launches batches while there is room in flight and a batch worth sending
     /// ([`batch_step`]).
     async fn launch_ready(&mut self, ctx: &Arc<RunContext>) -> Result<(), PipelineError> {

@@ -79,8 +79,21 @@ pub(crate) async fn upload_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
         if pioneering.as_deref() == Some(row.folder_path.as_str()) {
             pioneering = None;
         }
-        if let Some(id) = record(ctx, &row, result).await? {
-            known.insert(row.folder_path.clone(), id);
+        match record(ctx, &row, result).await {
+            Ok(Some(id)) => {
+                known.insert(row.folder_path.clone(), id);
+            }
+            Ok(None) => {}
+            Err(e @ (PipelineError::AccessRefused(_) | PipelineError::SiteFull(_))) => {
+                // Nothing new goes out; the uploads in flight are answered and recorded.
+                while let Some(done) = in_flight.join_next().await {
+                    if let Ok(Ok((row, result))) = done {
+                        let _ = record(ctx, &row, result).await;
+                    }
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
         }
     }
 }
