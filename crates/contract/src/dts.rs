@@ -8,6 +8,10 @@ use std::collections::BTreeMap;
 
 use wix_media_wire::contract::Tag;
 
+use lex::{Tok, tokenize};
+
+mod lex;
+
 /// A type expression as written.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ty {
@@ -93,78 +97,6 @@ impl Module {
         }
         Some(names)
     }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Doc(String),
-    Ident(String),
-    Str(String),
-    Num(String),
-    Arrow,
-    Punct(char),
-}
-
-fn tokenize(src: &str) -> Vec<Tok> {
-    let chars: Vec<char> = src.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        if c.is_whitespace() {
-            i += 1;
-        } else if c == '/' && next == Some('/') {
-            while i < chars.len() && chars[i] != '\n' {
-                i += 1;
-            }
-        } else if c == '/' && next == Some('*') {
-            let start = i + 2;
-            let mut j = start;
-            while j + 1 < chars.len() && !(chars[j] == '*' && chars[j + 1] == '/') {
-                j += 1;
-            }
-            if chars.get(start) == Some(&'*') {
-                out.push(Tok::Doc(
-                    chars[start + 1..j.min(chars.len())].iter().collect(),
-                ));
-            }
-            i = j + 2;
-        } else if c == '\'' || c == '"' || c == '`' {
-            let mut s = String::new();
-            i += 1;
-            while i < chars.len() && chars[i] != c {
-                if chars[i] == '\\' && i + 1 < chars.len() {
-                    i += 1;
-                }
-                s.push(chars[i]);
-                i += 1;
-            }
-            i += 1;
-            out.push(Tok::Str(s));
-        } else if c.is_alphabetic() || c == '_' || c == '$' {
-            let start = i;
-            while i < chars.len()
-                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '$')
-            {
-                i += 1;
-            }
-            out.push(Tok::Ident(chars[start..i].iter().collect()));
-        } else if c.is_ascii_digit() {
-            let start = i;
-            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
-                i += 1;
-            }
-            out.push(Tok::Num(chars[start..i].iter().collect()));
-        } else if c == '=' && next == Some('>') {
-            out.push(Tok::Arrow);
-            i += 2;
-        } else {
-            out.push(Tok::Punct(c));
-            i += 1;
-        }
-    }
-    out
 }
 
 /// The tags of one JSDoc comment.
@@ -546,110 +478,4 @@ pub fn parse(src: &str) -> Module {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const FIXTURE: &str = r#"
-import { X as Y } from './index.typings.js';
-interface ImportFileRequest {
-    /**
-     * Publicly accessible external file URL.
-     * @format WEB_URL
-     * @minLength 2
-     */
-    url: string;
-    /**
-     * Path.
-     * @maxLength 100
-     */
-    filePath?: string | null;
-    /**
-     * Labels.
-     * @maxSize 500
-     * @maxLength 200
-     */
-    labels?: string[] | null;
-    urlParams?: Record<string, any> | null;
-    mediaType?: MediaTypeWithLiterals;
-    /** @readonly */
-    media?: FileMedia;
-}
-interface FileMedia extends FileMediaOneOf, Other {
-    audio?: AudioV2;
-}
-declare enum MediaType {
-    /** comment */
-    IMAGE = "IMAGE",
-    VIDEO = "VIDEO"
-}
-/** @enumType */
-type MediaTypeWithLiterals = MediaType | 'IMAGE' | 'VIDEO';
-/** @docsIgnore */
-type ImportFileValidationErrors = {
-    ruleName?: 'SITE_QUOTA_EXCEEDED';
-} | {
-    ruleName?: 'OTHER_RULE';
-};
-type __Meta<K = string, M = unknown> = {
-    getUrl: (context: any) => string;
-    httpMethod: K;
-};
-declare function importFile(): __Meta<'POST', {}>;
-export { type ImportFileRequest as Orig, importFile };
-"#;
-
-    /// Tags, optionality, nullability, arrays, records, `extends` and enums are read.
-    #[test]
-    fn reads_tags_and_nesting() {
-        let m = parse(FIXTURE);
-        let i = &m.interfaces["ImportFileRequest"];
-        let field = |n: &str| i.fields.iter().find(|f| f.name == n).expect(n);
-        let url = field("url");
-        assert!(!url.optional);
-        assert_eq!(url.ty, Ty::String);
-        assert_eq!(url.tags.limits[&Tag::MinLength], "2");
-        assert_eq!(url.tags.format.as_deref(), Some("WEB_URL"));
-        let path = field("filePath");
-        assert!(path.optional && path.ty.nullable());
-        assert_eq!(path.tags.limits[&Tag::MaxLength], "100");
-        let labels = field("labels");
-        assert_eq!(
-            labels.ty,
-            Ty::Union(vec![Ty::Array(Box::new(Ty::String)), Ty::Null])
-        );
-        assert_eq!(labels.tags.limits[&Tag::MaxSize], "500");
-        assert_eq!(labels.tags.limits[&Tag::MaxLength], "200");
-        assert!(
-            matches!(field("urlParams").ty, Ty::Union(ref a) if a[0] == Ty::Record(Box::new(Ty::Any)))
-        );
-        assert!(field("media").tags.readonly);
-        assert_eq!(
-            m.interfaces["FileMedia"].extends,
-            vec!["FileMediaOneOf".to_string(), "Other".to_string()]
-        );
-        assert_eq!(m.enums["MediaType"], vec!["IMAGE", "VIDEO"]);
-        assert!(matches!(&m.aliases["MediaTypeWithLiterals"], Ty::Union(a) if a.len() == 3));
-        assert_eq!(
-            m.rule_names("ImportFileValidationErrors"),
-            Some(vec![
-                "SITE_QUOTA_EXCEEDED".to_string(),
-                "OTHER_RULE".to_string()
-            ])
-        );
-    }
-
-    /// A type this reader can't model is skipped, and what follows it is still read.
-    #[test]
-    fn skips_what_it_cannot_read() {
-        let m = parse(
-            "type F<T> = T extends string ? 'a' : 'b';\n\
-             interface A { f?: (x: number) => void; g?: number; }\n\
-             interface B { h?: string; }",
-        );
-        assert!(!m.aliases.contains_key("F"));
-        let a = &m.interfaces["A"];
-        assert!(matches!(a.fields[0].ty, Ty::Opaque(_)));
-        assert_eq!(a.fields[1].ty, Ty::Number);
-        assert!(m.interfaces.contains_key("B"));
-    }
-}
+mod tests;
