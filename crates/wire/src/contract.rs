@@ -175,9 +175,7 @@ fn limit(path: impl Into<String>, tag: Tag, value: impl TryInto<u64>) -> Limit {
     Limit {
         path: path.into(),
         tag,
-        value: value
-            .try_into()
-            .unwrap_or_else(|_| panic!("a limit fits in u64")),
+        value: value.try_into().ok().expect("every limit fits in u64"),
     }
 }
 
@@ -484,7 +482,8 @@ fn query_limits() -> Vec<Limit> {
     ]
 }
 
-/// The query of List Files and List Deleted Files: every name the server reads.
+/// The query of List Files and List Deleted Files: every name the server reads (no wire type
+/// holds it; the client writes `parentFolderId`, `paging.limit` and `paging.cursor`).
 fn list_files_query() -> Value {
     json!({
         "parentFolderId": FOLDER_ID,
@@ -763,6 +762,7 @@ fn file_endpoints() -> Vec<Endpoint> {
             )
         },
         Endpoint {
+            // No wire type: the query's one name, which the server reads.
             carrier: Carrier::Query,
             request: json!({ "fileId": FILE_ID }),
             response: sample(&FileResponse {
@@ -966,6 +966,7 @@ fn folder_endpoints() -> Vec<Endpoint> {
             )
         },
         Endpoint {
+            // No wire type: the id travels in the path.
             carrier: Carrier::Path,
             request: json!({ "folderId": FOLDER_ID }),
             response: sample(&FolderResponse { folder: folder() }),
@@ -1100,6 +1101,7 @@ fn folder_endpoints() -> Vec<Endpoint> {
             )
         },
         Endpoint {
+            // No wire type: the id travels in the path.
             carrier: Carrier::Path,
             request: json!({ "folderId": FOLDER_ID }),
             response: sample(&GenerateDownloadUrlResponse {
