@@ -136,6 +136,19 @@ async fn a_migration_through_sparse_answers_with_every_kind_of_media() {
     .await;
     assert_eq!(code, 0, "reconcile: {out}");
 
+    // A journal lost: a new one adopts every file the site holds, importing nothing.
+    let imports = s.stats().await["calls"][BULK_IMPORT].as_u64();
+    let again = command(
+        &s,
+        w,
+        &["run", "m.csv", "--journal", "again.sqlite", "--report-dir", "again"],
+    );
+    let (code, out) = run_to_end(again).await;
+    assert_eq!(code, 0, "adopting run: {out}");
+    assert_eq!(s.stats().await["calls"][BULK_IMPORT].as_u64(), imports);
+    let adopted = read_csv(&w.join("again/reconciliation.csv"));
+    assert!(adopted.iter().all(|r| r["status"] == "ready"), "{adopted:?}");
+
     let (code, out) = run_to_end(command(
         &s,
         w,
