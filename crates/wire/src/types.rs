@@ -463,7 +463,7 @@ pub struct Folder {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExternalInfo {
     #[serde(default)]
     pub origin: String,
@@ -473,7 +473,7 @@ pub struct ExternalInfo {
 
 /// Body of Import File, and one item of Bulk Import File.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImportFileRequest {
     #[serde(default)]
     pub url: String,
@@ -506,7 +506,7 @@ pub struct FileResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkImportFileRequest {
     #[serde(default)]
     pub import_file_requests: Vec<ImportFileRequest>,
@@ -556,7 +556,7 @@ pub struct FilesResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenerateFileUploadUrlRequest {
     #[serde(default)]
     pub mime_type: String,
@@ -583,7 +583,7 @@ pub struct GenerateFileUploadUrlRequest {
 /// Generate File Resumable Upload URL: the upload-URL request without `externalInfo` (the
 /// contract's type has none), with `uploadProtocol`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenerateFileResumableUploadUrlRequest {
     #[serde(default)]
     pub mime_type: String,
@@ -642,7 +642,7 @@ pub struct GenerateFileResumableUploadUrlResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenerateFileDownloadUrlRequest {
     #[serde(default)]
     pub file_id: String,
@@ -672,7 +672,7 @@ pub struct GenerateFileDownloadUrlResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenerateFilesDownloadUrlRequest {
     #[serde(default)]
     pub file_ids: Vec<String>,
@@ -700,7 +700,7 @@ pub struct GenerateVideoStreamingUrlResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetFileDescriptorsRequest {
     #[serde(default)]
     pub file_ids: Vec<String>,
@@ -727,7 +727,7 @@ pub struct UpdateFileRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Sorting {
     #[serde(default)]
     pub field_name: String,
@@ -736,7 +736,7 @@ pub struct Sorting {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CursorPaging {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
@@ -774,7 +774,7 @@ pub struct ListFilesResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SearchFilesRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<String>,
@@ -792,14 +792,14 @@ pub struct SearchFilesRequest {
 
 /// WQL query used by Query File Descriptors and Query Folders.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueryRequest {
     #[serde(default)]
     pub query: Query,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Query {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<serde_json::Value>,
@@ -824,7 +824,7 @@ pub struct QueryFoldersResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkDeleteFilesRequest {
     #[serde(default)]
     pub file_ids: Vec<String>,
@@ -833,14 +833,14 @@ pub struct BulkDeleteFilesRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkRestoreFilesRequest {
     #[serde(default)]
     pub file_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateFolderRequest {
     #[serde(default)]
     pub display_name: String,
@@ -862,7 +862,7 @@ pub struct ListFoldersResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SearchFoldersRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_folder: Option<RootFolder>,
@@ -893,7 +893,7 @@ pub struct FolderPatch {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkDeleteFoldersRequest {
     #[serde(default)]
     pub folder_ids: Vec<String>,
@@ -902,7 +902,7 @@ pub struct BulkDeleteFoldersRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkRestoreFoldersRequest {
     #[serde(default)]
     pub folder_ids: Vec<String>,
