@@ -125,6 +125,18 @@ pub struct ServeArgs {
     /// How long upload URLs and tokens stay valid, in seconds.
     #[arg(long, default_value_t = 3600)]
     pub upload_token_ttl_secs: u64,
+    /// Live files a site may hold (each site, with --site); past it, imports and upload URLs
+    /// answer 400 SITE_QUOTA_EXCEEDED. Trashed files don't count.
+    #[arg(long, value_name = "N")]
+    pub quota_files: Option<u64>,
+    /// Bytes a site's live files may hold (each site, with --site). A URL import's bytes
+    /// count once it is processed, an upload's at once.
+    #[arg(long, value_name = "N")]
+    pub quota_bytes: Option<u64>,
+    /// Answer as sparsely as proto3 JSON may (no empty lists or strings, false, 0 or null)
+    /// and with fields no client knows, to test that a client reads tolerantly.
+    #[arg(long)]
+    pub sparse_answers: bool,
 }
 
 impl ServeArgs {
@@ -269,6 +281,9 @@ impl ServeArgs {
         };
         config.upload_token_ttl = Duration::from_secs(self.upload_token_ttl_secs.max(1));
         config.max_upload_bytes = self.max_file_bytes;
+        config.quota_files = self.quota_files;
+        config.quota_bytes = self.quota_bytes;
+        config.sparse_answers = self.sparse_answers;
         Ok(config)
     }
 }

@@ -39,26 +39,76 @@ impl WixError {
 
     /// 400 with a `validationError.fieldViolations` body naming the field.
     pub fn invalid(field: &str, description: impl Into<String>) -> Self {
-        let description = description.into();
+        Self::violations(vec![violation(field, description, "VALIDATION")])
+    }
+
+    /// 400 with a `validationError` body holding `violations` (at least one); the message
+    /// names the first.
+    pub fn violations(violations: Vec<FieldViolation>) -> Self {
+        let message = match violations.as_slice() {
+            [] => "invalid request".to_string(),
+            [one] => format!("{}: {}", one.field, one.description),
+            [first, rest @ ..] => format!(
+                "{}: {} (and {} more)",
+                first.field,
+                first.description,
+                rest.len()
+            ),
+        };
         Self {
             status: StatusCode::BAD_REQUEST,
             body: Some(Box::new(ErrorBody {
-                message: format!("{field}: {description}"),
+                message,
                 details: ErrorDetails {
                     application_error: None,
                     validation_error: Some(ValidationError {
-                        field_violations: vec![FieldViolation {
-                            field: field.to_string(),
-                            description,
-                            violated_rule: "VALIDATION".to_string(),
-                            rule_name: None,
-                            data: None,
-                        }],
+                        field_violations: violations,
                     }),
                 },
             })),
             retry_after_secs: None,
         }
+    }
+
+    /// 400: a documented validation error of the contract (`violatedRule: OTHER` with its
+    /// `ruleName`, as `*ValidationErrors` in Wix's packages name them), with what helps the
+    /// caller in `data`.
+    pub fn rule(
+        field: &str,
+        rule_name: &str,
+        description: impl Into<String>,
+        data: Option<serde_json::Value>,
+    ) -> Self {
+        let mut v = violation(field, description, "OTHER");
+        v.rule_name = Some(rule_name.to_string());
+        v.data = data;
+        Self::violations(vec![v])
+    }
+
+    /// The same error about an item of a list: every violated field is put under `prefix`
+    /// (`importFileRequests[3]` + `filePath` → `importFileRequests[3].filePath`).
+    pub fn within(mut self, prefix: &str) -> Self {
+        if let Some(body) = self.body.as_deref_mut()
+            && let Some(validation) = body.details.validation_error.as_mut()
+        {
+            for v in &mut validation.field_violations {
+                v.field = format!("{prefix}.{}", v.field);
+            }
+            let violations = std::mem::take(&mut validation.field_violations);
+            return Self {
+                retry_after_secs: self.retry_after_secs,
+                ..Self::violations(violations)
+            };
+        }
+        self
+    }
+
+    /// The field violations of a validation error (none for other errors).
+    pub fn field_violations(&self) -> &[FieldViolation] {
+        self.body
+            .as_ref()
+            .and_then(|b| b.details.validation_error.as_ref())
+            .map_or(&[], |v| v.field_violations.as_slice())
     }
 
     /// 400 for a request that is well-formed but not acceptable (an application error).
@@ -169,9 +219,15 @@ impl WixError {
 
     /// The application error code, if any (used for bulk item errors).
     pub fn code(&self) -> String {
+        let rule = || {
+            self.field_violations()
+                .iter()
+                .find_map(|v| v.rule_name.clone())
+        };
         self.body
             .as_ref()
             .and_then(|b| b.details.application_error.as_ref().map(|a| a.code.clone()))
+            .or_else(rule)
             .unwrap_or_else(|| {
                 if self.status == StatusCode::BAD_REQUEST {
                     "INVALID_ARGUMENT".to_string()
@@ -192,8 +248,28 @@ impl WixError {
         ApplicationError {
             code: self.code(),
             description: self.message(),
-            data: None,
+            // What a documented rule adds (the quota and its use, the unknown ids).
+            data: self
+                .field_violations()
+                .iter()
+                .find(|v| v.rule_name.is_some())
+                .and_then(|v| v.data.clone()),
         }
+    }
+}
+
+/// One field violation with no rule name.
+pub fn violation(
+    field: &str,
+    description: impl Into<String>,
+    violated_rule: &str,
+) -> FieldViolation {
+    FieldViolation {
+        field: field.to_string(),
+        description: description.into(),
+        violated_rule: violated_rule.to_string(),
+        rule_name: None,
+        data: None,
     }
 }
 

@@ -67,13 +67,20 @@ where
             .map(WixJson)
             .map_err(|e| {
                 let path = e.path().to_string();
-                let field = if path == "." {
-                    "body".to_string()
-                } else {
-                    path
-                };
-                WixError::invalid(&field, e.into_inner().to_string())
+                let description = e.into_inner().to_string();
+                WixError::invalid(&field_of(&path), description)
             })
+    }
+}
+
+/// The field a decoding error is about: its path (for a field the contract doesn't have, which
+/// request types refuse, the path ends at that field: `importFileRequests[0].extra`), or
+/// `body` for the body as a whole.
+fn field_of(path: &str) -> String {
+    if path == "." {
+        "body".to_string()
+    } else {
+        path.to_string()
     }
 }
 

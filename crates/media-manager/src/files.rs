@@ -11,6 +11,7 @@ use axum::Router;
 use axum::routing::{get, patch, post};
 
 use super::SharedState;
+use super::contract;
 use super::error::{WixError, WixResult};
 use super::store::{FileRow, SortKey, now_ms};
 use wix_media_wire::types::*;
@@ -67,19 +68,17 @@ pub fn resolve_file_id(field: &str, raw: &str) -> WixResult<String> {
             "must be a file id or a Wix media URL",
         ));
     }
-    if id.len() > limits::FILE_ID_MAX_LEN {
-        return Err(WixError::invalid(field, "must be at most 1000 characters"));
-    }
+    contract::check(|v| v.max_len(field, Some(raw), limits::FILE_ID_MAX_LEN))?;
     Ok(id.to_string())
 }
 
+/// A name a file keeps: not blank, no control characters, at most `DISPLAY_NAME_MAX_LEN`
+/// (255) characters. Requests that take longer names cut them first ([`contract::kept_name`]).
 pub fn validate_display_name(field: &str, name: &str) -> WixResult<()> {
     if name.trim().is_empty() {
         return Err(WixError::invalid(field, "must not be empty"));
     }
-    if name.chars().count() > limits::DISPLAY_NAME_MAX_LEN {
-        return Err(WixError::invalid(field, "must be at most 200 characters"));
-    }
+    contract::check(|v| v.max_len(field, Some(name), limits::DISPLAY_NAME_MAX_LEN))?;
     if name.chars().any(char::is_control) {
         return Err(WixError::invalid(
             field,
@@ -89,20 +88,21 @@ pub fn validate_display_name(field: &str, name: &str) -> WixResult<()> {
     Ok(())
 }
 
+/// The labels a file holds: at most `LABELS_MAX_ITEMS` (100) of at most 200 characters.
 pub fn validate_labels(field: &str, labels: &[String]) -> WixResult<()> {
-    if labels.len() > limits::LABELS_MAX_ITEMS {
-        return Err(WixError::invalid(field, "must have at most 100 labels"));
-    }
-    if labels
+    contract::check(|v| v.labels(field, Some(labels), limits::LABELS_MAX_ITEMS))
+}
+
+/// The labels a new file keeps of a request's: the first `LABELS_MAX_ITEMS`, the most a file
+/// holds (`FileDescriptor.labels` `@maxSize 100`), though import and resumable requests may
+/// carry 500.
+pub fn kept_labels(labels: Option<&[String]>) -> Vec<String> {
+    labels
+        .unwrap_or_default()
         .iter()
-        .any(|l| l.chars().count() > limits::LABEL_MAX_LEN)
-    {
-        return Err(WixError::invalid(
-            field,
-            "each label must be at most 200 characters",
-        ));
-    }
-    Ok(())
+        .take(limits::LABELS_MAX_ITEMS)
+        .cloned()
+        .collect()
 }
 
 /// A new Wix-style file id: `<site prefix>_<32 hex>`, with `~mv2.<ext>` for images as Wix does.

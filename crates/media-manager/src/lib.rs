@@ -10,6 +10,7 @@
 
 pub(crate) mod blobs;
 pub(crate) mod conn;
+pub(crate) mod contract;
 pub mod downloads;
 pub(crate) mod error;
 pub(crate) mod extract;
@@ -22,7 +23,9 @@ pub(crate) mod openapi;
 pub(crate) mod private;
 pub mod processing;
 pub mod query;
+pub mod quota;
 pub mod sites;
+pub(crate) mod sparse;
 pub mod stats;
 pub mod store;
 pub(crate) mod uploads;
@@ -80,6 +83,17 @@ pub struct ServerConfig {
     pub idle_timeout: Duration,
     /// How often expired and abandoned uploads are reaped (also once at start-up).
     pub upload_reap_interval: Duration,
+    /// Live files a site may hold (per site, when there are several); `None`: no limit.
+    /// Past it, calls that would create a file answer 400 `SITE_QUOTA_EXCEEDED`.
+    pub quota_files: Option<u64>,
+    /// Bytes a site's live files may hold; `None`: no limit. A URL import's bytes count once
+    /// it is processed, an upload's at once.
+    pub quota_bytes: Option<u64>,
+    /// Answer as proto3 JSON may: every JSON 200 answer of the API leaves out empty lists
+    /// and strings, `false`, `0`, `null` and emptied objects, and carries fields no client
+    /// knows (`x-local-extra`, and `internalTags`, `namespace` in each file and folder) — so a
+    /// client's tests prove it reads tolerantly.
+    pub sparse_answers: bool,
     /// Several sites behind one listener (each with its own storage under
     /// `data_dir/sites/<id>/`, keys, rate limit and stats); empty: the one site `site_id`
     /// with `api_keys`, stored in `data_dir` itself.
@@ -106,6 +120,9 @@ impl ServerConfig {
             header_read_timeout: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(60),
             upload_reap_interval: Duration::from_secs(300),
+            quota_files: None,
+            quota_bytes: None,
+            sparse_answers: false,
             sites: Vec::new(),
         }
     }
@@ -144,6 +161,16 @@ pub(crate) struct AppState {
     pub signing_key: Vec<u8>,
     /// The names requests may call this server by.
     pub hosts: hosts::HostPolicy,
+}
+
+impl AppState {
+    /// The site's quota.
+    pub fn quota(&self) -> quota::Quota {
+        quota::Quota {
+            files: self.config.quota_files,
+            bytes: self.config.quota_bytes,
+        }
+    }
 }
 
 pub(crate) type SharedState = Arc<AppState>;
@@ -243,16 +270,24 @@ fn router(state: SharedState) -> Router {
         .merge(downloads::api_routes())
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            sparse::sparse_answers,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             guard::api_guard,
+        ));
+    let uploads = uploads::upload_routes(&state)
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            sparse::sparse_answers,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::upload_guard,
         ));
     Router::new()
         .nest("/site-media", api)
-        .merge(
-            uploads::upload_routes(&state).route_layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                guard::upload_guard,
-            )),
-        )
+        .merge(uploads)
         .merge(downloads::public_routes())
         .route("/_local/stats", get(stats::stats_handler))
         .route("/openapi.json", get(openapi::openapi_handler))

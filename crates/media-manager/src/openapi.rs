@@ -189,7 +189,10 @@ pub fn document(config: &ServerConfig) -> Value {
                 upload URLs (`/_upload/put`, `/_upload/resumable`, tus), signed downloads \
                 (`/_download`), archives (`/_archive`), static media (`/media`) and \
                 `/_local/stats`. int64 values are decimal strings; 4xx bodies are \
-                `{message, details}`; 5xx bodies are empty."
+                `{message, details}`; 5xx bodies are empty. Request bodies may carry no field \
+                the contract lacks. A server started with sparse answers (`--sparse-answers`) \
+                departs from this document on purpose: its answers leave out empty and default \
+                values and carry unknown fields."
         },
         "servers": [{ "url": "/site-media" }],
         "paths": paths(),
@@ -217,7 +220,8 @@ fn object(required: &[&str], properties: Value) -> Value {
     json!({ "type": "object", "required": required, "properties": properties })
 }
 
-/// Like [`object`], but no other key may appear: the server's own responses.
+/// Like [`object`], but no other key may appear: the server's own responses, and the
+/// request bodies whose types refuse fields the contract doesn't have.
 fn closed(required: &[&str], properties: Value) -> Value {
     let mut o = object(required, properties);
     o["additionalProperties"] = json!(false);
@@ -226,24 +230,40 @@ fn closed(required: &[&str], properties: Value) -> Value {
 
 fn schemas(max_bulk_items: usize) -> Value {
     let labels = strings(limits::LABELS_MAX_ITEMS, limits::LABEL_MAX_LEN);
+    let labels_of = |max_items| strings(max_items, limits::LABEL_MAX_LEN);
     // Not blank, no control characters: what `validate_display_name` accepts.
-    let display_name = json!({ "type": "string", "minLength": 1,
-        "maxLength": limits::DISPLAY_NAME_MAX_LEN, "pattern": DISPLAY_NAME_PATTERN });
-    let mime = json!({ "type": "string", "pattern": MIME_PATTERN });
+    let name_of = |max_len| {
+        json!({ "type": "string", "minLength": 1, "maxLength": max_len,
+                "pattern": DISPLAY_NAME_PATTERN })
+    };
+    let display_name = name_of(limits::DISPLAY_NAME_MAX_LEN);
+    let mime = json!({ "type": "string", "pattern": MIME_PATTERN,
+        "maxLength": limits::MIME_TYPE_MAX_LEN });
+    let folder_id = json!({ "type": "string", "maxLength": limits::FOLDER_ID_MAX_LEN });
     let int64 = json!({ "type": "string", "pattern": "^[0-9]+$", "description": "int64 as a decimal string" });
     let date = json!({ "type": "string", "format": "date-time" });
     let string = json!({ "type": "string" });
     let paging = || {
-        json!({ "type": "object", "properties": {
-        "limit": { "type": "integer", "minimum": 0, "maximum": limits::PAGING_MAX_LIMIT },
-        "cursor": { "type": "string" } } })
+        closed(
+            &[],
+            json!({
+            "limit": { "type": "integer", "minimum": 0, "maximum": limits::PAGING_MAX_LIMIT },
+            "cursor": { "type": "string" } }),
+        )
     };
     let file_path = json!({ "type": "string", "maxLength": limits::FILE_PATH_MAX_LEN });
     let upload = json!({
-        "mimeType": mime, "fileName": display_name, "sizeInBytes": int64,
-        "parentFolderId": string, "filePath": file_path, "private": { "type": "boolean" },
-        "labels": labels, "externalInfo": schema("ExternalInfo") });
+        "mimeType": mime, "fileName": name_of(limits::UPLOAD_FILE_NAME_MAX_LEN),
+        "sizeInBytes": int64, "parentFolderId": folder_id, "filePath": file_path,
+        "private": { "type": "boolean" },
+        "labels": labels_of(limits::UPLOAD_URL_LABELS_MAX_ITEMS),
+        "externalInfo": schema("ExternalInfo") });
+    // The contract's resumable request has no `externalInfo`, and takes 500 labels.
     let mut resumable = upload.clone();
+    if let Value::Object(fields) = &mut resumable {
+        fields.remove("externalInfo");
+    }
+    resumable["labels"] = labels_of(limits::RESUMABLE_UPLOAD_LABELS_MAX_ITEMS);
     resumable["uploadProtocol"] = json!({ "type": "string", "enum": ["TUS"] });
     let download_options = json!({
         "downloadFileName": display_name,
@@ -275,15 +295,16 @@ fn schemas(max_bulk_items: usize) -> Value {
         "SortOrder": { "type": "string", "enum": ["ASC", "DESC"] },
         "RootFolder": { "type": "string", "enum": ["MEDIA_ROOT", "TRASH_ROOT", "VISITOR_UPLOADS_ROOT"] },
         "State": { "type": "string", "enum": ["OK", "DELETED"] },
-        "Sorting": { "type": "object", "properties": {
+        "Sorting": closed(&[], json!({
             "fieldName": { "type": "string", "maxLength": limits::SORT_FIELD_MAX_LEN },
-            "order": schema("SortOrder") } },
+            "order": schema("SortOrder") })),
         "CursorPaging": paging(),
         "PagingMetadata": closed(&["cursors", "hasNext"], json!({
             "cursors": closed(&[], json!({ "next": { "type": "string", "nullable": true } })),
             "hasNext": { "type": "boolean" } })),
-        "ExternalInfo": { "type": "object", "properties": {
-            "origin": string, "externalIds": { "type": "array", "items": string } } },
+        "ExternalInfo": closed(&[], json!({
+            "origin": { "type": "string", "maxLength": limits::EXTERNAL_ORIGIN_MAX_LEN },
+            "externalIds": strings(limits::EXTERNAL_IDS_MAX_ITEMS, limits::EXTERNAL_ID_MAX_LEN) })),
         "Image": image,
         "ImageMedia": closed(&["image"], json!({ "image": schema("Image"), "previewImage": schema("Image") })),
         "VideoMedia": closed(&["id", "resolutions"], json!({
@@ -292,8 +313,10 @@ fn schemas(max_bulk_items: usize) -> Value {
                 "url": string, "height": { "type": "integer" }, "width": { "type": "integer" },
                 "format": string, "quality": string, "filename": string })) } })),
         "AudioMedia": closed(&["id", "assets"], json!({
-            "id": string, "assets": { "type": "array", "items": string }, "format": string,
-            "sizeInBytes": int64 })),
+            "id": string, "assets": { "type": "array", "items": schema("AudioAsset") },
+            "format": string, "sizeInBytes": int64 })),
+        "AudioAsset": closed(&["id", "url"], json!({
+            "id": string, "url": string, "filename": string })),
         "AssetMedia": asset,
         "FileMedia": closed(&[], json!({
             "image": schema("ImageMedia"), "vector": schema("ImageMedia"), "video": schema("VideoMedia"),
@@ -311,25 +334,27 @@ fn schemas(max_bulk_items: usize) -> Value {
             "parentFolderId": string, "createdDate": date, "updatedDate": date, "state": schema("State") })),
     });
     let requests = json!({
-        "ImportFileRequest": object(&["url"], json!({
-            "url": { "type": "string", "pattern": "^https?://[^/?#\\s]+" },
+        "ImportFileRequest": closed(&["url"], json!({
+            "url": { "type": "string", "minLength": limits::URL_MIN_LEN,
+                "pattern": "^https?://[^/?#\\s]+" },
             "mediaType": { "type": "string", "enum": ["IMAGE", "VIDEO", "AUDIO", "DOCUMENT", "VECTOR",
                 "ARCHIVE", "MODEL3D"] },
-            "displayName": display_name, "parentFolderId": string, "filePath": file_path,
-            "private": { "type": "boolean" }, "labels": labels, "mimeType": mime,
+            "displayName": name_of(limits::IMPORT_DISPLAY_NAME_MAX_LEN), "parentFolderId": folder_id,
+            "filePath": file_path, "private": { "type": "boolean" },
+            "labels": labels_of(limits::IMPORT_LABELS_MAX_ITEMS), "mimeType": mime,
             "externalInfo": schema("ExternalInfo"),
             "urlParams": { "type": "object", "additionalProperties": string },
             "urlHeaders": { "type": "object", "additionalProperties": string } })),
-        "BulkImportFileRequest": object(&["importFileRequests"], json!({
+        "BulkImportFileRequest": closed(&["importFileRequests"], json!({
             "importFileRequests": { "type": "array", "minItems": 1, "maxItems": max_bulk_items,
                 "items": schema("ImportFileRequest") },
             "returnEntity": { "type": "boolean" } })),
-        "GetFileDescriptorsRequest": object(&["fileIds"], json!({ "fileIds": ids(limits::GET_FILES_MAX_IDS) })),
-        "FileIdsRequest": object(&["fileIds"], json!({ "fileIds": ids(limits::ARCHIVE_MAX_FILES) })),
-        "FolderIdsRequest": object(&["folderIds"], json!({ "folderIds": ids(limits::BULK_DELETE_MAX_IDS) })),
-        "BulkDeleteFilesRequest": object(&["fileIds"], json!({
+        "GetFileDescriptorsRequest": closed(&["fileIds"], json!({ "fileIds": ids(limits::GET_FILES_MAX_IDS) })),
+        "FileIdsRequest": closed(&["fileIds"], json!({ "fileIds": ids(limits::ARCHIVE_MAX_FILES) })),
+        "FolderIdsRequest": closed(&["folderIds"], json!({ "folderIds": ids(limits::BULK_DELETE_MAX_IDS) })),
+        "BulkDeleteFilesRequest": closed(&["fileIds"], json!({
             "fileIds": ids(limits::BULK_DELETE_MAX_IDS), "permanent": { "type": "boolean" } })),
-        "BulkDeleteFoldersRequest": object(&["folderIds"], json!({
+        "BulkDeleteFoldersRequest": closed(&["folderIds"], json!({
             "folderIds": ids(limits::BULK_DELETE_MAX_IDS), "permanent": { "type": "boolean" } })),
         "FilePatch": object(&[], json!({
             "id": { "type": "string", "minLength": 1, "maxLength": limits::FILE_ID_MAX_LEN },
@@ -338,30 +363,30 @@ fn schemas(max_bulk_items: usize) -> Value {
         "UpdateFileRequest": object(&[], json!({
             "fileId": { "type": "string", "maxLength": limits::FILE_ID_MAX_LEN },
             "displayName": display_name, "parentFolderId": string, "labels": labels })),
-        "SearchFilesRequest": object(&[], json!({
+        "SearchFilesRequest": closed(&[], json!({
             "search": { "type": "string", "maxLength": limits::SEARCH_MAX_LEN },
             "rootFolder": schema("RootFolder"),
             "mediaTypes": { "type": "array", "maxItems": limits::SEARCH_MAX_MEDIA_TYPES,
                 "items": schema("MediaTypeFilter") },
             "private": { "type": "boolean" }, "sort": schema("Sorting"), "paging": schema("CursorPaging") })),
-        "SearchFoldersRequest": object(&[], json!({
+        "SearchFoldersRequest": closed(&[], json!({
             "search": { "type": "string", "maxLength": limits::SEARCH_MAX_LEN },
             "rootFolder": schema("RootFolder"), "sort": schema("Sorting"), "paging": schema("CursorPaging") })),
-        "QueryRequest": object(&[], json!({ "query": object(&[], json!({
+        "QueryRequest": closed(&[], json!({ "query": closed(&[], json!({
             "filter": { "type": "object" },
             "sort": { "type": "array", "items": schema("Sorting") },
             "cursorPaging": schema("CursorPaging") })) })),
-        "CreateFolderRequest": object(&["displayName"], json!({
+        "CreateFolderRequest": closed(&["displayName"], json!({
             "displayName": { "type": "string", "minLength": 1, "maxLength": limits::FOLDER_NAME_MAX_LEN },
             "parentFolderId": string })),
         "UpdateFolderRequest": object(&["folder"], json!({ "folder": object(&[], json!({
             "id": string,
             "displayName": { "type": "string", "minLength": 1, "maxLength": limits::FOLDER_NAME_MAX_LEN },
             "parentFolderId": string })) })),
-        "GenerateFileUploadUrlRequest": object(&["mimeType"], upload),
-        "GenerateFileResumableUploadUrlRequest": object(&["mimeType"], resumable),
-        "GenerateFileDownloadUrlRequest": object(&["fileId"], download),
-        "GenerateFileDownloadUrlOptions": object(&[], download_options),
+        "GenerateFileUploadUrlRequest": closed(&["mimeType"], upload),
+        "GenerateFileResumableUploadUrlRequest": closed(&["mimeType"], resumable),
+        "GenerateFileDownloadUrlRequest": closed(&["fileId"], download),
+        "GenerateFileDownloadUrlOptions": closed(&[], download_options),
         "GenerateVideoStreamingUrlRequest": object(&["fileId"], json!({
             "fileId": { "type": "string", "minLength": 1, "maxLength": limits::FILE_ID_MAX_LEN },
             "format": stream_format })),
@@ -414,7 +439,8 @@ fn schemas(max_bulk_items: usize) -> Value {
                 "validationError": closed(&["fieldViolations"], json!({
                     "fieldViolations": { "type": "array", "minItems": 1, "items": closed(
                         &["field", "description", "violatedRule"], json!({
-                            "field": string, "description": string, "violatedRule": string })) } })) })) })),
+                            "field": string, "description": string, "violatedRule": string,
+                            "ruleName": string, "data": { "type": "object" } })) } })) })) })),
     });
     let mut all = parts;
     for extra in [requests, responses] {

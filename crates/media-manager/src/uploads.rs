@@ -15,9 +15,10 @@ use axum::{Json, Router};
 use super::SharedState;
 use super::blobs::{BlobError, BlobInfo};
 use super::conn::{Stall, next_chunk};
+use super::contract::{self, kept_name};
 use super::error::{WixError, WixResult};
 use super::extract::{QueryList, WixJson};
-use super::files::{new_file_id, processing_deadline, validate_display_name, validate_labels};
+use super::files::{kept_labels, new_file_id, processing_deadline, validate_display_name};
 use super::processing::commit_then_queue;
 use super::store::sessions::{self, UploadSession};
 use super::store::{FileRow, NewFile, files, folders};
@@ -25,9 +26,13 @@ use wix_media_wire::media::{
     extension, extension_of_mime, is_valid_mime, media_type_of_mime, mime_of_name,
 };
 use wix_media_wire::types::{
-    FileResponse, GenerateFileResumableUploadUrlResponse, GenerateFileUploadUrlRequest,
-    GenerateFileUploadUrlResponse, MEDIA_ROOT, MediaType, UploadProtocol,
+    FileResponse, GenerateFileResumableUploadUrlRequest, GenerateFileResumableUploadUrlResponse,
+    GenerateFileUploadUrlRequest, GenerateFileUploadUrlResponse, MEDIA_ROOT, MediaType,
+    UploadProtocol,
 };
+
+/// The field a quota refusal of an upload names: the space is what is missing.
+const QUOTA_FIELD: &str = "sizeInBytes";
 
 /// Session kinds as stored in `upload_sessions.kind`.
 const KIND_PUT: &str = "put";
@@ -90,6 +95,7 @@ async fn generate_upload_url(
     State(state): State<SharedState>,
     WixJson(req): WixJson<GenerateFileUploadUrlRequest>,
 ) -> WixResult<Json<GenerateFileUploadUrlResponse>> {
+    contract::check(|v| v.upload_url(&req))?;
     let token = open_session(&state, KIND_PUT, req).await?;
     Ok(Json(GenerateFileUploadUrlResponse {
         upload_url: format!("{}/_upload/put/{token}", state.public_url),
@@ -98,9 +104,21 @@ async fn generate_upload_url(
 
 async fn generate_resumable_upload_url(
     State(state): State<SharedState>,
-    WixJson(req): WixJson<GenerateFileUploadUrlRequest>,
+    WixJson(req): WixJson<GenerateFileResumableUploadUrlRequest>,
 ) -> WixResult<Json<GenerateFileResumableUploadUrlResponse>> {
-    let token = open_session(&state, KIND_TUS, req).await?;
+    contract::check(|v| v.resumable_upload_url(&req))?;
+    // Sessions keep what both kinds share; a resumable request carries no `externalInfo`.
+    let session = GenerateFileUploadUrlRequest {
+        mime_type: req.mime_type,
+        file_name: req.file_name,
+        size_in_bytes: req.size_in_bytes,
+        parent_folder_id: req.parent_folder_id,
+        file_path: req.file_path,
+        private: req.private,
+        labels: req.labels,
+        external_info: None,
+    };
+    let token = open_session(&state, KIND_TUS, session).await?;
     Ok(Json(GenerateFileResumableUploadUrlResponse {
         upload_protocol: Some(UploadProtocol::Tus),
         upload_url: format!("{}/_upload/resumable", state.public_url),
@@ -119,7 +137,7 @@ fn validate_generate(state: &SharedState, req: &GenerateFileUploadUrlRequest) ->
         ));
     }
     if let Some(name) = &req.file_name {
-        validate_display_name("fileName", name)?;
+        validate_display_name("fileName", &kept_name(name))?;
     }
     if req
         .size_in_bytes
@@ -130,7 +148,7 @@ fn validate_generate(state: &SharedState, req: &GenerateFileUploadUrlRequest) ->
             format!("must be at most {} bytes", state.config.max_upload_bytes),
         ));
     }
-    validate_labels("labels", req.labels.as_deref().unwrap_or_default())
+    Ok(())
 }
 
 /// Validates a generate request, resolves (creating) its folder and stores a session for it.
@@ -142,9 +160,11 @@ async fn open_session(
 ) -> WixResult<String> {
     validate_generate(state, &req)?;
     let ttl_ms = i64::try_from(state.config.upload_token_ttl.as_millis()).unwrap_or(i64::MAX / 2);
+    let quota = state.quota();
     state
         .store
         .transaction(move |tx| {
+            quota.admit(tx, QUOTA_FIELD, req.size_in_bytes)?;
             let parent = req.parent_folder_id.as_deref().unwrap_or(MEDIA_ROOT);
             let resolved = match req.file_path.as_deref() {
                 Some(path) if !path.trim_matches('/').is_empty() => {
@@ -220,8 +240,9 @@ fn display_name(
         .or(session.request.file_name.as_deref())
         .or(metadata.filter(|n| !n.is_empty()))
         .ok_or_else(|| WixError::invalid("filename", "is required"))?;
-    validate_display_name("filename", name)?;
-    Ok(name.to_string())
+    let name = kept_name(name);
+    validate_display_name("filename", &name)?;
+    Ok(name)
 }
 
 /// The MIME type of uploaded bytes. A declared type wins; `application/octet-stream` asks for
@@ -273,7 +294,7 @@ async fn create_uploaded_file(
             .clone()
             .unwrap_or_else(|| MEDIA_ROOT.to_string()),
         private: req.private.unwrap_or(false),
-        labels: req.labels.clone().unwrap_or_default(),
+        labels: kept_labels(req.labels.as_deref()),
         mime_type: mime,
         media_type,
         source_url: None,
@@ -281,9 +302,13 @@ async fn create_uploaded_file(
         blob: Some((blob.sha256, blob.size, blob.md5)),
         ready_not_before_ms: processing_deadline(state),
     };
+    let (quota, size) = (state.quota(), blob.size);
     commit_then_queue(
         state,
-        move |tx| files::insert_file(tx, new),
+        move |tx| {
+            quota.admit(tx, QUOTA_FIELD, Some(size))?;
+            files::insert_file(tx, new)
+        },
         |row: &FileRow| vec![row.id.clone()],
     )
     .await
@@ -328,8 +353,17 @@ async fn put_upload(
         .and_then(|v| v.to_str().ok());
     let mime = choose_mime(declared, &name, &session);
     let limit = state.config.max_upload_bytes;
-    if content_length(&headers).is_some_and(|n| n > limit) {
+    let announced = content_length(&headers);
+    if announced.is_some_and(|n| n > limit) {
         return Err(too_large(limit));
+    }
+    // A site that filled up since the URL was made is told before the bytes are sent.
+    let quota = state.quota();
+    if quota.is_limited() {
+        state
+            .store
+            .call(move |conn| quota.admit(conn, QUOTA_FIELD, announced))
+            .await?;
     }
     consume(&state, &token).await?;
     let stored = match receive_body(&state, body).await {

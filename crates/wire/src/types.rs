@@ -49,10 +49,6 @@ pub mod limits {
     /// publishes no figure; this one is ours, generous for real trees, and bounds every walk
     /// up or down a folder chain.
     pub const FOLDER_MAX_DEPTH: usize = 32;
-    /// Longest whole folder path (`/a/b/…`), in characters. Wix publishes none; this one is the
-    /// local Media Manager's, like [`FOLDER_MAX_DEPTH`], bounding every walk of a chain and
-    /// keeping archive entry paths extractable. A client reaches a deeper path in steps.
-    pub const FOLDER_PATH_MAX_LEN: usize = 1024;
     /// `ImportFileRequest.filePath` `@maxLength 100` (and the same on both upload-URL
     /// requests), in characters. A longer folder path is reached in steps: a folder's id plus a
     /// relative `filePath` that fits.
@@ -467,7 +463,7 @@ pub struct Folder {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ExternalInfo {
     #[serde(default)]
     pub origin: String,
@@ -477,7 +473,7 @@ pub struct ExternalInfo {
 
 /// Body of Import File, and one item of Bulk Import File.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImportFileRequest {
     #[serde(default)]
     pub url: String,
@@ -510,7 +506,7 @@ pub struct FileResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkImportFileRequest {
     #[serde(default)]
     pub import_file_requests: Vec<ImportFileRequest>,
@@ -560,7 +556,7 @@ pub struct FilesResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenerateFileUploadUrlRequest {
     #[serde(default)]
     pub mime_type: String,
@@ -587,7 +583,7 @@ pub struct GenerateFileUploadUrlRequest {
 /// Generate File Resumable Upload URL: the upload-URL request without `externalInfo` (the
 /// contract's type has none), with `uploadProtocol`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenerateFileResumableUploadUrlRequest {
     #[serde(default)]
     pub mime_type: String,
@@ -646,7 +642,7 @@ pub struct GenerateFileResumableUploadUrlResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenerateFileDownloadUrlRequest {
     #[serde(default)]
     pub file_id: String,
@@ -676,7 +672,7 @@ pub struct GenerateFileDownloadUrlResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenerateFilesDownloadUrlRequest {
     #[serde(default)]
     pub file_ids: Vec<String>,
@@ -704,7 +700,7 @@ pub struct GenerateVideoStreamingUrlResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GetFileDescriptorsRequest {
     #[serde(default)]
     pub file_ids: Vec<String>,
@@ -731,7 +727,7 @@ pub struct UpdateFileRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Sorting {
     #[serde(default)]
     pub field_name: String,
@@ -740,7 +736,7 @@ pub struct Sorting {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CursorPaging {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
@@ -778,7 +774,7 @@ pub struct ListFilesResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SearchFilesRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<String>,
@@ -796,14 +792,14 @@ pub struct SearchFilesRequest {
 
 /// WQL query used by Query File Descriptors and Query Folders.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct QueryRequest {
     #[serde(default)]
     pub query: Query,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Query {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<serde_json::Value>,
@@ -828,7 +824,7 @@ pub struct QueryFoldersResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkDeleteFilesRequest {
     #[serde(default)]
     pub file_ids: Vec<String>,
@@ -837,14 +833,14 @@ pub struct BulkDeleteFilesRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkRestoreFilesRequest {
     #[serde(default)]
     pub file_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateFolderRequest {
     #[serde(default)]
     pub display_name: String,
@@ -866,7 +862,7 @@ pub struct ListFoldersResponse {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SearchFoldersRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_folder: Option<RootFolder>,
@@ -897,7 +893,7 @@ pub struct FolderPatch {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkDeleteFoldersRequest {
     #[serde(default)]
     pub folder_ids: Vec<String>,
@@ -906,7 +902,7 @@ pub struct BulkDeleteFoldersRequest {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkRestoreFoldersRequest {
     #[serde(default)]
     pub folder_ids: Vec<String>,

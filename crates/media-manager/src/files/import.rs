@@ -5,8 +5,9 @@
 use axum::Json;
 use axum::extract::State;
 
-use super::{new_file_id, processing_deadline, validate_display_name, validate_labels, wire};
+use super::{kept_labels, new_file_id, processing_deadline, validate_display_name, wire};
 use crate::SharedState;
+use crate::contract::{self, kept_name};
 use crate::error::{WixError, WixResult};
 use crate::extract::WixJson;
 use crate::faults::FaultKind;
@@ -18,6 +19,19 @@ use wix_media_wire::media::{
 };
 use wix_media_wire::types::*;
 
+/// The contract's limits of a whole Bulk Import: 1 to `max_items` items, each within the
+/// limits of an Import File request; every violation, named by item, in one 400.
+fn check_bulk(requests: &[ImportFileRequest], max_items: usize) -> WixResult<()> {
+    const FIELD: &str = "importFileRequests";
+    contract::check(|v| {
+        v.min_items(FIELD, requests.len(), 1);
+        v.max_items(FIELD, requests.len(), max_items);
+        for (i, req) in requests.iter().enumerate() {
+            v.item(FIELD, i, |v| v.import(req));
+        }
+    })
+}
+
 /// Checks one import request and turns it into a new PENDING file (the parent resolved and
 /// any `filePath` chain created) — inside the caller's transaction.
 fn prepare_import(
@@ -28,13 +42,13 @@ fn prepare_import(
     let url = check_import(req)?;
     let display_name = match &req.display_name {
         Some(n) => {
-            validate_display_name("displayName", n)?;
-            n.clone()
+            let kept = kept_name(n);
+            validate_display_name("displayName", &kept)?;
+            kept
         }
         None => default_display_name(&url),
     };
-    let labels = req.labels.clone().unwrap_or_default();
-    validate_labels("labels", &labels)?;
+    let labels = kept_labels(req.labels.as_deref());
     let parent_id = req.parent_folder_id.as_deref().unwrap_or(MEDIA_ROOT);
     let parent_id = match req.file_path.as_deref() {
         Some(path) if !path.trim_matches('/').is_empty() => {
@@ -145,10 +159,14 @@ pub(super) async fn import_file(
     if req.url.is_empty() {
         return Err(WixError::invalid("url", "is required"));
     }
+    contract::check(|v| v.import(&req))?;
     let st = state.clone();
     let row = commit_then_queue(
         &state,
         move |tx| {
+            // The bytes of a URL import are unknown until it is fetched: a file's place is
+            // what it needs now.
+            st.quota().admit(tx, "url", None)?;
             let new = prepare_import(&st, tx, &req)?;
             files::insert_file(tx, new)
         },
@@ -167,22 +185,15 @@ async fn import_many(
     state: &SharedState,
     requests: Vec<ImportFileRequest>,
 ) -> WixResult<Vec<ItemOutcome>> {
-    if requests.is_empty() {
-        return Err(WixError::invalid(
-            "importFileRequests",
-            "must contain at least one item",
-        ));
-    }
-    if requests.len() > state.config.max_bulk_items {
-        return Err(WixError::invalid(
-            "importFileRequests",
-            format!("must contain at most {} items", state.config.max_bulk_items),
-        ));
-    }
+    check_bulk(&requests, state.config.max_bulk_items)?;
     let st = state.clone();
     commit_then_queue(
         state,
         move |tx| {
+            let quota = st.quota();
+            // A full site refuses the whole call; one with room takes the items that fit,
+            // in order, and fails the rest one by one.
+            let mut used = quota.admit(tx, "importFileRequests", None)?;
             let mut out = Vec::with_capacity(requests.len());
             for (i, req) in requests.iter().enumerate() {
                 if st.faults.strikes(FaultKind::ItemFailure) {
@@ -198,11 +209,21 @@ async fn import_many(
                     )));
                     continue;
                 }
+                if !quota.fits(used, None) {
+                    let field = format!("importFileRequests[{i}]");
+                    out.push(Err(quota.exceeded(&field, used)));
+                    continue;
+                }
                 // A savepoint per item: a refused item leaves no folder or row behind.
                 let sp = tx.savepoint()?;
-                match prepare_import(&st, &sp, req).and_then(|new| files::insert_file(&sp, new)) {
+                let prefix = format!("importFileRequests[{i}]");
+                let created = prepare_import(&st, &sp, req)
+                    .and_then(|new| files::insert_file(&sp, new))
+                    .map_err(|e| e.within(&prefix));
+                match created {
                     Ok(row) => {
                         sp.commit()?;
+                        used.files += 1;
                         out.push(Ok(row));
                     }
                     Err(e) if e.status.is_client_error() => out.push(Err(e)),
@@ -265,23 +286,30 @@ pub(super) async fn bulk_import_v1(
     WixJson(req): WixJson<BulkImportFileRequest>,
 ) -> WixResult<Json<FilesResponse>> {
     let requests = req.import_file_requests;
+    check_bulk(&requests, state.config.max_bulk_items)?;
     let st = state.clone();
     let rows = commit_then_queue(
         &state,
         move |tx| {
-            if requests.is_empty() || requests.len() > st.config.max_bulk_items {
-                return Err(WixError::invalid(
-                    "importFileRequests",
-                    format!("must contain 1 to {} items", st.config.max_bulk_items),
-                ));
+            let quota = st.quota();
+            let used = quota.admit(tx, "importFileRequests", None)?;
+            if quota
+                .files
+                .is_some_and(|max| used.files + requests.len() as u64 > max)
+            {
+                return Err(quota.exceeded("importFileRequests", used));
             }
             requests
                 .iter()
-                .map(|r| {
+                .enumerate()
+                .map(|(i, r)| {
+                    let prefix = format!("importFileRequests[{i}]");
                     if r.url.is_empty() {
-                        return Err(WixError::invalid("url", "is required"));
+                        return Err(WixError::invalid("url", "is required").within(&prefix));
                     }
-                    prepare_import(&st, tx, r).and_then(|new| files::insert_file(tx, new))
+                    prepare_import(&st, tx, r)
+                        .and_then(|new| files::insert_file(tx, new))
+                        .map_err(|e| e.within(&prefix))
                 })
                 .collect::<WixResult<Vec<_>>>()
         },

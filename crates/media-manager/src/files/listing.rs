@@ -14,12 +14,28 @@ use crate::store::files::{self, FileFilter, FileRow};
 use crate::store::{Page, PageRequest, folders};
 use wix_media_wire::types::*;
 
+/// Get File Descriptor(s) of ids the site doesn't know (never created, or deleted for good;
+/// trashed files are known): 400 `RESOURCE_NOT_FOUND`, the ids as asked in `data.unknownIds`.
+fn not_found(field: &str, unknown: Vec<String>) -> WixError {
+    let description = match unknown.as_slice() {
+        [one] => format!("no file `{one}` on this site"),
+        many => format!("{} of the files asked for are not on this site", many.len()),
+    };
+    WixError::rule(
+        field,
+        rules::RESOURCE_NOT_FOUND,
+        description,
+        Some(serde_json::json!({ "unknownIds": unknown })),
+    )
+}
+
 async fn fetch_file(state: &SharedState, raw_id: &str) -> WixResult<Json<FileResponse>> {
     let id = resolve_file_id("fileId", raw_id)?;
     let row = state
         .store
-        .call(move |conn| files::require_file(conn, &id))
-        .await?;
+        .call(move |conn| files::get_file(conn, &id))
+        .await?
+        .ok_or_else(|| not_found("fileId", vec![raw_id.to_string()]))?;
     Ok(Json(FileResponse {
         file: wire(state, &row),
     }))
@@ -47,21 +63,32 @@ pub(super) async fn get_files(
     State(state): State<SharedState>,
     WixJson(req): WixJson<GetFileDescriptorsRequest>,
 ) -> WixResult<Json<FilesResponse>> {
-    if req.file_ids.is_empty() {
-        return Err(WixError::invalid("fileIds", "must contain at least one id"));
-    }
-    if req.file_ids.len() > limits::GET_FILES_MAX_IDS {
-        return Err(WixError::invalid("fileIds", "must contain at most 100 ids"));
-    }
+    let n = req.file_ids.len();
+    crate::contract::check(|v| {
+        v.min_items("fileIds", n, 1);
+        v.max_items("fileIds", n, limits::GET_FILES_MAX_IDS);
+    })?;
     let ids = req
         .file_ids
         .iter()
-        .map(|id| resolve_file_id("fileIds", id))
+        .enumerate()
+        .map(|(i, id)| resolve_file_id(&format!("fileIds[{i}]"), id))
         .collect::<WixResult<Vec<_>>>()?;
+    let asked = ids.clone();
     let rows = state
         .store
-        .call(move |conn| files::get_files(conn, &ids))
+        .call(move |conn| files::get_files(conn, &asked))
         .await?;
+    let known: std::collections::HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let unknown: Vec<String> = ids
+        .iter()
+        .zip(&req.file_ids)
+        .filter(|(id, _)| !known.contains(id.as_str()))
+        .map(|(_, raw)| raw.clone())
+        .collect();
+    if !unknown.is_empty() {
+        return Err(not_found("fileIds", unknown));
+    }
     Ok(Json(FilesResponse {
         files: rows.iter().map(|r| wire(&state, r)).collect(),
     }))

@@ -67,6 +67,10 @@ pub fn detect(head: &[u8], hints: &Hints<'_>) -> Result<Detected, Failure> {
     if is_svg(head) {
         return Ok(sniffed("image/svg+xml".to_string()));
     }
+    // Binary glTF, which `infer` doesn't know: `glTF`, then a little-endian version.
+    if head.len() >= 12 && head.starts_with(b"glTF") {
+        return Ok(sniffed("model/gltf-binary".to_string()));
+    }
     if let Some(kind) = infer::get(head) {
         let mime = kind.mime_type();
         if mime == "text/html" {
@@ -158,6 +162,17 @@ mod tests {
         assert!(d.sniffed);
         let pdf = detect(b"%PDF-1.7\n", &Hints::default()).expect("pdf");
         assert_eq!(pdf.media_type, MediaType::Document);
+    }
+
+    /// Binary glTF is found by its magic and is a MODEL3D; JSON glTF by its name.
+    #[test]
+    fn finds_gltf() {
+        let glb = b"glTF\x02\0\0\0\x14\0\0\0\0\0\0\0";
+        let d = detect(glb, &Hints::default()).expect("glb");
+        assert_eq!((d.media_type, d.sniffed), (MediaType::Model3d, true));
+        let json = br#"{"asset":{"version":"2.0"}}"#;
+        let d = detect(json, &hints(None, "scene.gltf")).expect("gltf");
+        assert_eq!(d.media_type, MediaType::Model3d);
     }
 
     /// SVG is found by its markup, with or without an XML prolog, and is a VECTOR.

@@ -127,9 +127,7 @@ pub fn validate_folder_name(field: &str, name: &str) -> WixResult<()> {
     if name.trim().is_empty() {
         return Err(WixError::invalid(field, "must not be empty"));
     }
-    if name.chars().count() > limits::FOLDER_NAME_MAX_LEN {
-        return Err(WixError::invalid(field, "must be at most 256 characters"));
-    }
+    crate::contract::check(|v| v.max_len(field, Some(name), limits::FOLDER_NAME_MAX_LEN))?;
     if name.contains('/') || name.chars().any(char::is_control) {
         return Err(WixError::invalid(
             field,
@@ -142,30 +140,26 @@ pub fn validate_folder_name(field: &str, name: &str) -> WixResult<()> {
     Ok(())
 }
 
-/// Where a folder sits, or how far a tree reaches below one: levels and characters of path
-/// (`/a/b` is 2 levels and 4 characters).
+/// Where a folder sits, or how far a tree reaches below one, in levels. Wix publishes no
+/// limit on a tree's path (`filePath`'s 100 characters bound a request, not the tree), so
+/// depth alone is limited, and with it every walk up or down a chain.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Reach {
     pub depth: usize,
-    pub path_len: usize,
 }
 
-/// How deep `id` is below its root (a root is at 0) and how long its path is, counting at
-/// most one level past the limit: a chain longer than that (left by an older server) counts as
-/// too deep, and no walk goes further whatever the database holds.
+/// How deep `id` is below its root (a root is at 0), counting at most one level past the
+/// limit: a chain longer than that (left by an older server) counts as too deep, and no walk
+/// goes further whatever the database holds.
 pub fn place_of(conn: &Connection, id: &str) -> WixResult<Reach> {
     let mut reach = Reach::default();
     let mut current = id.to_string();
-    let mut up =
-        conn.prepare_cached("SELECT parent_id, display_name FROM folders WHERE id = ?1")?;
+    let mut up = conn.prepare_cached("SELECT parent_id FROM folders WHERE id = ?1")?;
     while reach.depth <= limits::FOLDER_MAX_DEPTH {
-        let row: Option<(String, String)> = up
-            .query_row([&current], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        match row {
-            Some((parent, name)) if !parent.is_empty() => {
+        let parent: Option<String> = up.query_row([&current], |r| r.get(0)).optional()?;
+        match parent {
+            Some(parent) if !parent.is_empty() => {
                 reach.depth += 1;
-                reach.path_len += 1 + name.chars().count();
                 current = parent;
             }
             _ => break,
@@ -174,29 +168,27 @@ pub fn place_of(conn: &Connection, id: &str) -> WixResult<Reach> {
     Ok(reach)
 }
 
-/// How far the folders below `id` reach: the most levels and the longest path relative to
-/// `id` (0 and 0 for a leaf), looking at most one level past the limit.
+/// How far the folders below `id` reach: the most levels relative to `id` (0 for a leaf),
+/// looking at most one level past the limit.
 pub fn reach_below(conn: &Connection, id: &str) -> WixResult<Reach> {
-    let (depth, len): (Option<i64>, Option<i64>) = conn.query_row(
-        "WITH RECURSIVE sub(id, d, len) AS (
-             SELECT id, 0, 0 FROM folders WHERE id = ?1
-             UNION ALL SELECT f.id, sub.d + 1, sub.len + 1 + length(f.display_name)
+    let depth: Option<i64> = conn.query_row(
+        "WITH RECURSIVE sub(id, d) AS (
+             SELECT id, 0 FROM folders WHERE id = ?1
+             UNION ALL SELECT f.id, sub.d + 1
                  FROM folders f JOIN sub ON f.parent_id = sub.id
                  WHERE sub.d <= ?2)
-         SELECT MAX(d), MAX(len) FROM sub",
+         SELECT MAX(d) FROM sub",
         params![id, limits::FOLDER_MAX_DEPTH as i64],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| r.get(0),
     )?;
-    let count = |v: Option<i64>| usize::try_from(v.unwrap_or(0)).unwrap_or(0);
     Ok(Reach {
-        depth: count(depth),
-        path_len: count(len),
+        depth: usize::try_from(depth.unwrap_or(0)).unwrap_or(0),
     })
 }
 
-/// Refuses a folder named `name` under `parent` (with `below` under it) whose tree would go
-/// deeper than `FOLDER_MAX_DEPTH` or have a path longer than `FOLDER_PATH_MAX_LEN` characters.
-pub fn check_fits(field: &str, parent: Reach, name: &str, below: Reach) -> WixResult<()> {
+/// Refuses a folder under `parent` (with `below` under it) whose tree would go deeper than
+/// `FOLDER_MAX_DEPTH`.
+pub fn check_fits(field: &str, parent: Reach, below: Reach) -> WixResult<()> {
     let depth = parent.depth + 1 + below.depth;
     if depth > limits::FOLDER_MAX_DEPTH {
         return Err(WixError::invalid(
@@ -204,16 +196,6 @@ pub fn check_fits(field: &str, parent: Reach, name: &str, below: Reach) -> WixRe
             format!(
                 "would put a folder {depth} levels deep; folders may be at most {} levels deep",
                 limits::FOLDER_MAX_DEPTH
-            ),
-        ));
-    }
-    let path_len = parent.path_len + 1 + name.chars().count() + below.path_len;
-    if path_len > limits::FOLDER_PATH_MAX_LEN {
-        return Err(WixError::invalid(
-            field,
-            format!(
-                "would make a folder path {path_len} characters long; the limit is {}",
-                limits::FOLDER_PATH_MAX_LEN
             ),
         ));
     }
@@ -246,7 +228,6 @@ pub fn create_folder(conn: &Connection, name: &str, parent_id: &str) -> WixResul
     check_fits(
         "parentFolderId",
         place_of(conn, &parent.id)?,
-        name,
         Reach::default(),
     )?;
     insert_folder(conn, name, &parent)
@@ -259,24 +240,16 @@ pub fn create_folder(conn: &Connection, name: &str, parent_id: &str) -> WixResul
 /// The path is checked whole (length, names, depth) before the first folder is looked up, so
 /// the walk, and the time the connection is held, is bounded by the depth limit.
 pub fn resolve_path(conn: &Connection, parent_id: &str, path: &str) -> WixResult<String> {
-    if path.chars().count() > limits::FILE_PATH_MAX_LEN {
-        return Err(WixError::invalid(
-            "filePath",
-            format!("must be at most {} characters", limits::FILE_PATH_MAX_LEN),
-        ));
-    }
+    crate::contract::check(|v| v.max_len("filePath", Some(path), limits::FILE_PATH_MAX_LEN))?;
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     for segment in &segments {
         validate_folder_name("filePath", segment)?;
     }
     let mut current = live_parent(conn, "parentFolderId", parent_id)?;
     // The chain as one tree below the parent: its first folder, and the rest under it.
-    if let Some((first, rest)) = segments.split_first() {
-        let rest = Reach {
-            depth: rest.len(),
-            path_len: rest.iter().map(|s| 1 + s.chars().count()).sum(),
-        };
-        check_fits("filePath", place_of(conn, &current.id)?, first, rest)?;
+    if let Some((_, rest)) = segments.split_first() {
+        let rest = Reach { depth: rest.len() };
+        check_fits("filePath", place_of(conn, &current.id)?, rest)?;
     }
     for segment in segments {
         let existing = conn
@@ -375,11 +348,8 @@ pub fn update_folder(
         ));
     }
     let now = now_ms();
-    let below = reach_below(conn, id)?;
     if let Some(name) = name {
         validate_folder_name("folder.displayName", name)?;
-        let parent = place_of(conn, &folder.parent_id)?;
-        check_fits("folder.displayName", parent, name, below)?;
         conn.execute(
             "UPDATE folders SET display_name = ?2, updated_ms = ?3 WHERE id = ?1",
             params![id, name, now],
@@ -387,13 +357,8 @@ pub fn update_folder(
     }
     if let Some(parent_id) = new_parent.filter(|p| *p != folder.parent_id) {
         let parent = live_parent(conn, "folder.parentFolderId", parent_id)?;
-        let named = name.unwrap_or(&folder.display_name);
-        check_fits(
-            "folder.parentFolderId",
-            place_of(conn, &parent.id)?,
-            named,
-            below,
-        )?;
+        let reach = reach_below(conn, id)?;
+        check_fits("folder.parentFolderId", place_of(conn, &parent.id)?, reach)?;
         let below = subtree(conn, id)?;
         if below.iter().any(|f| f == parent_id) {
             return Err(WixError::invalid(

@@ -117,7 +117,6 @@ pub fn restore_folders(conn: &Connection, ids: &[String]) -> WixResult<()> {
         check_fits(
             "folderIds",
             place_of(conn, &parent.id)?,
-            &folder.display_name,
             reach_below(conn, id)?,
         )?;
         conn.execute(

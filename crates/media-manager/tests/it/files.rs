@@ -45,7 +45,7 @@ async fn import_answers_pending_descriptor() {
 #[tokio::test]
 async fn import_validation_names_the_field() {
     let s = TestServer::start().await;
-    let long = "x".repeat(201);
+    let long = "x".repeat(1001);
     let cases = [
         (json!({}), "url"),
         (json!({"url": "not a url"}), "url"),
@@ -67,7 +67,7 @@ async fn import_validation_names_the_field() {
             "mimeType",
         ),
         (
-            json!({"url": "http://h/x.png", "labels": vec!["l"; 101]}),
+            json!({"url": "http://h/x.png", "labels": vec!["l"; 501]}),
             "labels",
         ),
         (
@@ -303,7 +303,8 @@ async fn search_covers_all_levels() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
-/// Get by query, by path and by Wix media URL agree; unknown ids are 404; get-files caps at 100.
+/// Get by query, by path and by Wix media URL agree; unknown ids are 400 RESOURCE_NOT_FOUND;
+/// get-files caps at 100.
 #[tokio::test]
 async fn get_file_bindings_agree() {
     let s = TestServer::start().await;
@@ -331,12 +332,15 @@ async fn get_file_bindings_agree() {
     assert_eq!(a["file"]["id"], b["file"]["id"]);
     assert_eq!(a["file"]["id"], c["file"]["id"]);
     let (status, v) = s.get("/v1/files/get-file-by-id?fileId=nope").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(v["details"]["applicationError"]["code"], "FILE_NOT_FOUND");
-    let v = s
-        .ok_post("/v1/files/get-files", json!({"fileIds": [id, "nope"]}))
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        v["details"]["validationError"]["fieldViolations"][0]["ruleName"],
+        "RESOURCE_NOT_FOUND"
+    );
+    let (status, v) = s
+        .post("/v1/files/get-files", json!({"fileIds": [id, "nope"]}))
         .await;
-    assert_eq!(v["files"].as_array().unwrap().len(), 1);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     let (status, _) = s
         .post("/v1/files/get-files", json!({"fileIds": vec!["x"; 101]}))
         .await;
@@ -440,7 +444,7 @@ async fn trash_restore_and_purge_files() {
             urlencode(&id)
         ))
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "deleted for good: unknown");
 }
 
 /// Query filters by folder, status and source URL, and refuses unknown fields.

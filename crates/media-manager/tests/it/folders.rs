@@ -92,7 +92,7 @@ async fn create_validation() {
         (json!({}), "displayName"),
         (json!({"displayName": ""}), "displayName"),
         (json!({"displayName": "a/b"}), "displayName"),
-        (json!({"displayName": "x".repeat(257)}), "displayName"),
+        (json!({"displayName": "x".repeat(1001)}), "displayName"),
         (json!({"displayName": 7}), "displayName"),
     ] {
         let (status, v) = s.post("/v1/folders", body.clone()).await;
@@ -243,7 +243,7 @@ async fn permanent_delete_removes_subtree() {
             urlencode(&file_id)
         ))
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::BAD_REQUEST, "deleted for good: unknown");
 }
 
 /// Listing folders pages through every child exactly once; search and query find nested ones.
@@ -321,29 +321,51 @@ fn violated_field(v: &Value) -> &str {
         .unwrap_or_default()
 }
 
-/// Issue 13, hole 1: folders are at most `FOLDER_MAX_DEPTH` (32) levels deep and a `filePath`
-/// at most 1024 characters. A path to the limit is made; one level more, a 8,000-level path,
-/// a folder created, moved or restored past the limit are refused with 400 and change nothing.
+/// Issue 13, hole 1: folders are at most `FOLDER_MAX_DEPTH` (32) levels deep, and a
+/// `filePath` at most 100 characters (the contract's limit: a deep chain is reached in steps,
+/// a folder's id plus a relative path). A chain to the limit is made; one level more, an
+/// 8,000-level path, a folder created, moved or restored past the limit are refused with 400
+/// and change nothing.
 #[tokio::test]
 async fn hole_1_deep_folder_chain_refused() {
     let max = wix_media_wire::types::limits::FOLDER_MAX_DEPTH;
     let s = TestServer::start().await;
-    let path = |n: usize| (1..=n).map(|i| format!("/d{i:02}")).collect::<String>();
-    let upload = |file_path: String| json!({"mimeType": "image/png", "fileName": "a.png", "filePath": file_path});
+    let path =
+        |from: usize, to: usize| (from..=to).map(|i| format!("/d{i:02}")).collect::<String>();
+    let upload = |parent: Option<&str>, file_path: String| {
+        let mut body = json!({"mimeType": "image/png", "fileName": "a.png", "filePath": file_path});
+        if let Some(p) = parent {
+            body["parentFolderId"] = json!(p);
+        }
+        body
+    };
+    let half = max / 2;
     let (status, v) = s
-        .post("/v1/files/generate-upload-url", upload(path(max)))
+        .post("/v1/files/generate-upload-url", upload(None, path(1, half)))
         .await;
-    assert_eq!(status, StatusCode::OK, "a path to the limit: {v}");
-    for too_deep in [path(max + 1), "/a".repeat(8000)] {
+    assert_eq!(status, StatusCode::OK, "the first half: {v}");
+    let middle = find(&s, &format!("d{half:02}")).await;
+    let (status, v) = s
+        .post(
+            "/v1/files/generate-upload-url",
+            upload(Some(&middle), path(half + 1, max)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "a chain to the limit: {v}");
+    for too_deep in [path(half + 1, max + 1), "/a".repeat(8000)] {
         let (status, v) = s
-            .post("/v1/files/generate-upload-url", upload(too_deep))
+            .post(
+                "/v1/files/generate-upload-url",
+                upload(Some(&middle), too_deep),
+            )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
         assert_eq!(violated_field(&v), "filePath", "{v}");
         let (status, v) = s
             .post(
                 "/v1/files/import",
-                json!({"url": "https://cdn.example/a.png", "filePath": path(max + 1)}),
+                json!({"url": "https://cdn.example/a.png", "parentFolderId": middle,
+                       "filePath": path(half + 1, max + 1)}),
             )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");

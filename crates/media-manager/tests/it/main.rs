@@ -4,12 +4,16 @@
 mod support;
 
 mod conns;
+mod contract;
 mod downloads;
 mod files;
 mod folders;
 mod guard;
 mod hosts;
+mod media_kinds;
 mod openapi;
 mod processing;
+mod quota;
 mod sites;
+mod sparse;
 mod uploads;

@@ -45,6 +45,18 @@ async fn document_parses() {
         schemas["BulkImportFileRequest"]["properties"]["importFileRequests"]["maxItems"],
         100
     );
+    assert_eq!(
+        schemas["AudioMedia"]["properties"]["assets"]["items"]["$ref"],
+        "#/components/schemas/AudioAsset"
+    );
+    let resumable = &schemas["GenerateFileResumableUploadUrlRequest"];
+    assert!(resumable["properties"].get("externalInfo").is_none());
+    assert_eq!(resumable["additionalProperties"], false);
+    assert_eq!(resumable["properties"]["filePath"]["maxLength"], 100);
+    assert_eq!(
+        schemas["GenerateFileUploadUrlRequest"]["properties"]["labels"]["maxItems"],
+        50
+    );
 }
 
 /// Every path and method the document lists answers something other than the router's

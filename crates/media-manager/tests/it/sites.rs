@@ -93,7 +93,7 @@ async fn sites_are_isolated() {
     let by_id = format!("/v1/files/get-file-by-id?fileId={id}");
     assert_eq!(a.get(&by_id).await.0, StatusCode::OK);
     let (status, v) = b.get(&by_id).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    assert_eq!(status, StatusCode::BAD_REQUEST, "unknown to site b: {v}");
     let listed = |v: &Value| v["files"].as_array().map_or(0, Vec::len);
     let (_, va) = a.get("/v1/files?parentFolderId=media-root").await;
     let (_, vb) = b.get("/v1/files?parentFolderId=media-root").await;
