@@ -141,13 +141,23 @@ async fn a_migration_through_sparse_answers_with_every_kind_of_media() {
     let again = command(
         &s,
         w,
-        &["run", "m.csv", "--journal", "again.sqlite", "--report-dir", "again"],
+        &[
+            "run",
+            "m.csv",
+            "--journal",
+            "again.sqlite",
+            "--report-dir",
+            "again",
+        ],
     );
     let (code, out) = run_to_end(again).await;
     assert_eq!(code, 0, "adopting run: {out}");
     assert_eq!(s.stats().await["calls"][BULK_IMPORT].as_u64(), imports);
     let adopted = read_csv(&w.join("again/reconciliation.csv"));
-    assert!(adopted.iter().all(|r| r["status"] == "ready"), "{adopted:?}");
+    assert!(
+        adopted.iter().all(|r| r["status"] == "ready"),
+        "{adopted:?}"
+    );
 
     let (code, out) = run_to_end(command(
         &s,
@@ -278,7 +288,9 @@ async fn a_full_site_stops_the_run_and_a_raised_quota_finishes_it() {
     assert_eq!(spent, 0);
 
     // The quota raised: every row READY, once.
-    let s = s.restart(|c| c.quota_files = None).await;
+    let mut s = s;
+    s.config.quota_files = None;
+    s.bounce(Duration::ZERO).await;
     let (code, out) = run_to_end(run(&s, w, &one_at_a_time)).await;
     assert_eq!(code, 0, "{out}");
     let files = s.files_with_paths().await;

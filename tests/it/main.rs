@@ -5,6 +5,7 @@
 mod support;
 
 mod cli;
+mod contract;
 mod exit_codes;
 mod export;
 mod faults;
