@@ -549,3 +549,86 @@ fn page_query(parent: &str, cursor: Option<&str>) -> String {
     }
     q.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use axum::Json;
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::control::budget::BudgetConfig;
+
+    /// A Get File Descriptors that answers `RESOURCE_NOT_FOUND` for the whole call when any id
+    /// is unknown (an id starting `gone`), naming none of them — as terse as Wix may be.
+    async fn terse_target(calls: Arc<AtomicU32>) -> String {
+        let app = axum::Router::new().route(
+            "/site-media/v1/files/get-files",
+            post(move |Json(body): Json<Value>| {
+                let calls = calls.clone();
+                async move {
+                    calls.fetch_add(1, Ordering::Relaxed);
+                    let ids: Vec<String> =
+                        serde_json::from_value(body["fileIds"].clone()).expect("ids");
+                    if ids.iter().any(|id| id.starts_with("gone")) {
+                        let body = json!({"message": "not found", "details": {"validationError": {
+                            "fieldViolations": [{"field": "fileIds", "description": "not found",
+                                                 "violatedRule": "OTHER", "ruleName": "RESOURCE_NOT_FOUND"}]}}});
+                        return (StatusCode::BAD_REQUEST, Json(body));
+                    }
+                    let files: Vec<Value> = ids
+                        .iter()
+                        .map(|id| json!({"id": id, "operationStatus": "READY"}))
+                        .collect();
+                    (StatusCode::OK, Json(json!({"files": files})))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    /// Unknown ids that the error doesn't name are found by halves: every known id is
+    /// answered, the unknown ones are left out, in a few calls.
+    #[tokio::test]
+    async fn unknown_ids_named_by_no_one_are_found_by_halves() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let base_url = terse_target(calls.clone()).await;
+        let budget = Arc::new(Budget::new(BudgetConfig {
+            per_minute: 60_000,
+            ..BudgetConfig::default()
+        }));
+        let target = Target {
+            base_url,
+            api_key: None,
+            site_id: None,
+        };
+        let client = MediaClient::new(target, budget, Duration::from_secs(10)).expect("client");
+        let mut ids: Vec<String> = (0..40).map(|i| format!("f{i}")).collect();
+        ids[7] = "gone-7".to_string();
+        ids[31] = "gone-31".to_string();
+        let found = client
+            .get_files(&ids)
+            .await
+            .expect("the known ids are answered");
+        let mut got: Vec<String> = found.into_iter().filter_map(|f| f.id).collect();
+        got.sort();
+        let mut want: Vec<String> = ids
+            .iter()
+            .filter(|i| !i.starts_with("gone"))
+            .cloned()
+            .collect();
+        want.sort();
+        assert_eq!(got, want);
+        // Two unknown ids among 40: at most 1 + 2·2·⌈log2 40⌉ calls, below one per id.
+        let spent = calls.load(Ordering::Relaxed);
+        assert!(spent <= 25, "{spent} calls");
+    }
+}

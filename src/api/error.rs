@@ -273,3 +273,64 @@ pub(crate) fn transport_error(endpoint: &'static str, e: &reqwest::Error) -> Cal
         CallError::NoAnswer { endpoint, message }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: serde_json::Value) -> CallError {
+        let status = StatusCode::from_u16(status).expect("status");
+        let bytes = serde_json::to_vec(&body).expect("json");
+        CallError::Api(ApiError::from_body(
+            "getFileDescriptors",
+            status,
+            &bytes,
+            None,
+        ))
+    }
+
+    fn violation(rule: &str, data: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({"message": "m", "details": {"validationError": {"fieldViolations": [
+            {"field": "fileIds", "description": "d", "violatedRule": "OTHER", "ruleName": rule, "data": data}
+        ]}}})
+    }
+
+    /// A documented validation error names itself by its `ruleName`; a full site stops the
+    /// run, and its rows are queued again at no cost.
+    #[test]
+    fn validation_rules_are_codes() {
+        let full = answer(400, violation("SITE_QUOTA_EXCEEDED", serde_json::json!({})));
+        assert_eq!(full.code(), "SITE_QUOTA_EXCEEDED");
+        assert!(full.is_site_full() && full.stops_the_run());
+        let bad = answer(400, violation("", serde_json::Value::Null));
+        assert_eq!(bad.code(), "HTTP_400");
+        assert!(!bad.stops_the_run());
+    }
+
+    /// `RESOURCE_NOT_FOUND` says which of the asked ids are unknown when its data names them
+    /// (in any shape), none when it doesn't; any other error is not about ids.
+    #[test]
+    fn unknown_ids_are_read_from_any_shape_of_data() {
+        let asked = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        let named = answer(
+            400,
+            violation(
+                "RESOURCE_NOT_FOUND",
+                serde_json::json!({"unknownIds": ["b", "zz"]}),
+            ),
+        );
+        assert_eq!(named.unknown_ids(&asked), Some(vec![&asked[1]]));
+        let listed = answer(
+            400,
+            violation("RESOURCE_NOT_FOUND", serde_json::json!(["c"])),
+        );
+        assert_eq!(listed.unknown_ids(&asked), Some(vec![&asked[2]]));
+        let silent = answer(
+            400,
+            violation("RESOURCE_NOT_FOUND", serde_json::Value::Null),
+        );
+        assert_eq!(silent.unknown_ids(&asked), Some(vec![]));
+        let other = answer(400, violation("ZERO_FILE_SIZE", serde_json::json!(["a"])));
+        assert_eq!(other.unknown_ids(&asked), None);
+    }
+}
