@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use serde_json::json;
 
 use super::error::{WixError, WixResult};
-use wix_media_wire::types::{ApplicationError, rules};
+use wix_media_wire::types::rules;
 
 /// A site's limits; `None` is unlimited.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,15 +55,6 @@ impl Quota {
             self.description(used),
             Some(self.data(used)),
         )
-    }
-
-    /// The error of one Bulk Import item the site has no room for.
-    pub fn item_exceeded(&self, used: Usage) -> ApplicationError {
-        ApplicationError {
-            code: rules::SITE_QUOTA_EXCEEDED.to_string(),
-            description: self.description(used),
-            data: Some(self.data(used)),
-        }
     }
 
     fn description(&self, used: Usage) -> String {

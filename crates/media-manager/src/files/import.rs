@@ -164,10 +164,10 @@ pub(super) async fn import_file(
     let row = commit_then_queue(
         &state,
         move |tx| {
-            // The bytes of a URL import are unknown until it is fetched: a file's place is
-            // what it needs now.
-            st.quota().admit(tx, "url", None)?;
             let new = prepare_import(&st, tx, &req)?;
+            // The bytes of a URL import are unknown until it is fetched: a file's place is
+            // what it needs now. Refused, the folders `filePath` made roll back with the rest.
+            st.quota().admit(tx, "url", None)?;
             files::insert_file(tx, new)
         },
         |row: &FileRow| vec![row.id.clone()],
@@ -209,17 +209,17 @@ async fn import_many(
                     )));
                     continue;
                 }
-                if !quota.fits(used, None) {
-                    let field = format!("importFileRequests[{i}]");
-                    out.push(Err(quota.exceeded(&field, used)));
-                    continue;
-                }
                 // A savepoint per item: a refused item leaves no folder or row behind.
                 let sp = tx.savepoint()?;
                 let prefix = format!("importFileRequests[{i}]");
                 let created = prepare_import(&st, &sp, req)
-                    .and_then(|new| files::insert_file(&sp, new))
-                    .map_err(|e| e.within(&prefix));
+                    .map_err(|e| e.within(&prefix))
+                    .and_then(|new| {
+                        if !quota.fits(used, None) {
+                            return Err(quota.exceeded(&prefix, used));
+                        }
+                        files::insert_file(&sp, new).map_err(|e| e.within(&prefix))
+                    });
                 match created {
                     Ok(row) => {
                         sp.commit()?;
