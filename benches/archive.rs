@@ -1,6 +1,6 @@
 //! Peak memory of a folder archive at the depth limit (issue 13, hole 1): the local Media
 //! Manager zips a folder whose files sit at the bottom of a chain of `FOLDER_MAX_DEPTH` folders
-//! whose path is the longest allowed (1,024 characters of 3 bytes: 3 KB per entry), and a client reads the zip to its
+//! whose path is 1,024 characters of 3 bytes (3 KB per entry), and a client reads the zip to its
 //! end. Before the limit, a chain's archive kept a path copy per folder (memory growing with the
 //! square of the depth); now paths are rebuilt from parent links per file. The same number of
 //! files in one shallow folder is the baseline. Linux only (reads /proc/self):
@@ -57,7 +57,7 @@ async fn build(data: &Path, depth: usize, name_len: usize, files: usize) -> Stri
     store
         .transaction(move |tx| {
             // One folder at a time, as the folder API makes them: a `filePath` is capped at
-            // 1,024 characters, but 32 folders of 250 characters each are allowed.
+            // 100 characters, but 32 folders of long names each are allowed.
             let mut chain = Vec::new();
             let mut parent = MEDIA_ROOT.to_string();
             for level in 0..depth {
@@ -162,8 +162,8 @@ fn main() {
     println!("|---|---|---|---|---|");
     for (label, depth, name_len) in [
         ("1 folder, 10-char name".to_string(), 1, 10),
-        // The longest path allowed at the deepest level: 32 × (1 + 31) = 1,024 characters,
-        // of three bytes each.
+        // A long path at the deepest level: 32 × (1 + 31) = 1,024 characters, of three
+        // bytes each.
         (format!("{max} folders, 31-char names"), max, 31),
     ] {
         let f = runtime.block_on(measure(depth, name_len, files));
