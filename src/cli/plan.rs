@@ -52,7 +52,7 @@ pub struct PlanArgs {
 
 impl PlanArgs {
     fn to_config(&self) -> Result<PlanConfig, UsageError> {
-        super::args::check_batch_size(self.batch_size as u64)?;
+        super::args::check_batch_size(self.batch_size)?;
         if self.rate == 0
             || self.probe_per_host == 0
             || self.probe_concurrency == 0
