@@ -338,6 +338,17 @@ function zipEntries(buf) {
 
 const ids = (list) => list.map((f) => f._id);
 
+// Whether a listing's page says another follows. The public contract's PagingMetadataV2 has only
+// `cursors.next` for that (its `hasNext` is @internal), as the SDK's own iterators read it.
+function assertMorePages(nextCursor, more, what = 'nextCursor') {
+  const next = nextCursor?.cursors?.next;
+  if (more) {
+    assert.match(next ?? '', /\S/, `${what}.cursors.next: another page follows`);
+  } else {
+    assert.ok(!next, `${what}.cursors.next is ${JSON.stringify(next)} on the last page`);
+  }
+}
+
 // ---- folders --------------------------------------------------------------------------------
 
 check('folders.createFolder: a folder at the root', async (c) => {
@@ -372,7 +383,7 @@ check('folders.getFolder', async (c) => {
 check('folders.listFolders: the children of one folder', async (c) => {
   const res = await c.folders.listFolders({ parentFolderId: need('folderA') });
   assert.deepEqual(ids(res.folders), [ctx.folderChild]);
-  assert.equal(res.nextCursor?.hasNext, false);
+  assertMorePages(res.nextCursor, false);
 });
 
 check('folders.listFolders: cursor paging and sort', async (c) => {
@@ -382,8 +393,7 @@ check('folders.listFolders: cursor paging and sort', async (c) => {
   });
   assert.equal(first.folders.length, 1);
   assert.equal(first.folders[0].displayName, 'sdk-conformance-a');
-  assert.equal(first.nextCursor?.hasNext, true);
-  assert.match(first.nextCursor?.cursors?.next ?? '', /\S/, 'nextCursor.cursors.next');
+  assertMorePages(first.nextCursor, true);
   const second = await c.folders.listFolders({
     sort: { fieldName: 'displayName', order: 'ASC' },
     paging: { limit: 1, cursor: first.nextCursor.cursors.next },
@@ -628,7 +638,7 @@ check('files.listFiles: one folder, mediaTypes, sort', async (c) => {
     sort: { fieldName: 'displayName', order: 'ASC' },
   });
   assert.deepEqual(res.files.map((f) => f.displayName), ['bulk-2.pdf', 'paper.pdf', 'pixel.png']);
-  assert.equal(res.nextCursor?.hasNext, false);
+  assertMorePages(res.nextCursor, false);
   const images = await c.files.listFiles({ parentFolderId: ctx.folderA, mediaTypes: ['IMAGE'] });
   assert.deepEqual(ids(images.files), [ctx.png]);
 });
@@ -639,13 +649,13 @@ check('files.listFiles: cursor paging', async (c) => {
     paging: { limit: 2 },
   });
   assert.deepEqual(first.files.map((f) => f.displayName), ['pixel.png', 'paper.pdf']);
-  assert.equal(first.nextCursor?.hasNext, true);
+  assertMorePages(first.nextCursor, true);
   const second = await c.files.listFiles({
     parentFolderId: ctx.folderA, sort: { fieldName: 'displayName', order: 'DESC' },
     paging: { limit: 2, cursor: first.nextCursor.cursors.next },
   });
   assert.deepEqual(second.files.map((f) => f.displayName), ['bulk-2.pdf']);
-  assert.equal(second.nextCursor?.hasNext, false);
+  assertMorePages(second.nextCursor, false);
 });
 
 check('files.searchFiles: a term, every level; mediaTypes', async (c) => {
@@ -1013,6 +1023,42 @@ check('limits: listFiles paging.limit above 100 is refused (@max 100)', async (c
 check('limits: bulkDeleteFolders takes at most 100 ids (@maxSize 100)', async (c) => {
   const many = Array.from({ length: 101 }, () => need('folderA'));
   assertValidationError(await rejects(c.folders.bulkDeleteFolders(many), '101 ids'), 'folderIds');
+});
+
+check('limits: bulkRestoreFoldersFromTrashBin takes at most 100 ids (@maxSize 100)', async (c) => {
+  const many = Array.from({ length: 101 }, () => need('folderA'));
+  const err = await rejects(c.folders.bulkRestoreFoldersFromTrashBin(many), '101 ids');
+  assertValidationError(err, 'folderIds');
+});
+
+// ---- documented validation errors (*ValidationErrors of the generated typings) ---------------
+
+function assertRule(err, rule) {
+  assert.equal(err.status, 400, `status ${err.status}: ${err.message}`);
+  const rules = (err.details?.validationError?.fieldViolations ?? []).map((v) => v.ruleName);
+  assert.ok(rules.includes(rule), `expected ruleName ${rule}, the SDK read ${JSON.stringify(rules)}`);
+}
+
+check('rules: generateFileUploadUrl of sizeInBytes 0 is ZERO_FILE_SIZE', async (c) => {
+  const err = await rejects(c.files.generateFileUploadUrl('image/png', { sizeInBytes: '0' }), 'size 0');
+  assertRule(err, 'ZERO_FILE_SIZE');
+});
+
+check('rules: generateFileDownloadUrl of an asset the file lacks is INVALID_ASSET_KEY', async (c) => {
+  const err = await rejects(
+    c.files.generateFileDownloadUrl(need('png'), { assetKeys: ['1080p.mp4'] }), 'unknown asset key');
+  assertRule(err, 'INVALID_ASSET_KEY');
+});
+
+check('rules: listFiles sorted by an unsortable field is UNSUPPORTED_SORT_VALUE', async (c) => {
+  const err = await rejects(
+    c.files.listFiles({ sort: { fieldName: 'mimeType', order: 'ASC' } }), 'sort by mimeType');
+  assertRule(err, 'UNSUPPORTED_SORT_VALUE');
+});
+
+check('rules: updateFolder with nothing to change is FIELD_MASK_IS_EMPTY_OR_MISSING', async (c) => {
+  const err = await rejects(c.folders.updateFolder(need('folderA'), {}), 'an empty update');
+  assertRule(err, 'FIELD_MASK_IS_EMPTY_OR_MISSING');
 });
 
 // ---------------------------------------------------------------------------------------------

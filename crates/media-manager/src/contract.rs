@@ -1,15 +1,16 @@
-//! The contract's request limits (`@maxLength`, `@maxSize` of Wix's generated packages, held in
-//! `limits`), checked before a handler does anything, as Wix's gateway checks them: every
-//! violation of a request is collected into one 400 body (`violatedRule` `MAX_LENGTH`,
-//! `MAX_SIZE` or `MIN_SIZE`, the limit in `data.threshold`). What the limits don't say (a URL
-//! that isn't http, a folder that doesn't exist) is the handlers' to check.
+//! The contract's request limits (`@maxLength`, `@maxSize`, `@minSize`, `@min` of Wix's
+//! generated packages, held in `limits`), checked before a handler does anything, as Wix's
+//! gateway checks them: every violation of a request is collected into one 400 body
+//! (`violatedRule` `MAX_LENGTH`, `MAX_SIZE`, `MIN_SIZE` or `MIN`, the limit in
+//! `data.threshold`). What the limits don't say (a URL that isn't http, a folder that doesn't
+//! exist) is the handlers' to check.
 
 use serde_json::json;
 
 use super::error::{WixError, WixResult, violation};
 use wix_media_wire::types::{
-    ExternalInfo, FieldViolation, GenerateFileResumableUploadUrlRequest,
-    GenerateFileUploadUrlRequest, ImportFileRequest, limits,
+    ExternalInfo, FieldViolation, GenerateFileDownloadUrlRequest,
+    GenerateFileResumableUploadUrlRequest, GenerateFileUploadUrlRequest, ImportFileRequest, limits,
 };
 
 /// The violations found so far, each field named under a prefix (`""` or
@@ -58,6 +59,18 @@ impl Violations {
                 format!("must have at most {max} items, not {count}"),
                 "MAX_SIZE",
                 max,
+            );
+        }
+    }
+
+    /// A number of at least `min`.
+    pub fn min_value(&mut self, field: &str, value: Option<u64>, min: u64) {
+        if value.is_some_and(|v| v < min) {
+            self.push(
+                field,
+                format!("must be at least {min}"),
+                "MIN",
+                usize::try_from(min).unwrap_or(usize::MAX),
             );
         }
     }
@@ -173,6 +186,29 @@ impl Violations {
             req.labels.as_deref(),
             limits::RESUMABLE_UPLOAD_LABELS_MAX_ITEMS,
         );
+    }
+
+    /// Generate File Download URL: the name, the expiry's floor and the asset keys.
+    pub fn download_url(&mut self, req: &GenerateFileDownloadUrlRequest) {
+        self.max_len(
+            "downloadFileName",
+            req.download_file_name.as_deref(),
+            limits::DOWNLOAD_FILE_NAME_MAX_LEN,
+        );
+        self.min_value(
+            "expirationInMinutes",
+            req.expiration_in_minutes.map(u64::from),
+            u64::from(limits::DOWNLOAD_EXPIRATION_FLOOR_MIN),
+        );
+        let keys = req.asset_keys.as_deref().unwrap_or_default();
+        self.max_items("assetKeys", keys.len(), limits::ASSET_KEYS_MAX_ITEMS);
+        for (i, key) in keys.iter().enumerate() {
+            self.max_len(
+                &format!("assetKeys[{i}]"),
+                Some(key.as_str()),
+                limits::ASSET_KEY_MAX_LEN,
+            );
+        }
     }
 
     /// `Ok` when nothing was found, else one 400 naming every violation.

@@ -17,6 +17,7 @@ use axum::routing::{get, post};
 
 use self::signing::{DispositionType, DownloadGrant};
 use super::SharedState;
+use super::contract;
 use super::error::{WixError, WixResult};
 use super::extract::WixJson;
 use super::files::{resolve_file_id, validate_display_name};
@@ -26,7 +27,7 @@ use wix_media_wire::types::{
     ContentDisposition, DownloadUrl, GenerateDownloadUrlResponse, GenerateFileDownloadUrlRequest,
     GenerateFileDownloadUrlResponse, GenerateFilesDownloadUrlRequest,
     GenerateVideoStreamingUrlRequest, GenerateVideoStreamingUrlResponse, MediaType,
-    OperationStatus, TRASH_ROOT, limits,
+    OperationStatus, TRASH_ROOT, limits, rules,
 };
 
 /// The asset keys this server can serve: the original, and the thumbnail processing made.
@@ -113,12 +114,14 @@ fn requested_keys(file: &FileRow, asked: Option<&[String]>) -> WixResult<Vec<Str
     let mut keys: Vec<String> = Vec::new();
     for key in asked.into_iter().flatten() {
         if !offered.contains(&key.as_str()) {
-            return Err(WixError::invalid(
+            return Err(WixError::rule(
                 "assetKeys",
+                rules::INVALID_ASSET_KEY,
                 format!(
                     "`{key}` is not an asset of this file (it has: {})",
                     offered.join(", ")
                 ),
+                Some(serde_json::json!({ "assetKeys": offered })),
             ));
         }
         if !keys.contains(key) {
@@ -143,7 +146,8 @@ fn redirect_url(raw: Option<&str>) -> WixResult<Option<String>> {
     .transpose()
 }
 
-/// Validates the options of F6 into grants, one per asset key, for a file already checked.
+/// Validates the options of F6 into grants, one per asset key, for a file already checked
+/// (the contract's limits on them were checked before the file was looked up).
 fn grants_for(
     file: &FileRow,
     req: &GenerateFileDownloadUrlRequest,
@@ -154,10 +158,10 @@ fn grants_for(
     let minutes = req
         .expiration_in_minutes
         .unwrap_or(limits::DOWNLOAD_EXPIRATION_DEFAULT_MIN);
-    if !(1..=limits::DOWNLOAD_EXPIRATION_MAX_MIN).contains(&minutes) {
+    if minutes > limits::DOWNLOAD_EXPIRATION_MAX_MIN {
         return Err(WixError::invalid(
             "expirationInMinutes",
-            "must be between 1 and 525600",
+            "must be at most 525600 (a year)",
         ));
     }
     let redirect = redirect_url(req.expiration_redirect_url.as_deref())?;
@@ -184,6 +188,7 @@ async fn generate_file_download_url(
     State(state): State<SharedState>,
     WixJson(req): WixJson<GenerateFileDownloadUrlRequest>,
 ) -> WixResult<Json<GenerateFileDownloadUrlResponse>> {
+    contract::check(|v| v.download_url(&req))?;
     let file = ready_file(&state, "fileId", &req.file_id).await?;
     let download_urls = grants_for(&file, &req)?
         .into_iter()
@@ -246,9 +251,11 @@ async fn generate_files_download_url(
     State(state): State<SharedState>,
     WixJson(req): WixJson<GenerateFilesDownloadUrlRequest>,
 ) -> WixResult<Json<GenerateDownloadUrlResponse>> {
-    if req.file_ids.is_empty() || req.file_ids.len() > limits::ARCHIVE_MAX_FILES {
-        return Err(WixError::invalid("fileIds", "must hold 1 to 1000 file ids"));
-    }
+    let n = req.file_ids.len();
+    contract::check(|v| {
+        v.min_items("fileIds", n, limits::ARCHIVE_MIN_FILES);
+        v.max_items("fileIds", n, limits::ARCHIVE_MAX_FILES);
+    })?;
     let mut ids: Vec<String> = Vec::with_capacity(req.file_ids.len());
     for raw in &req.file_ids {
         let file = ready_file(&state, "fileIds", raw).await?;

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::SharedState;
 use super::conn::{Stall, next_chunk};
 use super::error::WixError;
-use super::store::{PageRequest, SortKey};
+use super::store::{PageRequest, PagingFields, SortKey};
 use wix_media_wire::types::{CursorPaging, MEDIA_ROOT, SortOrder, Sorting, TRASH_ROOT};
 
 /// A JSON body; an empty body counts as `{}`. A body must come as `application/json` (415
@@ -177,7 +177,8 @@ impl QueryList {
             .unwrap_or(default_parent)
             .to_string();
         let (sort, paging) = self.sort_and_paging()?;
-        let page = PageRequest::from_wire(sort.as_ref(), Some(&paging), sorts)?;
+        let page =
+            PageRequest::from_wire(sort.as_ref(), Some(&paging), sorts, PagingFields::LISTING)?;
         Ok((parent, page))
     }
 }

@@ -7,12 +7,13 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 
 use super::SharedState;
+use super::contract;
 use super::error::{WixError, WixResult};
 use super::extract::{QueryList, WixJson};
 use super::query::{FOLDER_FIELDS, plan_query};
 use super::store::folders::{self, FolderRow};
 use super::store::trash;
-use super::store::{PageRequest, SortKey};
+use super::store::{PageRequest, PagingFields, SortKey};
 use wix_media_wire::types::*;
 
 pub fn routes() -> Router<SharedState> {
@@ -31,6 +32,11 @@ pub fn routes() -> Router<SharedState> {
 
 const FOLDER_SORTS: &[SortKey] = &[SortKey::DisplayName, SortKey::Updated];
 
+/// A folder row as this site's REST folder.
+fn wire(state: &SharedState, row: &FolderRow) -> Folder {
+    row.to_wire(&state.config.site_id)
+}
+
 async fn create_folder(
     State(state): State<SharedState>,
     WixJson(req): WixJson<CreateFolderRequest>,
@@ -44,7 +50,7 @@ async fn create_folder(
         .transaction(move |tx| folders::create_folder(tx, &req.display_name, &parent))
         .await?;
     Ok(Json(FolderResponse {
-        folder: row.to_wire(),
+        folder: wire(&state, &row),
     }))
 }
 
@@ -57,7 +63,7 @@ async fn get_folder(
         .call(move |conn| folders::require_folder(conn, &id))
         .await?;
     Ok(Json(FolderResponse {
-        folder: row.to_wire(),
+        folder: wire(&state, &row),
     }))
 }
 
@@ -76,7 +82,7 @@ async fn list_in(
         .await?;
     Ok(Json(ListFoldersResponse {
         next_cursor: page.metadata(),
-        folders: page.items.iter().map(FolderRow::to_wire).collect(),
+        folders: page.items.iter().map(|r| wire(&state, r)).collect(),
     }))
 }
 
@@ -108,7 +114,12 @@ async fn search_folders(
             "must be at most 200 characters",
         ));
     }
-    let page = PageRequest::from_wire(req.sort.as_ref(), req.paging.as_ref(), FOLDER_SORTS)?;
+    let page = PageRequest::from_wire(
+        req.sort.as_ref(),
+        req.paging.as_ref(),
+        FOLDER_SORTS,
+        PagingFields::LISTING,
+    )?;
     let root = req.root_folder.unwrap_or_default();
     let page = state
         .store
@@ -116,7 +127,7 @@ async fn search_folders(
         .await?;
     Ok(Json(ListFoldersResponse {
         next_cursor: page.metadata(),
-        folders: page.items.iter().map(FolderRow::to_wire).collect(),
+        folders: page.items.iter().map(|r| wire(&state, r)).collect(),
     }))
 }
 
@@ -132,7 +143,7 @@ async fn query_folders(
         .await?;
     Ok(Json(QueryFoldersResponse {
         paging_metadata: page.metadata(),
-        folders: page.items.iter().map(FolderRow::to_wire).collect(),
+        folders: page.items.iter().map(|r| wire(&state, r)).collect(),
     }))
 }
 
@@ -150,6 +161,9 @@ async fn update_folder(
         ));
     }
     let patch = req.folder;
+    if patch.display_name.is_none() && patch.parent_folder_id.is_none() {
+        return Err(nothing_to_update());
+    }
     let row = state
         .store
         .transaction(move |tx| {
@@ -162,23 +176,35 @@ async fn update_folder(
         })
         .await?;
     Ok(Json(FolderResponse {
-        folder: row.to_wire(),
+        folder: wire(&state, &row),
     }))
 }
 
+/// 400 `FIELD_MASK_IS_EMPTY_OR_MISSING`: an update that names nothing writable to change.
+fn nothing_to_update() -> WixError {
+    WixError::rule(
+        "fieldMask",
+        rules::FIELD_MASK_IS_EMPTY_OR_MISSING,
+        "names nothing to change: give displayName or parentFolderId",
+        None,
+    )
+}
+
+/// 1 to `BULK_FOLDERS_MAX_IDS` (100) folder ids, each a folder id's length at most. The
+/// contract sets no minimum; an empty list, which would do nothing, is refused all the same.
 fn check_ids(ids: &[String]) -> WixResult<Vec<String>> {
-    if ids.is_empty() {
-        return Err(WixError::invalid(
-            "folderIds",
-            "must contain at least one id",
-        ));
-    }
-    if ids.len() > limits::BULK_DELETE_MAX_IDS {
-        return Err(WixError::invalid(
-            "folderIds",
-            "must contain at most 1000 ids",
-        ));
-    }
+    const FIELD: &str = "folderIds";
+    contract::check(|v| {
+        v.min_items(FIELD, ids.len(), 1);
+        v.max_items(FIELD, ids.len(), limits::BULK_FOLDERS_MAX_IDS);
+        for (i, id) in ids.iter().enumerate() {
+            v.max_len(
+                &format!("{FIELD}[{i}]"),
+                Some(id),
+                limits::FOLDER_ID_MAX_LEN,
+            );
+        }
+    })?;
     Ok(ids.to_vec())
 }
 

@@ -30,6 +30,10 @@ fn responses(ok: &str) -> Value {
             "description": "Refused: a Wix error body",
             "content": { "application/json": { "schema": schema("Error") } }
         },
+        // A query of a contract-sized cursor (16,000 characters) can need more than the HTTP
+        // layer reads of a request line once percent-encoded; hyper answers before the API.
+        "414": { "description": "The URI is longer than the HTTP layer reads (64 KiB); the \
+            body is empty" },
         "5XX": { "description": "A system error; the body is empty, as Wix sends them" }
     })
 }
@@ -76,7 +80,10 @@ fn listing_params(with_files: bool) -> Value {
             "paging.limit",
             json!({ "type": "integer", "minimum": 0, "maximum": limits::PAGING_MAX_LIMIT }),
         ),
-        query("paging.cursor", json!({ "type": "string" })),
+        query(
+            "paging.cursor",
+            json!({ "type": "string", "maxLength": limits::CURSOR_MAX_LEN }),
+        ),
     ];
     if with_files {
         let mut m = query(
@@ -216,8 +223,25 @@ fn ids(max_items: usize) -> Value {
             "items": { "type": "string", "minLength": 1, "maxLength": limits::FILE_ID_MAX_LEN } })
 }
 
+fn folder_ids() -> Value {
+    json!({ "type": "array", "minItems": 1, "maxItems": limits::BULK_FOLDERS_MAX_IDS,
+            "items": { "type": "string", "minLength": 1, "maxLength": limits::FOLDER_ID_MAX_LEN } })
+}
+
 fn object(required: &[&str], properties: Value) -> Value {
     json!({ "type": "object", "required": required, "properties": properties })
+}
+
+/// An update's fields: at least one of `writable` must be given, or the server answers
+/// `FIELD_MASK_IS_EMPTY_OR_MISSING`.
+fn update(properties: Value, writable: &[&str]) -> Value {
+    let mut o = object(&[], properties);
+    let one_of: Vec<Value> = writable
+        .iter()
+        .map(|f| json!({ "required": [f] }))
+        .collect();
+    o["anyOf"] = Value::Array(one_of);
+    o
 }
 
 /// Like [`object`], but no other key may appear: the server's own responses, and the
@@ -248,7 +272,7 @@ fn schemas(max_bulk_items: usize) -> Value {
             &[],
             json!({
             "limit": { "type": "integer", "minimum": 0, "maximum": limits::PAGING_MAX_LIMIT },
-            "cursor": { "type": "string" } }),
+            "cursor": { "type": "string", "maxLength": limits::CURSOR_MAX_LEN } }),
         )
     };
     let file_path = json!({ "type": "string", "maxLength": limits::FILE_PATH_MAX_LEN });
@@ -266,11 +290,12 @@ fn schemas(max_bulk_items: usize) -> Value {
     resumable["labels"] = labels_of(limits::RESUMABLE_UPLOAD_LABELS_MAX_ITEMS);
     resumable["uploadProtocol"] = json!({ "type": "string", "enum": ["TUS"] });
     let download_options = json!({
-        "downloadFileName": display_name,
-        "expirationInMinutes": { "type": "integer", "minimum": 1,
+        "downloadFileName": name_of(limits::DOWNLOAD_FILE_NAME_MAX_LEN),
+        "expirationInMinutes": { "type": "integer",
+            "minimum": limits::DOWNLOAD_EXPIRATION_FLOOR_MIN,
             "maximum": limits::DOWNLOAD_EXPIRATION_MAX_MIN },
         "expirationRedirectUrl": string,
-        "assetKeys": { "type": "array", "items": string },
+        "assetKeys": strings(limits::ASSET_KEYS_MAX_ITEMS, limits::ASSET_KEY_MAX_LEN),
         "contentDisposition": { "type": "string", "enum": ["ATTACHMENT", "INLINE"] } });
     let mut download = download_options.clone();
     download["fileId"] =
@@ -280,7 +305,7 @@ fn schemas(max_bulk_items: usize) -> Value {
         &["id", "url", "height", "width"],
         json!({
         "id": string, "url": string, "height": { "type": "integer" }, "width": { "type": "integer" },
-        "filename": string, "sizeInBytes": int64 }),
+        "filename": string }),
     );
     let asset = closed(
         &["id", "url"],
@@ -299,28 +324,30 @@ fn schemas(max_bulk_items: usize) -> Value {
             "fieldName": { "type": "string", "maxLength": limits::SORT_FIELD_MAX_LEN },
             "order": schema("SortOrder") })),
         "CursorPaging": paging(),
-        "PagingMetadata": closed(&["cursors", "hasNext"], json!({
-            "cursors": closed(&[], json!({ "next": { "type": "string", "nullable": true } })),
-            "hasNext": { "type": "boolean" } })),
+        "PagingMetadata": closed(&["cursors"], json!({
+            "cursors": closed(&[], json!({ "next": { "type": "string", "nullable": true,
+                "maxLength": limits::CURSOR_MAX_LEN } })) })),
         "ExternalInfo": closed(&[], json!({
             "origin": { "type": "string", "maxLength": limits::EXTERNAL_ORIGIN_MAX_LEN },
             "externalIds": strings(limits::EXTERNAL_IDS_MAX_ITEMS, limits::EXTERNAL_ID_MAX_LEN) })),
         "Image": image,
         "ImageMedia": closed(&["image"], json!({ "image": schema("Image"), "previewImage": schema("Image") })),
         "VideoMedia": closed(&["id", "resolutions"], json!({
-            "id": string, "sizeInBytes": int64,
+            "id": string, "filename": string,
             "resolutions": { "type": "array", "items": closed(&["url", "height", "width"], json!({
                 "url": string, "height": { "type": "integer" }, "width": { "type": "integer" },
-                "format": string, "quality": string, "filename": string })) } })),
+                "format": string })) } })),
         "AudioMedia": closed(&["id", "assets"], json!({
             "id": string, "assets": { "type": "array", "items": schema("AudioAsset") },
             "format": string, "sizeInBytes": int64 })),
         "AudioAsset": closed(&["id", "url"], json!({
             "id": string, "url": string, "filename": string })),
+        "DocumentMedia": closed(&["id", "url"], json!({
+            "id": string, "url": string, "filename": string })),
         "AssetMedia": asset,
         "FileMedia": closed(&[], json!({
             "image": schema("ImageMedia"), "vector": schema("ImageMedia"), "video": schema("VideoMedia"),
-            "audio": schema("AudioMedia"), "document": schema("AssetMedia"),
+            "audio": schema("AudioMedia"), "document": schema("DocumentMedia"),
             "archive": schema("AssetMedia"), "model3d": schema("AssetMedia") })),
         "FileDescriptor": closed(&[], json!({
             "id": string, "displayName": { "type": "string", "maxLength": limits::DISPLAY_NAME_MAX_LEN },
@@ -331,7 +358,8 @@ fn schemas(max_bulk_items: usize) -> Value {
             "createdDate": date, "updatedDate": date, "siteId": string, "state": schema("State") })),
         "Folder": closed(&["id", "displayName", "parentFolderId"], json!({
             "id": string, "displayName": { "type": "string", "maxLength": limits::FOLDER_NAME_MAX_LEN },
-            "parentFolderId": string, "createdDate": date, "updatedDate": date, "state": schema("State") })),
+            "parentFolderId": string, "createdDate": date, "updatedDate": date, "state": schema("State"),
+            "siteId": string })),
     });
     let requests = json!({
         "ImportFileRequest": closed(&["url"], json!({
@@ -351,18 +379,20 @@ fn schemas(max_bulk_items: usize) -> Value {
             "returnEntity": { "type": "boolean" } })),
         "GetFileDescriptorsRequest": closed(&["fileIds"], json!({ "fileIds": ids(limits::GET_FILES_MAX_IDS) })),
         "FileIdsRequest": closed(&["fileIds"], json!({ "fileIds": ids(limits::ARCHIVE_MAX_FILES) })),
-        "FolderIdsRequest": closed(&["folderIds"], json!({ "folderIds": ids(limits::BULK_DELETE_MAX_IDS) })),
+        "FolderIdsRequest": closed(&["folderIds"], json!({ "folderIds": folder_ids() })),
         "BulkDeleteFilesRequest": closed(&["fileIds"], json!({
             "fileIds": ids(limits::BULK_DELETE_MAX_IDS), "permanent": { "type": "boolean" } })),
         "BulkDeleteFoldersRequest": closed(&["folderIds"], json!({
-            "folderIds": ids(limits::BULK_DELETE_MAX_IDS), "permanent": { "type": "boolean" } })),
-        "FilePatch": object(&[], json!({
+            "folderIds": folder_ids(), "permanent": { "type": "boolean" } })),
+        "FilePatch": update(json!({
             "id": { "type": "string", "minLength": 1, "maxLength": limits::FILE_ID_MAX_LEN },
-            "displayName": display_name, "parentFolderId": string, "labels": labels })),
+            "displayName": display_name, "parentFolderId": string, "labels": labels }),
+            &["displayName", "parentFolderId", "labels"]),
         "UpdateFileDescriptorRequest": object(&["file"], json!({ "file": schema("FilePatch") })),
-        "UpdateFileRequest": object(&[], json!({
+        "UpdateFileRequest": update(json!({
             "fileId": { "type": "string", "maxLength": limits::FILE_ID_MAX_LEN },
-            "displayName": display_name, "parentFolderId": string, "labels": labels })),
+            "displayName": display_name, "parentFolderId": string, "labels": labels }),
+            &["displayName", "parentFolderId", "labels"]),
         "SearchFilesRequest": closed(&[], json!({
             "search": { "type": "string", "maxLength": limits::SEARCH_MAX_LEN },
             "rootFolder": schema("RootFolder"),
@@ -374,15 +404,16 @@ fn schemas(max_bulk_items: usize) -> Value {
             "rootFolder": schema("RootFolder"), "sort": schema("Sorting"), "paging": schema("CursorPaging") })),
         "QueryRequest": closed(&[], json!({ "query": closed(&[], json!({
             "filter": { "type": "object" },
-            "sort": { "type": "array", "items": schema("Sorting") },
+            "sort": { "type": "array", "maxItems": limits::QUERY_SORT_MAX_ITEMS,
+                "items": schema("Sorting") },
             "cursorPaging": schema("CursorPaging") })) })),
         "CreateFolderRequest": closed(&["displayName"], json!({
             "displayName": { "type": "string", "minLength": 1, "maxLength": limits::FOLDER_NAME_MAX_LEN },
             "parentFolderId": string })),
-        "UpdateFolderRequest": object(&["folder"], json!({ "folder": object(&[], json!({
+        "UpdateFolderRequest": object(&["folder"], json!({ "folder": update(json!({
             "id": string,
             "displayName": { "type": "string", "minLength": 1, "maxLength": limits::FOLDER_NAME_MAX_LEN },
-            "parentFolderId": string })) })),
+            "parentFolderId": string }), &["displayName", "parentFolderId"]) })),
         "GenerateFileUploadUrlRequest": closed(&["mimeType"], upload),
         "GenerateFileResumableUploadUrlRequest": closed(&["mimeType"], resumable),
         "GenerateFileDownloadUrlRequest": closed(&["fileId"], download),

@@ -5,10 +5,11 @@
 use rusqlite::types::Value;
 use serde_json::Value as Json;
 
+use super::contract;
 use super::error::{WixError, WixResult};
 use super::store::paging::like_pattern;
-use super::store::{PageRequest, SortKey};
-use wix_media_wire::types::Query;
+use super::store::{PageRequest, PagingFields, SortKey};
+use wix_media_wire::types::{Query, limits};
 
 /// A queryable field: its wire name, its column, and how to read a filter value.
 pub struct Field {
@@ -115,10 +116,19 @@ pub fn plan_query(
     if !state_filtered {
         conditions.push("trashed = 0".to_string());
     }
+    let sorts_asked = query.sort.as_deref().unwrap_or_default();
+    contract::check(|v| {
+        v.max_items(
+            "query.sort",
+            sorts_asked.len(),
+            limits::QUERY_SORT_MAX_ITEMS,
+        )
+    })?;
     let page = PageRequest::from_wire(
-        query.sort.as_ref().and_then(|s| s.first()),
+        sorts_asked.first(),
         query.cursor_paging.as_ref(),
         sorts,
+        PagingFields::QUERY,
     )?;
     Ok((conditions, params, page))
 }

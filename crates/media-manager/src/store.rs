@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 pub use files::{FileFilter, FileRow, NewFile, ProcessingOutcome};
 pub use folders::FolderRow;
-pub use paging::{Page, PageRequest, SortKey};
+pub use paging::{Page, PageRequest, PagingFields, SortKey};
 pub use sessions::{ArchiveRow, UploadSession};
 
 use super::error::{WixError, WixResult};
@@ -207,7 +207,8 @@ mod tests {
     fn default_listing_page_is_read_along_an_index() {
         let store = Store::open_in_memory().expect("in-memory database");
         let conn = store.conn.lock().expect("no other user");
-        let page = PageRequest::from_wire(None, None, &[SortKey::Updated]).expect("defaults");
+        let page = PageRequest::from_wire(None, None, &[SortKey::Updated], PagingFields::LISTING)
+            .expect("defaults");
         for (table, extra) in [("files", ""), ("folders", " AND system = 0")] {
             let mut conditions = vec![format!("parent_id = 'p' AND trashed = 0{extra}")];
             let mut params = Vec::new();

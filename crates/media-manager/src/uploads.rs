@@ -28,7 +28,7 @@ use wix_media_wire::media::{
 use wix_media_wire::types::{
     FileResponse, GenerateFileResumableUploadUrlRequest, GenerateFileResumableUploadUrlResponse,
     GenerateFileUploadUrlRequest, GenerateFileUploadUrlResponse, MEDIA_ROOT, MediaType,
-    UploadProtocol,
+    UploadProtocol, rules,
 };
 
 /// The field a quota refusal of an upload names: the space is what is missing.
@@ -139,16 +139,22 @@ fn validate_generate(state: &SharedState, req: &GenerateFileUploadUrlRequest) ->
     if let Some(name) = &req.file_name {
         validate_display_name("fileName", &kept_name(name))?;
     }
-    if req
-        .size_in_bytes
-        .is_some_and(|s| s > state.config.max_upload_bytes)
-    {
-        return Err(WixError::invalid(
+    let limit = state.config.max_upload_bytes;
+    match req.size_in_bytes {
+        Some(0) => Err(WixError::rule(
             "sizeInBytes",
-            format!("must be at most {} bytes", state.config.max_upload_bytes),
-        ));
+            rules::ZERO_FILE_SIZE,
+            "must not be 0: an empty file can't be uploaded",
+            None,
+        )),
+        Some(size) if size > limit => Err(WixError::rule(
+            "sizeInBytes",
+            rules::FILE_SIZE_OVER_LIMIT,
+            format!("must be at most {limit} bytes"),
+            Some(serde_json::json!({ "maxSizeInBytes": limit.to_string() })),
+        )),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Validates a generate request, resolves (creating) its folder and stores a session for it.

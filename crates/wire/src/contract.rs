@@ -17,9 +17,9 @@ use crate::types::{
     ApplicationError, AssetMedia, AudioAsset, AudioMedia, BulkActionMetadata,
     BulkDeleteFilesRequest, BulkDeleteFoldersRequest, BulkImportFileRequest,
     BulkImportFileResponse, BulkImportResult, BulkRestoreFilesRequest, BulkRestoreFoldersRequest,
-    ContentDisposition, CreateFolderRequest, CursorPaging, Cursors, DownloadUrl, Empty,
-    ExternalInfo, FileDescriptor, FileMedia, FileResponse, FilesResponse, Folder, FolderPatch,
-    FolderResponse, GenerateDownloadUrlResponse, GenerateFileDownloadUrlRequest,
+    ContentDisposition, CreateFolderRequest, CursorPaging, Cursors, DocumentMedia, DownloadUrl,
+    Empty, ExternalInfo, FileDescriptor, FileMedia, FileResponse, FilesResponse, Folder,
+    FolderPatch, FolderResponse, GenerateDownloadUrlResponse, GenerateFileDownloadUrlRequest,
     GenerateFileDownloadUrlResponse, GenerateFileResumableUploadUrlRequest,
     GenerateFileResumableUploadUrlResponse, GenerateFileUploadUrlRequest,
     GenerateFileUploadUrlResponse, GenerateFilesDownloadUrlRequest,
@@ -187,6 +187,7 @@ fn at(prefix: &str, field: &str) -> String {
 const FILE_ID: &str = "2acbb8_86485e224dd84143ba2f228777217bb7~mv2.jpeg";
 const FOLDER_ID: &str = "d147e1ab3e8b4114ad93d13bb9e23540";
 const WHEN: &str = "2026-12-07T10:00:00.000Z";
+const SITE_ID: &str = "c7d5e1c4-64c2-4e6a-8d85-1d3b1b6b2f3a";
 
 fn external_info() -> ExternalInfo {
     ExternalInfo {
@@ -270,7 +271,6 @@ fn image(id: &str) -> Image {
         height: 480,
         width: 640,
         filename: Some("cat.jpg".to_string()),
-        size_in_bytes: Some(15_359),
     }
 }
 
@@ -327,10 +327,8 @@ fn every_media() -> Vec<(MediaType, FileMedia)> {
                         height: 720,
                         width: 1280,
                         format: Some("mp4".to_string()),
-                        quality: Some("720p".to_string()),
-                        filename: Some("clip.mp4".to_string()),
                     }],
-                    size_in_bytes: Some(1_048_576),
+                    filename: Some("clip.mp4".to_string()),
                 }),
                 ..none()
             },
@@ -354,7 +352,11 @@ fn every_media() -> Vec<(MediaType, FileMedia)> {
         (
             MediaType::Document,
             FileMedia {
-                document: Some(asset("4acbb8_doc.pdf", "notes.pdf")),
+                document: Some(DocumentMedia {
+                    id: "4acbb8_doc.pdf".to_string(),
+                    url: "https://static.wixstatic.com/ugd/4acbb8_doc.pdf".to_string(),
+                    filename: Some("notes.pdf".to_string()),
+                }),
                 ..none()
             },
         ),
@@ -400,7 +402,7 @@ fn descriptor(media_type: MediaType, media: Option<FileMedia>) -> FileDescriptor
         labels: Some(vec!["cat".to_string()]),
         created_date: Some(WHEN.to_string()),
         updated_date: Some(WHEN.to_string()),
-        site_id: Some("c7d5e1c4-64c2-4e6a-8d85-1d3b1b6b2f3a".to_string()),
+        site_id: Some(SITE_ID.to_string()),
         state: Some(State::Ok),
     }
 }
@@ -431,6 +433,7 @@ fn folder() -> Folder {
         created_date: Some("2022-08-30T16:56:29Z".to_string()),
         updated_date: Some("2022-08-30T16:56:29Z".to_string()),
         state: Some(State::Ok),
+        site_id: Some(SITE_ID.to_string()),
     }
 }
 
@@ -453,7 +456,6 @@ fn next_page() -> PagingMetadata {
         cursors: Cursors {
             next: Some("cursor-2".to_string()),
         },
-        has_next: true,
     }
 }
 
@@ -474,6 +476,12 @@ fn query_limits() -> Vec<Limit> {
             Tag::Max,
             limits::PAGING_MAX_LIMIT,
         ),
+        limit(
+            "query.cursorPaging.cursor",
+            Tag::MaxLength,
+            limits::CURSOR_MAX_LEN,
+        ),
+        limit("query.sort", Tag::MaxSize, limits::QUERY_SORT_MAX_ITEMS),
         limit(
             "query.sort[].fieldName",
             Tag::MaxLength,
@@ -508,6 +516,7 @@ fn listing_limits() -> Vec<Limit> {
     vec![
         limit("sort.fieldName", Tag::MaxLength, limits::SORT_FIELD_MAX_LEN),
         limit("paging.limit", Tag::Max, limits::PAGING_MAX_LIMIT),
+        limit("paging.cursor", Tag::MaxLength, limits::CURSOR_MAX_LEN),
     ]
 }
 
@@ -604,6 +613,13 @@ fn file_endpoints() -> Vec<Endpoint> {
             limits::EXTERNAL_ID_MAX_LEN,
         ),
     ]);
+    let upload_rules = vec![
+        rules::MISMATCH_MIME_TYPE,
+        rules::ZERO_FILE_SIZE,
+        rules::UNSUPPORTED_FILE_FORMAT,
+        rules::FILE_SIZE_OVER_LIMIT,
+    ];
+    let listing_rules = || vec![rules::UNSUPPORTED_MEDIA_TYPE, rules::UNSUPPORTED_SORT_VALUE];
     let upload_request = GenerateFileUploadUrlRequest {
         mime_type: "image/jpeg".to_string(),
         file_name: Some("cat.jpg".to_string()),
@@ -641,6 +657,10 @@ fn file_endpoints() -> Vec<Endpoint> {
             limit("fileIds", Tag::MaxSize, max),
             limit("fileIds", Tag::MaxLength, limits::FILE_ID_MAX_LEN as u64),
         ]
+    };
+    let with_min = |mut l: Vec<Limit>, min: usize| {
+        l.push(limit("fileIds", Tag::MinSize, min));
+        l
     };
     vec![
         Endpoint {
@@ -680,15 +700,23 @@ fn file_endpoints() -> Vec<Endpoint> {
                 },
             }),
             limits: {
-                let mut l = vec![limit(
-                    "importFileRequests",
-                    Tag::MaxSize,
-                    limits::BULK_IMPORT_MAX_ITEMS,
-                )];
+                let mut l = vec![
+                    limit(
+                        "importFileRequests",
+                        Tag::MinSize,
+                        limits::BULK_IMPORT_MIN_ITEMS,
+                    ),
+                    limit(
+                        "importFileRequests",
+                        Tag::MaxSize,
+                        limits::BULK_IMPORT_MAX_ITEMS,
+                    ),
+                ];
                 l.extend(import_limits("importFileRequests[]."));
                 l
             },
-            rules: vec![rules::SITE_QUOTA_EXCEEDED],
+            // Not SITE_QUOTA_EXCEEDED: the contract documents it for Import File and Generate
+            // File Upload URL only (the server and the client still handle it here).
             ..files(
                 "bulkImportFile",
                 "POST",
@@ -718,7 +746,11 @@ fn file_endpoints() -> Vec<Endpoint> {
                 upload_url: "https://upload.example/_upload/t".to_string(),
             }),
             limits: upload_limits,
-            rules: vec![rules::SITE_QUOTA_EXCEEDED],
+            rules: {
+                let mut r = upload_rules.clone();
+                r.push(rules::SITE_QUOTA_EXCEEDED);
+                r
+            },
             ..files(
                 "generateFileUploadUrl",
                 "POST",
@@ -735,7 +767,7 @@ fn file_endpoints() -> Vec<Endpoint> {
                 upload_token: "token".to_string(),
             }),
             limits: resumable_limits,
-            rules: vec![],
+            rules: upload_rules,
             ..files(
                 "generateFileResumableUploadUrl",
                 "POST",
@@ -751,7 +783,10 @@ fn file_endpoints() -> Vec<Endpoint> {
             response: sample(&FilesResponse {
                 files: ready_files(),
             }),
-            limits: file_ids_limits(limits::GET_FILES_MAX_IDS as u64),
+            limits: with_min(
+                file_ids_limits(limits::GET_FILES_MAX_IDS as u64),
+                limits::GET_FILES_MIN_IDS,
+            ),
             rules: vec![rules::RESOURCE_NOT_FOUND],
             ..files(
                 "getFileDescriptors",
@@ -783,6 +818,7 @@ fn file_endpoints() -> Vec<Endpoint> {
             request: list_files_query(),
             response: sample(&file_list()),
             limits: list_files_limits(),
+            rules: listing_rules(),
             ..files(
                 "listFiles",
                 "GET",
@@ -809,6 +845,7 @@ fn file_endpoints() -> Vec<Endpoint> {
                 l.extend(listing_limits());
                 l
             },
+            rules: listing_rules(),
             ..files(
                 "searchFiles",
                 "POST",
@@ -852,6 +889,7 @@ fn file_endpoints() -> Vec<Endpoint> {
             request: list_files_query(),
             response: sample(&file_list()),
             limits: list_files_limits(),
+            rules: listing_rules(),
             ..files(
                 "listDeletedFiles",
                 "GET",
@@ -880,7 +918,22 @@ fn file_endpoints() -> Vec<Endpoint> {
             response: sample(&GenerateFileDownloadUrlResponse {
                 download_urls: vec![download_url()],
             }),
-            limits: vec![limit("fileId", Tag::MaxLength, limits::FILE_ID_MAX_LEN)],
+            limits: vec![
+                limit("fileId", Tag::MaxLength, limits::FILE_ID_MAX_LEN),
+                limit(
+                    "downloadFileName",
+                    Tag::MaxLength,
+                    limits::DOWNLOAD_FILE_NAME_MAX_LEN,
+                ),
+                limit(
+                    "expirationInMinutes",
+                    Tag::Min,
+                    limits::DOWNLOAD_EXPIRATION_FLOOR_MIN,
+                ),
+                limit("assetKeys", Tag::MaxSize, limits::ASSET_KEYS_MAX_ITEMS),
+                limit("assetKeys", Tag::MaxLength, limits::ASSET_KEY_MAX_LEN),
+            ],
+            rules: vec![rules::INVALID_ASSET_KEY],
             ..files(
                 "generateFileDownloadUrl",
                 "POST",
@@ -896,7 +949,10 @@ fn file_endpoints() -> Vec<Endpoint> {
             response: sample(&GenerateDownloadUrlResponse {
                 download_url: "https://download.example/_archive/a.zip".to_string(),
             }),
-            limits: file_ids_limits(limits::ARCHIVE_MAX_FILES as u64),
+            limits: with_min(
+                file_ids_limits(limits::ARCHIVE_MAX_FILES as u64),
+                limits::ARCHIVE_MIN_FILES,
+            ),
             ..files(
                 "generateFilesDownloadUrl",
                 "POST",
@@ -941,8 +997,7 @@ fn folder_endpoints() -> Vec<Endpoint> {
     };
     let folder_ids_limits = || {
         vec![
-            // The server holds folder batches to the file delete batch's size.
-            limit("folderIds", Tag::MaxSize, limits::BULK_DELETE_MAX_IDS),
+            limit("folderIds", Tag::MaxSize, limits::BULK_FOLDERS_MAX_IDS),
             limit("folderIds", Tag::MaxLength, limits::FOLDER_ID_MAX_LEN),
         ]
     };
@@ -1035,6 +1090,7 @@ fn folder_endpoints() -> Vec<Endpoint> {
                     limits::FOLDER_ID_MAX_LEN,
                 ),
             ],
+            rules: vec![rules::FIELD_MASK_IS_EMPTY_OR_MISSING],
             ..folders(
                 "updateFolder",
                 "PATCH",

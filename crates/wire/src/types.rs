@@ -22,14 +22,23 @@ pub const VIRTUAL_FOLDERS: [(&str, &str); 3] = [
 /// `build/cjs/meta.d.ts`, the REST shapes); `.ci/contract.sh` checks every one against them.
 /// A limit that is ours, not Wix's, says so.
 pub mod limits {
+    /// `BulkImportFileRequest.importFileRequests` `@minSize 1`.
+    pub const BULK_IMPORT_MIN_ITEMS: usize = 1;
     /// `BulkImportFileRequest.importFileRequests` `@maxSize 100`.
     pub const BULK_IMPORT_MAX_ITEMS: usize = 100;
+    /// `GetFileDescriptorsRequest.fileIds` `@minSize 1`.
+    pub const GET_FILES_MIN_IDS: usize = 1;
     /// `GetFileDescriptorsRequest.fileIds` `@maxSize 100`.
     pub const GET_FILES_MAX_IDS: usize = 100;
     /// `GetFileDescriptorsRequest.fileIds` `@maxLength 1000`.
     pub const FILE_ID_MAX_LEN: usize = 1000;
     /// `CursorPaging.limit` `@max 100`.
     pub const PAGING_MAX_LIMIT: u32 = 100;
+    /// `CursorPaging.cursor` `@maxLength 16000` (the listings' `paging.cursor` and the
+    /// queries' `query.cursorPaging.cursor`).
+    pub const CURSOR_MAX_LEN: usize = 16_000;
+    /// `CursorQuery.sort` `@maxSize 1`: a query sorts by one field.
+    pub const QUERY_SORT_MAX_ITEMS: usize = 1;
     /// `SearchFilesRequest.search` `@maxLength 200`.
     pub const SEARCH_MAX_LEN: usize = 200;
     /// `SearchFilesRequest.mediaTypes` `@maxSize 30`.
@@ -77,21 +86,56 @@ pub mod limits {
     pub const SORT_FIELD_MAX_LEN: usize = 512;
     /// Generate File Download URL's `expirationInMinutes` when absent; documented in prose.
     pub const DOWNLOAD_EXPIRATION_DEFAULT_MIN: u32 = 600;
+    /// `GenerateFileDownloadUrlRequest.expirationInMinutes` `@min 1`.
+    pub const DOWNLOAD_EXPIRATION_FLOOR_MIN: u32 = 1;
     /// The most `expirationInMinutes` takes (a year); documented in prose.
     pub const DOWNLOAD_EXPIRATION_MAX_MIN: u32 = 525_600;
-    /// Files in one Generate Files Download URL archive; documented in prose.
+    /// `GenerateFileDownloadUrlRequest.downloadFileName` `@maxLength 100`.
+    pub const DOWNLOAD_FILE_NAME_MAX_LEN: usize = 100;
+    /// `GenerateFileDownloadUrlRequest.assetKeys` `@maxSize 100`.
+    pub const ASSET_KEYS_MAX_ITEMS: usize = 100;
+    /// `GenerateFileDownloadUrlRequest.assetKeys` `@maxLength 100` (each key).
+    pub const ASSET_KEY_MAX_LEN: usize = 100;
+    /// `GenerateFilesDownloadUrlRequest.fileIds` `@minSize 1`.
+    pub const ARCHIVE_MIN_FILES: usize = 1;
+    /// `GenerateFilesDownloadUrlRequest.fileIds` `@maxSize 1000`: files in one archive.
     pub const ARCHIVE_MAX_FILES: usize = 1000;
     /// `BulkDeleteFilesRequest.fileIds` `@maxSize 1000`.
     pub const BULK_DELETE_MAX_IDS: usize = 1000;
+    /// `BulkDeleteFoldersRequest.folderIds` `@maxSize 100` (and
+    /// `BulkRestoreFoldersFromTrashBinRequest.folderIds`).
+    pub const BULK_FOLDERS_MAX_IDS: usize = 100;
 }
 
-/// The validation errors (`fieldViolations[].ruleName`) the contract documents and the tool acts
-/// on: `*ValidationErrors` in `index.typings.d.ts`.
+/// The validation errors (`fieldViolations[].ruleName`) the contract documents:
+/// `*ValidationErrors` in `index.typings.d.ts`. Each says which methods document it.
 pub mod rules {
-    /// Import File, Bulk Import File, Generate File Upload URL: the site can hold no more.
+    /// Import File, Generate File Upload URL: the site can hold no more. The contract documents
+    /// it for no other method; the local server also answers it to Bulk Import (for the whole
+    /// call, or per item as the item's error `code`) and to resumable upload URLs, and the
+    /// client stops a run on it wherever it comes.
     pub const SITE_QUOTA_EXCEEDED: &str = "SITE_QUOTA_EXCEEDED";
     /// Get File Descriptor(s): an id the site doesn't know.
     pub const RESOURCE_NOT_FOUND: &str = "RESOURCE_NOT_FOUND";
+    /// Both upload URLs: the declared `mimeType` doesn't match the file's type. The local
+    /// server never answers it: it takes the declared type, or detects one, as the upload
+    /// article says Wix does for `application/octet-stream`.
+    pub const MISMATCH_MIME_TYPE: &str = "MISMATCH_MIME_TYPE";
+    /// Both upload URLs: a declared `sizeInBytes` of 0.
+    pub const ZERO_FILE_SIZE: &str = "ZERO_FILE_SIZE";
+    /// Both upload URLs: a type of file the Media Manager doesn't take. The local server takes
+    /// every well-formed type, so never answers it.
+    pub const UNSUPPORTED_FILE_FORMAT: &str = "UNSUPPORTED_FILE_FORMAT";
+    /// Both upload URLs: a declared `sizeInBytes` over the largest file taken.
+    pub const FILE_SIZE_OVER_LIMIT: &str = "FILE_SIZE_OVER_LIMIT";
+    /// Generate File Download URL: an asset key the file doesn't have.
+    pub const INVALID_ASSET_KEY: &str = "INVALID_ASSET_KEY";
+    /// List Files, Search Files, List Deleted Files: a media type that can't be listed by.
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+    /// List Files, Search Files, List Deleted Files: a field the files can't be sorted by.
+    pub const UNSUPPORTED_SORT_VALUE: &str = "UNSUPPORTED_SORT_VALUE";
+    /// Update Folder, Update File Descriptor: nothing writable to change.
+    pub const FIELD_MASK_IS_EMPTY_OR_MISSING: &str = "FIELD_MASK_IS_EMPTY_OR_MISSING";
 }
 
 /// Tolerant reading: a field whose value this side can't read is taken as absent, never as a
@@ -338,7 +382,7 @@ pub struct FileMedia {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audio: Option<AudioMedia>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub document: Option<AssetMedia>,
+    pub document: Option<DocumentMedia>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub archive: Option<AssetMedia>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -364,28 +408,20 @@ pub struct Image {
     pub width: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filename: Option<String>,
-    #[serde(
-        default,
-        with = "int64_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub size_in_bytes: Option<u64>,
 }
 
+/// `VideoV2`: its size is the descriptor's `sizeInBytes`; the contract gives the video none.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct VideoMedia {
     pub id: String,
     #[serde(default)]
     pub resolutions: Vec<VideoResolution>,
-    #[serde(
-        default,
-        with = "int64_string",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub size_in_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
 }
 
+/// One `VideoResolution`: its `format` says the quality (`720p.mp4`, `hls`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct VideoResolution {
@@ -396,10 +432,6 @@ pub struct VideoResolution {
     pub width: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub quality: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub filename: Option<String>,
 }
 
 /// `AudioV2`: its assets are Audio objects (not strings, as these types once had it).
@@ -428,7 +460,17 @@ pub struct AudioAsset {
     pub filename: Option<String>,
 }
 
-/// Document, archive and 3D model assets share this shape.
+/// `Document`: unlike an archive or a 3D model, the contract gives it no `sizeInBytes`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DocumentMedia {
+    pub id: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+}
+
+/// Archive and 3D model assets share this shape.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct AssetMedia {
@@ -460,6 +502,8 @@ pub struct Folder {
         skip_serializing_if = "Option::is_none"
     )]
     pub state: Option<State>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -744,12 +788,12 @@ pub struct CursorPaging {
     pub cursor: Option<String>,
 }
 
+/// `PagingMetadataV2`: the contract's only sign of another page is a non-empty `cursors.next`
+/// (its `hasNext` is `@internal`, absent from the public contract).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct PagingMetadata {
     pub cursors: Cursors,
-    #[serde(default)]
-    pub has_next: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -760,7 +804,7 @@ pub struct Cursors {
 }
 
 impl PagingMetadata {
-    /// The cursor of the next page, if there is one (`hasNext` or a non-empty `next`).
+    /// The cursor of the next page, if there is one: a `next` that is present and not empty.
     pub fn next_cursor(&self) -> Option<&str> {
         self.cursors.next.as_deref().filter(|c| !c.is_empty())
     }

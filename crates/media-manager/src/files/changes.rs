@@ -19,6 +19,14 @@ async fn apply_update(
     parent_folder_id: Option<String>,
     labels: Option<Vec<String>>,
 ) -> WixResult<Json<FileResponse>> {
+    if display_name.is_none() && parent_folder_id.is_none() && labels.is_none() {
+        return Err(WixError::rule(
+            "fieldMask",
+            rules::FIELD_MASK_IS_EMPTY_OR_MISSING,
+            "names nothing to change: give displayName, parentFolderId or labels",
+            None,
+        ));
+    }
     if let Some(n) = &display_name {
         validate_display_name("file.displayName", n)?;
     }

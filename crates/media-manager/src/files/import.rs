@@ -24,7 +24,7 @@ use wix_media_wire::types::*;
 fn check_bulk(requests: &[ImportFileRequest], max_items: usize) -> WixResult<()> {
     const FIELD: &str = "importFileRequests";
     contract::check(|v| {
-        v.min_items(FIELD, requests.len(), 1);
+        v.min_items(FIELD, requests.len(), limits::BULK_IMPORT_MIN_ITEMS);
         v.max_items(FIELD, requests.len(), max_items);
         for (i, req) in requests.iter().enumerate() {
             v.item(FIELD, i, |v| v.import(req));

@@ -11,7 +11,8 @@ use crate::error::{WixError, WixResult};
 use crate::extract::{QueryList, WixJson};
 use crate::query::{FILE_FIELDS, plan_query};
 use crate::store::files::{self, FileFilter, FileRow};
-use crate::store::{Page, PageRequest, folders};
+use crate::store::paging::supported_sort;
+use crate::store::{Page, PageRequest, PagingFields, folders};
 use wix_media_wire::types::*;
 
 /// Get File Descriptor(s) of ids the site doesn't know (never created, or deleted for good;
@@ -65,7 +66,7 @@ pub(super) async fn get_files(
 ) -> WixResult<Json<FilesResponse>> {
     let n = req.file_ids.len();
     crate::contract::check(|v| {
-        v.min_items("fileIds", n, 1);
+        v.min_items("fileIds", n, limits::GET_FILES_MIN_IDS);
         v.max_items("fileIds", n, limits::GET_FILES_MAX_IDS);
     })?;
     let ids = req
@@ -94,6 +95,17 @@ pub(super) async fn get_files(
     }))
 }
 
+/// 400 `UNSUPPORTED_MEDIA_TYPE`: a media type the files can't be listed by (`OTHER`, or a name
+/// that is no media type).
+fn unsupported_media_type(field: &str, value: &str) -> WixError {
+    WixError::rule(
+        field,
+        rules::UNSUPPORTED_MEDIA_TYPE,
+        format!("files can't be listed by media type `{value}`"),
+        None,
+    )
+}
+
 fn media_types_filter(
     field: &str,
     values: impl Iterator<Item = String>,
@@ -101,12 +113,7 @@ fn media_types_filter(
     let mut out = Vec::new();
     for v in values {
         match MediaType::parse(&v) {
-            Some(MediaType::Other) | None => {
-                return Err(WixError::invalid(
-                    field,
-                    format!("`{v}` is not a media type"),
-                ));
-            }
+            Some(MediaType::Other) | None => return Err(unsupported_media_type(field, &v)),
             Some(t) => out.push(t),
         }
     }
@@ -119,6 +126,7 @@ async fn list_in_folder(
     deleted: bool,
 ) -> WixResult<Json<ListFilesResponse>> {
     let (parent, page) = q.listing(deleted, FILE_SORTS)?;
+    supported_sort(q.sort_and_paging()?.0.as_ref(), FILE_SORTS)?;
     let filter = FileFilter {
         media_types: media_types_filter("mediaTypes", q.all("mediaTypes").map(str::to_string))?,
         private: q.bool("private")?,
@@ -172,12 +180,18 @@ pub(super) async fn search_files(
         ));
     }
     if media_types.contains(&MediaType::Other) {
-        return Err(WixError::invalid(
+        return Err(unsupported_media_type(
             "mediaTypes",
-            "OTHER can't be searched for",
+            MediaType::Other.as_str(),
         ));
     }
-    let page = PageRequest::from_wire(req.sort.as_ref(), req.paging.as_ref(), FILE_SORTS)?;
+    supported_sort(req.sort.as_ref(), FILE_SORTS)?;
+    let page = PageRequest::from_wire(
+        req.sort.as_ref(),
+        req.paging.as_ref(),
+        FILE_SORTS,
+        PagingFields::LISTING,
+    )?;
     let filter = FileFilter {
         media_types,
         private: req.private,

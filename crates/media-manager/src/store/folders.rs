@@ -46,7 +46,8 @@ impl FolderRow {
         })
     }
 
-    pub fn to_wire(&self) -> Folder {
+    /// The REST folder of site `site_id`.
+    pub fn to_wire(&self, site_id: &str) -> Folder {
         Folder {
             id: self.id.clone(),
             display_name: self.display_name.clone(),
@@ -55,6 +56,7 @@ impl FolderRow {
             updated_date: Some(rfc3339(self.updated_ms)),
             // Trashed folders show parent `trash-root` and state OK, as the API's examples do.
             state: Some(State::Ok),
+            site_id: Some(site_id.to_string()),
         }
     }
 

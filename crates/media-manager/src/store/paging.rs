@@ -7,8 +7,11 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, Row};
 use serde::{Deserialize, Serialize};
 
+use crate::contract;
 use crate::error::{WixError, WixResult};
-use wix_media_wire::types::{CursorPaging, PagingMetadata, RootFolder, SortOrder, Sorting, limits};
+use wix_media_wire::types::{
+    CursorPaging, PagingMetadata, RootFolder, SortOrder, Sorting, limits, rules,
+};
 
 /// Default page size when the caller gives none.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -30,19 +33,63 @@ impl SortKey {
         }
     }
 
-    fn from_field(name: &str, allowed: &[SortKey]) -> SortKey {
-        let key = match name {
-            "displayName" => Self::DisplayName,
-            "sizeInBytes" => Self::Size,
-            // Unknown names (the docs' own example sends `updateDate`) fall back to the default.
-            _ => Self::Updated,
-        };
-        if allowed.contains(&key) {
-            key
-        } else {
-            Self::Updated
+    /// The key a REST field name sorts by, if it is one.
+    fn named(name: &str) -> Option<SortKey> {
+        match name {
+            "displayName" => Some(Self::DisplayName),
+            "updatedDate" => Some(Self::Updated),
+            "sizeInBytes" => Some(Self::Size),
+            _ => None,
         }
     }
+
+    /// Where the contract documents no `UNSUPPORTED_SORT_VALUE` (folders, queries), a name
+    /// that isn't one of `allowed` (the docs' own example sends `updateDate`) falls back to
+    /// the default.
+    fn from_field(name: &str, allowed: &[SortKey]) -> SortKey {
+        Self::named(name)
+            .filter(|k| allowed.contains(k))
+            .unwrap_or(Self::Updated)
+    }
+}
+
+/// The file listings and search document `UNSUPPORTED_SORT_VALUE`: a `fieldName` that names
+/// none of `allowed` is refused there (an empty one asks for the default order).
+pub fn supported_sort(sort: Option<&Sorting>, allowed: &[SortKey]) -> WixResult<()> {
+    let Some(name) = sort
+        .map(|s| s.field_name.as_str())
+        .filter(|n| !n.is_empty())
+    else {
+        return Ok(());
+    };
+    if SortKey::named(name).is_some_and(|k| allowed.contains(&k)) {
+        return Ok(());
+    }
+    Err(WixError::rule(
+        "sort.fieldName",
+        rules::UNSUPPORTED_SORT_VALUE,
+        format!("files can't be sorted by `{name}`: use displayName, updatedDate or sizeInBytes"),
+        None,
+    ))
+}
+
+/// What a request calls its sort and paging: `sort` and `paging` in listings and searches,
+/// `query.sort[0]` and `query.cursorPaging` in queries. Refusals name the field so.
+#[derive(Debug, Clone, Copy)]
+pub struct PagingFields {
+    pub sort: &'static str,
+    pub paging: &'static str,
+}
+
+impl PagingFields {
+    pub const LISTING: Self = Self {
+        sort: "sort",
+        paging: "paging",
+    };
+    pub const QUERY: Self = Self {
+        sort: "query.sort[0]",
+        paging: "query.cursorPaging",
+    };
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,31 +109,37 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    /// Validates the wire sort and paging; a cursor's own sort wins over the request's.
+    /// Validates the wire sort and paging, named as `fields`; a cursor's own sort wins over
+    /// the request's.
     pub fn from_wire(
         sort: Option<&Sorting>,
         paging: Option<&CursorPaging>,
         allowed: &[SortKey],
+        fields: PagingFields,
     ) -> WixResult<Self> {
+        let cursor_field = format!("{}.cursor", fields.paging);
+        let raw_cursor = paging
+            .and_then(|p| p.cursor.as_deref())
+            .filter(|c| !c.is_empty());
+        contract::check(|v| {
+            v.max_len(
+                &format!("{}.fieldName", fields.sort),
+                sort.map(|s| s.field_name.as_str()),
+                limits::SORT_FIELD_MAX_LEN,
+            );
+            v.max_len(&cursor_field, raw_cursor, limits::CURSOR_MAX_LEN);
+        })?;
         let (mut key, mut desc) = match sort {
-            Some(s) => {
-                if s.field_name.len() > limits::SORT_FIELD_MAX_LEN {
-                    return Err(WixError::invalid(
-                        "sort.fieldName",
-                        "must be at most 512 characters",
-                    ));
-                }
-                (
-                    SortKey::from_field(&s.field_name, allowed),
-                    s.order == SortOrder::Desc,
-                )
-            }
+            Some(s) => (
+                SortKey::from_field(&s.field_name, allowed),
+                s.order == SortOrder::Desc,
+            ),
             None => (SortKey::Updated, true),
         };
         let limit = match paging.and_then(|p| p.limit) {
             Some(l) if l > limits::PAGING_MAX_LIMIT => {
                 return Err(WixError::invalid(
-                    "paging.limit",
+                    &format!("{}.limit", fields.paging),
                     "must be between 0 and 100",
                 ));
             }
@@ -94,17 +147,14 @@ impl PageRequest {
             Some(l) => l,
         };
         let mut after = None;
-        if let Some(raw) = paging
-            .and_then(|p| p.cursor.as_deref())
-            .filter(|c| !c.is_empty())
-        {
-            let cursor = decode_cursor(raw)?;
+        if let Some(raw) = raw_cursor {
+            let cursor = decode_cursor(&cursor_field, raw)?;
             key = cursor.key;
             desc = cursor.desc;
             let value = match cursor.value {
                 serde_json::Value::String(s) => Value::Text(s),
                 serde_json::Value::Number(n) => Value::Integer(n.as_i64().unwrap_or_default()),
-                _ => return Err(WixError::invalid("paging.cursor", "is not a valid cursor")),
+                _ => return Err(WixError::invalid(&cursor_field, "is not a valid cursor")),
             };
             after = Some((value, cursor.id));
         }
@@ -172,7 +222,6 @@ impl<T> Page<T> {
             cursors: wix_media_wire::types::Cursors {
                 next: Some(self.next.clone().unwrap_or_default()),
             },
-            has_next: self.next.is_some(),
         }
     }
 }
@@ -213,12 +262,12 @@ fn encode_cursor(c: &Cursor) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(c).expect("a cursor always serialises"))
 }
 
-fn decode_cursor(raw: &str) -> WixResult<Cursor> {
+fn decode_cursor(field: &str, raw: &str) -> WixResult<Cursor> {
     URL_SAFE_NO_PAD
         .decode(raw)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| WixError::invalid("paging.cursor", "is not a valid cursor"))
+        .ok_or_else(|| WixError::invalid(field, "is not a valid cursor"))
 }
 
 /// The SQL condition selecting rows under a search root (files and folders).

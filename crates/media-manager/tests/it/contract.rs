@@ -10,7 +10,7 @@ use wix_media_wire::types::limits;
 use crate::support::{TestServer, files_held, urlencode};
 
 /// The field violations of a 400 body, as (field, violatedRule).
-fn violations(v: &Value) -> Vec<(String, String)> {
+pub(crate) fn violations(v: &Value) -> Vec<(String, String)> {
     v["details"]["validationError"]["fieldViolations"]
         .as_array()
         .map(|list| {
@@ -25,7 +25,13 @@ fn violations(v: &Value) -> Vec<(String, String)> {
 }
 
 /// Asserts a 400 whose one violation is `field` broken by `rule`, with the limit in `data`.
-fn assert_limit(status: StatusCode, v: &Value, field: &str, rule: &str, threshold: usize) {
+pub(crate) fn assert_limit(
+    status: StatusCode,
+    v: &Value,
+    field: &str,
+    rule: &str,
+    threshold: usize,
+) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     assert_eq!(
         violations(v),

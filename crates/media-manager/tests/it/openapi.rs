@@ -59,6 +59,36 @@ async fn document_parses() {
     );
 }
 
+/// The document follows the contract's shapes: folder id batches of 100, a folder's `siteId`,
+/// paging by `cursors.next` alone (no `hasNext`), no `sizeInBytes` on images or videos, a
+/// document without one, and Generate File Download URL's own name and asset-key limits.
+#[tokio::test]
+async fn document_follows_the_contract_shapes() {
+    let s = TestServer::start().await;
+    let doc = document(&s).await;
+    let schemas = &doc["components"]["schemas"];
+    let props = |name: &str| schemas[name]["properties"].clone();
+    assert_eq!(
+        props("BulkDeleteFoldersRequest")["folderIds"]["maxItems"],
+        100
+    );
+    assert_eq!(props("FolderIdsRequest")["folderIds"]["maxItems"], 100);
+    assert!(props("Folder")["siteId"].is_object());
+    assert!(props("PagingMetadata").get("hasNext").is_none());
+    assert!(props("Image").get("sizeInBytes").is_none());
+    assert!(props("VideoMedia").get("sizeInBytes").is_none());
+    assert!(props("DocumentMedia").get("sizeInBytes").is_none());
+    assert_eq!(
+        props("FileMedia")["document"]["$ref"],
+        "#/components/schemas/DocumentMedia"
+    );
+    let download = props("GenerateFileDownloadUrlRequest");
+    assert_eq!(download["downloadFileName"]["maxLength"], 100);
+    assert_eq!(download["assetKeys"]["maxItems"], 100);
+    assert_eq!(download["assetKeys"]["items"]["maxLength"], 100);
+    assert_eq!(props("CursorPaging")["cursor"]["maxLength"], 16_000);
+}
+
 /// Every path and method the document lists answers something other than the router's
 /// "No such endpoint" 404 or a 405, so the document can't name a route that isn't served.
 #[tokio::test]

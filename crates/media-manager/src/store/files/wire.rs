@@ -2,8 +2,8 @@
 //! and the media part, present only once the file is READY.
 
 use wix_media_wire::types::{
-    AssetMedia, AudioAsset, AudioMedia, FileDescriptor, FileMedia, Image, ImageMedia, MediaType,
-    OperationStatus, State, VideoMedia, VideoResolution,
+    AssetMedia, AudioAsset, AudioMedia, DocumentMedia, FileDescriptor, FileMedia, Image,
+    ImageMedia, MediaType, OperationStatus, State, VideoMedia, VideoResolution,
 };
 
 use super::FileRow;
@@ -52,7 +52,6 @@ impl FileRow {
             height: self.height.unwrap_or(0),
             width: self.width.unwrap_or(0),
             filename: Some(self.display_name.clone()),
-            size_in_bytes: self.size,
         };
         let preview = thumbnail_url.map(|t| Image {
             id: format!("{}/thumbnail", self.id),
@@ -91,10 +90,8 @@ impl FileRow {
                             .as_deref()
                             .and_then(|m| m.split('/').nth(1))
                             .map(str::to_string),
-                        quality: Some("original".to_string()),
-                        filename: Some(self.display_name.clone()),
                     }],
-                    size_in_bytes: self.size,
+                    filename: Some(self.display_name.clone()),
                 })
             }
             MediaType::Audio => {
@@ -115,7 +112,13 @@ impl FileRow {
             }
             MediaType::Archive => media.archive = Some(asset()),
             MediaType::Model3d => media.model3d = Some(asset()),
-            _ => media.document = Some(asset()),
+            _ => {
+                media.document = Some(DocumentMedia {
+                    id: self.id.clone(),
+                    url: url.to_string(),
+                    filename: Some(self.display_name.clone()),
+                })
+            }
         }
         media
     }
