@@ -90,7 +90,13 @@ pub fn hint(code: &str) -> &'static str {
             "the local file changed size while it was sent (still being written?): let it settle, then run again"
         }
         "FILE_NOT_FOUND" => {
-            "the file was removed from the Media Manager after import: re-run to import it again"
+            "the file was removed from the Media Manager while it was processed, and could not be imported again: run with --retry-failed"
+        }
+        "ZERO_FILE_SIZE" => {
+            "the local file is empty, and Wix takes no empty file: fix it, then run with --retry-failed"
+        }
+        "FILE_SIZE_OVER_LIMIT" => {
+            "the file is larger than the site takes: shrink or split it, then run with --retry-failed"
         }
         "NOT_FOUND_AFTER_DOUBT" | "NO_ANSWER" | "CONNECTION_REFUSED" => {
             "the Media Manager did not answer: re-run to resume"
