@@ -146,8 +146,12 @@ pub async fn execute(args: PlanArgs) -> anyhow::Result<Ending> {
             )
         })
         .unwrap_or_default();
+    let steps = match s.api_calls.folders {
+        0 => String::new(),
+        n => format!(" ({n} of them reach folder paths longer than filePath's 100 characters)"),
+    };
     println!(
-        "plan: {} rows — {} valid, {} invalid, {} duplicate{}{probed}{sources}{pruning}{local}; {} folders, {} API calls, about {} at {}/min; reports {} and {}",
+        "plan: {} rows — {} valid, {} invalid, {} duplicate{}{probed}{sources}{pruning}{local}; {} folders, {} API calls{steps}, about {} at {}/min; reports {} and {}",
         s.counts.rows,
         s.counts.valid,
         s.counts.invalid,

@@ -431,7 +431,7 @@ async fn plan_counts_the_folder_steps_a_run_makes() {
     std::fs::write(w.join("m.csv"), &csv).expect("manifest");
     let mut plan = Command::new(bin());
     plan.current_dir(w)
-        .args(["--quiet", "plan", "m.csv", "--report-dir", "plan"]);
+        .args(["plan", "m.csv", "--report-dir", "plan"]);
     let (code, out) = run_to_end(plan).await;
     assert_eq!(code, 0, "{out}");
     let summary: Value =
@@ -440,6 +440,7 @@ async fn plan_counts_the_folder_steps_a_run_makes() {
     // Both long paths step through the same two upper levels: the root's and the first
     // level's listings, and two Create Folder calls.
     assert_eq!(summary["apiCalls"]["folders"], 4, "{summary}");
+    assert!(out.contains("4 of them reach folder paths longer"), "{out}");
 
     let (code, out) = run_to_end(run(&s, w, &[])).await;
     assert_eq!(code, 0, "{out}");
