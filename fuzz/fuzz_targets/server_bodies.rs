@@ -12,13 +12,13 @@ use media_migrate::api::types::{
     SearchFilesRequest, SearchFoldersRequest, UpdateFileDescriptorRequest, UpdateFileRequest,
     UpdateFolderRequest,
 };
+use serde::de::DeserializeOwned;
 use wix_media_manager::downloads::names::safe_component;
 use wix_media_manager::downloads::range::ByteRange;
 use wix_media_manager::files::{resolve_file_id, validate_display_name, validate_labels};
 use wix_media_manager::query::{FILE_FIELDS, FOLDER_FIELDS, plan_query};
 use wix_media_manager::store::folders::validate_folder_name;
-use wix_media_manager::store::{PageRequest, SortKey};
-use serde::de::DeserializeOwned;
+use wix_media_manager::store::{PageRequest, PagingFields, SortKey};
 
 const SORTS: &[SortKey] = &[SortKey::DisplayName, SortKey::Updated, SortKey::Size];
 
@@ -87,10 +87,20 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         labels(r.labels.as_ref());
     }
     if let Some(r) = decode::<SearchFilesRequest>(data) {
-        let _ = PageRequest::from_wire(r.sort.as_ref(), r.paging.as_ref(), SORTS);
+        let _ = PageRequest::from_wire(
+            r.sort.as_ref(),
+            r.paging.as_ref(),
+            SORTS,
+            PagingFields::LISTING,
+        );
     }
     if let Some(r) = decode::<SearchFoldersRequest>(data) {
-        let _ = PageRequest::from_wire(r.sort.as_ref(), r.paging.as_ref(), SORTS);
+        let _ = PageRequest::from_wire(
+            r.sort.as_ref(),
+            r.paging.as_ref(),
+            SORTS,
+            PagingFields::LISTING,
+        );
     }
     if let Some(r) = decode::<QueryRequest>(data) {
         let _ = plan_query(&r.query, &FILE_FIELDS, &["parent_id = ?"], SORTS);
