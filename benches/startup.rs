@@ -1,11 +1,14 @@
 //! Start-up benchmark: does a healthy run spend the site's budget from its first second? The
 //! same migration as the budget bench (a local Media Manager with a rate limit, latency and
-//! processing time; one source host), in five scenarios:
+//! processing time; one source host), each run checking the target first as `media-migrate run`
+//! does (that call is the first on the server's clock), in five scenarios:
 //!
 //! - `healthy`: 6,000 rows, a folder per 50, the limit (600/min) known to the client;
 //! - `unknown`: the same with the client's `--rate` 3× above the limit it isn't told;
 //! - `slow-budget`: 10,000 rows at 200/min (Wix's budget);
 //! - `flaky`: `healthy` with a fifth of the sources failing their first GET (503);
+//! - `gateway`: `healthy` with 3 % of the calls answered 5xx, half of them after the work
+//!   was done (a gateway that lost the answer: the run looks at the target before resending);
 //! - `overloaded`: 1,200 rows from a host that answers 503 to a GET finding 16 in flight
 //!   (each GET takes 20 ms; the target fetches 32 at once), up to 6 imports a row.
 //!
@@ -23,6 +26,7 @@
 //! | `slow-budget` | all READY within 1.05× the floor (its calls at the limit plus the slowest processing) |
 //! | `flaky` | every row READY, ≤ 2.5 calls per 100 files, ≤ 1.5× the healthy run's time |
 //! | `overloaded` | every row READY |
+//! | `gateway` | every row READY, once (the server holds no file twice) |
 //!
 //! ```sh
 //! cargo bench --bench startup
@@ -37,10 +41,18 @@ use std::time::Duration;
 
 use support::{FILES_PER_CALL_AT_FLOOR, Measured, Scenario, migrate, pct};
 
-const ALL: [&str; 5] = ["healthy", "unknown", "slow-budget", "flaky", "overloaded"];
+const ALL: [&str; 6] = [
+    "healthy",
+    "unknown",
+    "slow-budget",
+    "flaky",
+    "gateway",
+    "overloaded",
+];
 
 fn scenario(name: &str) -> Scenario {
     let healthy = Scenario {
+        preflight: true,
         rows: 6_000,
         files_per_folder: Some(50),
         limit: 600,
@@ -69,6 +81,11 @@ fn scenario(name: &str) -> Scenario {
             overload_at: Some(16),
             source_latency_ms: 20,
             max_processing_attempts: 6,
+            ..healthy
+        },
+        "gateway" => Scenario {
+            error_per_mille: 15,
+            performed_error_per_mille: 15,
             ..healthy
         },
         other => panic!("unknown scenario {other}; known: {}", ALL.join(", ")),
@@ -108,6 +125,8 @@ struct Figures {
     throttled_share: f64,
     window: Duration,
     all_ready: bool,
+    /// Files the server holds, in any state.
+    server_files: u64,
 }
 
 fn report(name: &str, s: &Scenario, m: &Measured) -> Figures {
@@ -134,12 +153,21 @@ fn report(name: &str, s: &Scenario, m: &Measured) -> Figures {
         floor(s).as_secs_f64()
     );
     println!(
-        "  first second at the full rate (server clock): {}",
+        "  first second at the full rate (server clock): {}; first import arrived at {:.3} s, first poll at {:.3} s",
         first_full.map_or("never".to_string(), |t| format!(
             "from {:.1} s",
             t.as_secs_f64()
-        ))
+        )),
+        m.first_call_of("bulk/files/import").as_secs_f64(),
+        m.first_call_of("files/get-files").as_secs_f64()
     );
+    let first: Vec<String> = m
+        .received
+        .iter()
+        .take(4)
+        .map(|t| format!("{:.3}", t.as_secs_f64()))
+        .collect();
+    println!("  first calls arrived at (s): {}", first.join(" "));
     println!(
         "  UTILISATION (whole run): {utilisation:.3} = ideal ÷ window; {:.2} calls per 100 files ({} calls: {} imports, {} polls, {} other); 429s {} ({})",
         per_100,
@@ -178,6 +206,7 @@ fn report(name: &str, s: &Scenario, m: &Measured) -> Figures {
         throttled_share,
         window,
         all_ready: ready == m.rows,
+        server_files: m.server.files.values().sum(),
     }
 }
 
@@ -250,6 +279,12 @@ fn main() {
                         miss(format!("{ratio:.2}× the healthy run's time > 1.5×"));
                     }
                 }
+            }
+            "gateway" if f.server_files != s.rows as u64 => {
+                miss(format!(
+                    "the server holds {} files for {} rows",
+                    f.server_files, s.rows
+                ));
             }
             _ => {}
         }

@@ -57,6 +57,12 @@ pub struct Scenario {
     pub source_host_limit: Option<usize>,
     /// The client's `--max-processing-attempts`.
     pub max_processing_attempts: u32,
+    /// Check the target first, as `media-migrate run` does (its call is the run's first).
+    pub preflight: bool,
+    /// Share of API calls the server answers 503 before doing anything, and share it performs
+    /// and then answers 502/503 (a gateway that lost the answer), in per mille.
+    pub error_per_mille: u32,
+    pub performed_error_per_mille: u32,
 }
 
 impl Default for Scenario {
@@ -79,6 +85,9 @@ impl Default for Scenario {
             source_latency_ms: 0,
             source_host_limit: None,
             max_processing_attempts: 3,
+            preflight: false,
+            error_per_mille: 0,
+            performed_error_per_mille: 0,
         }
     }
 }
@@ -90,7 +99,7 @@ impl Scenario {
             .map_or("one".to_string(), |n| n.to_string());
         let opt = |v: Option<usize>| v.map_or("none".to_string(), |n| n.to_string());
         format!(
-            "--rows {} --files-per-folder {folders} --limit {} --burst {} --rate {} --concurrency {} --latency {} --processing {} --seed {} --retry-after {} --flaky-per-mille {} --overload-at {} --source-latency {} --source-host-limit {} --max-processing-attempts {}",
+            "--rows {} --files-per-folder {folders} --limit {} --burst {} --rate {} --concurrency {} --latency {} --processing {} --seed {} --retry-after {} --flaky-per-mille {} --overload-at {} --source-latency {} --source-host-limit {} --max-processing-attempts {} --preflight {} --error-per-mille {} --performed-error-per-mille {}",
             self.rows,
             self.limit,
             self.burst,
@@ -104,7 +113,10 @@ impl Scenario {
             opt(self.overload_at),
             self.source_latency_ms,
             opt(self.source_host_limit),
-            self.max_processing_attempts
+            self.max_processing_attempts,
+            if self.preflight { "yes" } else { "no" },
+            self.error_per_mille,
+            self.performed_error_per_mille
         )
     }
 
@@ -134,6 +146,9 @@ impl Scenario {
                     self.source_host_limit = (value != "none").then(|| num() as usize)
                 }
                 "--max-processing-attempts" => self.max_processing_attempts = num() as u32,
+                "--preflight" => self.preflight = value != "no",
+                "--error-per-mille" => self.error_per_mille = num() as u32,
+                "--performed-error-per-mille" => self.performed_error_per_mille = num() as u32,
                 _ => {}
             }
         }
@@ -464,6 +479,9 @@ impl Site {
             config.rate_limit_burst = scenario.burst;
             config.faults.seed = scenario.seed;
             config.faults.omit_retry_after = !scenario.retry_after;
+            config.faults.error_rate = f64::from(scenario.error_per_mille) / 1000.0;
+            config.faults.performed_error_rate =
+                f64::from(scenario.performed_error_per_mille) / 1000.0;
             config.faults.latency = Some(scenario.latency.parse().expect("latency range"));
             config.faults.processing_time =
                 Some(scenario.processing.parse().expect("processing range"));
@@ -575,6 +593,11 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             })
         };
         let (_tx, stop) = StopSignal::new();
+        if scenario.preflight {
+            media_migrate::api::preflight::check_target(&client, Duration::from_secs(30))
+                .await
+                .expect("the target answers");
+        }
         let result = pipeline::migrate(config, client.clone(), journal.clone(), stop, &|_| {})
             .await
             .expect("the run completes");
