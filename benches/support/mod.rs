@@ -48,6 +48,21 @@ pub struct Scenario {
     pub retry_after: bool,
     /// Share of sources whose first GET answers 503 (a flaky host), in per mille.
     pub flaky_per_mille: u32,
+    /// The source host answers 503 to a GET that finds this many in flight already (an
+    /// overloaded host); `None`: it bears any load.
+    pub overload_at: Option<usize>,
+    /// How long the source host takes over every GET, in milliseconds.
+    pub source_latency_ms: u64,
+    /// The client's `--source-host-limit` (`None`: adaptive windows).
+    pub source_host_limit: Option<usize>,
+    /// The client's `--max-processing-attempts`.
+    pub max_processing_attempts: u32,
+    /// Check the target first, as `media-migrate run` does (its call is the run's first).
+    pub preflight: bool,
+    /// Share of API calls the server answers 503 before doing anything, and share it performs
+    /// and then answers 502/503 (a gateway that lost the answer), in per mille.
+    pub error_per_mille: u32,
+    pub performed_error_per_mille: u32,
 }
 
 impl Default for Scenario {
@@ -66,6 +81,13 @@ impl Default for Scenario {
             seed: 1,
             retry_after: true,
             flaky_per_mille: 0,
+            overload_at: None,
+            source_latency_ms: 0,
+            source_host_limit: None,
+            max_processing_attempts: 3,
+            preflight: false,
+            error_per_mille: 0,
+            performed_error_per_mille: 0,
         }
     }
 }
@@ -75,8 +97,9 @@ impl Scenario {
         let folders = self
             .files_per_folder
             .map_or("one".to_string(), |n| n.to_string());
+        let opt = |v: Option<usize>| v.map_or("none".to_string(), |n| n.to_string());
         format!(
-            "--rows {} --files-per-folder {folders} --limit {} --burst {} --rate {} --concurrency {} --latency {} --processing {} --seed {} --retry-after {} --flaky-per-mille {}",
+            "--rows {} --files-per-folder {folders} --limit {} --burst {} --rate {} --concurrency {} --latency {} --processing {} --seed {} --retry-after {} --flaky-per-mille {} --overload-at {} --source-latency {} --source-host-limit {} --max-processing-attempts {} --preflight {} --error-per-mille {} --performed-error-per-mille {}",
             self.rows,
             self.limit,
             self.burst,
@@ -86,7 +109,14 @@ impl Scenario {
             self.processing,
             self.seed,
             if self.retry_after { "yes" } else { "no" },
-            self.flaky_per_mille
+            self.flaky_per_mille,
+            opt(self.overload_at),
+            self.source_latency_ms,
+            opt(self.source_host_limit),
+            self.max_processing_attempts,
+            if self.preflight { "yes" } else { "no" },
+            self.error_per_mille,
+            self.performed_error_per_mille
         )
     }
 
@@ -110,6 +140,15 @@ impl Scenario {
                 "--seed" => self.seed = num(),
                 "--retry-after" => self.retry_after = value != "no",
                 "--flaky-per-mille" => self.flaky_per_mille = num() as u32,
+                "--overload-at" => self.overload_at = (value != "none").then(|| num() as usize),
+                "--source-latency" => self.source_latency_ms = num(),
+                "--source-host-limit" => {
+                    self.source_host_limit = (value != "none").then(|| num() as usize)
+                }
+                "--max-processing-attempts" => self.max_processing_attempts = num() as u32,
+                "--preflight" => self.preflight = value != "no",
+                "--error-per-mille" => self.error_per_mille = num() as u32,
+                "--performed-error-per-mille" => self.performed_error_per_mille = num() as u32,
                 _ => {}
             }
         }
@@ -173,6 +212,8 @@ pub struct Measured {
     pub server_ready: Vec<(Duration, u64)>,
     /// Server clock: microseconds from the server's start to the first call's arrival.
     first_us: u64,
+    /// What the source host bore.
+    pub source: Arc<SourceLoad>,
 }
 
 impl Measured {
@@ -329,10 +370,15 @@ fn png() -> Vec<u8> {
 }
 
 /// A web server answering every path with the same small PNG — but the first GET of
-/// `flaky_per_mille` of the paths (chosen by a hash of the path) with a 503.
-async fn start_sources(flaky_per_mille: u32) -> String {
+/// `flaky_per_mille` of the paths (chosen by a hash of the path) with a 503, and, when it is
+/// overloaded (`overload_at`), any GET that finds that many in flight already with a 503. Every
+/// GET takes `latency_ms`.
+async fn start_sources(scenario: &Scenario, load: Arc<SourceLoad>) -> String {
     use axum::http::{Method, StatusCode, Uri};
     use axum::response::IntoResponse;
+    use std::sync::atomic::Ordering;
+    let (flaky_per_mille, overload_at) = (scenario.flaky_per_mille, scenario.overload_at);
+    let latency = Duration::from_millis(scenario.source_latency_ms);
     let body = bytes::Bytes::from(png());
     let blipped: Arc<Mutex<std::collections::HashSet<String>>> = Arc::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -342,7 +388,26 @@ async fn start_sources(flaky_per_mille: u32) -> String {
     let app = axum::Router::new().fallback(move |method: Method, uri: Uri| {
         let body = body.clone();
         let blipped = blipped.clone();
+        let load = load.clone();
         async move {
+            /// Counts a request in flight while it lives.
+            struct Held(Arc<SourceLoad>);
+            impl Drop for Held {
+                fn drop(&mut self) {
+                    self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+            let before = load.in_flight.fetch_add(1, Ordering::SeqCst);
+            load.peak.fetch_max(before + 1, Ordering::SeqCst);
+            load.requests.fetch_add(1, Ordering::SeqCst);
+            let _held = Held(load.clone());
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            if method == Method::GET && overload_at.is_some_and(|n| before >= n) {
+                load.overloaded.fetch_add(1, Ordering::SeqCst);
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
             let path = uri.path().to_string();
             let flaky = fastrand::Rng::with_seed(fxhash(&path)).u32(0..1000) < flaky_per_mille;
             if flaky && method == Method::GET && blipped.lock().expect("set").insert(path) {
@@ -355,6 +420,16 @@ async fn start_sources(flaky_per_mille: u32) -> String {
         let _ = axum::serve(listener, app).await;
     });
     format!("http://{addr}")
+}
+
+/// What the source host bore: requests, the most in flight at once, and the 503s it answered
+/// for being overloaded.
+#[derive(Debug, Default)]
+pub struct SourceLoad {
+    in_flight: std::sync::atomic::AtomicUsize,
+    pub peak: std::sync::atomic::AtomicUsize,
+    pub requests: std::sync::atomic::AtomicUsize,
+    pub overloaded: std::sync::atomic::AtomicUsize,
 }
 
 /// A stable hash of a path (FNV-1a), to pick the flaky sources the same way every run.
@@ -386,6 +461,7 @@ struct Site {
     runtime: tokio::runtime::Runtime,
     server: Option<LocalServer>,
     sources: String,
+    source_load: Arc<SourceLoad>,
 }
 
 impl Site {
@@ -395,6 +471,7 @@ impl Site {
             .enable_all()
             .build()
             .expect("server runtime");
+        let source_load = Arc::new(SourceLoad::default());
         let (server, sources) = runtime.block_on(async {
             media_migrate::install_crypto_provider();
             let mut config = ServerConfig::new(data);
@@ -402,17 +479,21 @@ impl Site {
             config.rate_limit_burst = scenario.burst;
             config.faults.seed = scenario.seed;
             config.faults.omit_retry_after = !scenario.retry_after;
+            config.faults.error_rate = f64::from(scenario.error_per_mille) / 1000.0;
+            config.faults.performed_error_rate =
+                f64::from(scenario.performed_error_per_mille) / 1000.0;
             config.faults.latency = Some(scenario.latency.parse().expect("latency range"));
             config.faults.processing_time =
                 Some(scenario.processing.parse().expect("processing range"));
             config.processing.concurrency = 32;
             let server = LocalServer::start(config, 0).await.expect("server starts");
-            (server, start_sources(scenario.flaky_per_mille).await)
+            (server, start_sources(scenario, source_load.clone()).await)
         });
         Self {
             runtime,
             server: Some(server),
             sources,
+            source_load,
         }
     }
 }
@@ -461,10 +542,10 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             resumable_threshold: u64::MAX,
             import_concurrency: scenario.concurrency.div_ceil(2).max(1),
             source_headers: Default::default(),
-            source_host_limit: None,
+            source_host_limit: scenario.source_host_limit,
             retry_failed: false,
             keep_failed_files: false,
-            max_processing_attempts: 3,
+            max_processing_attempts: scenario.max_processing_attempts,
             adopt: true,
             replace: false,
             prune_max_percent: None,
@@ -512,6 +593,11 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             })
         };
         let (_tx, stop) = StopSignal::new();
+        if scenario.preflight {
+            media_migrate::api::preflight::check_target(&client, Duration::from_secs(30))
+                .await
+                .expect("the target answers");
+        }
         let result = pipeline::migrate(config, client.clone(), journal.clone(), stop, &|_| {})
             .await
             .expect("the run completes");
@@ -588,6 +674,7 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             refused,
             server_ready,
             first_us,
+            source: site.source_load.clone(),
         };
         m.check_agreement();
         m

@@ -67,8 +67,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 3)]
     pub max_processing_attempts: u32,
     /// Files one source host may have in fetch by the target at once (accepted, not yet READY
-    /// or FAILED). Default: adapted per host — starting at two batches, growing while its files
-    /// arrive, halved when many fail.
+    /// or FAILED). Default: adapted per host — no cap until the host shows trouble (more of its
+    /// files FAILED than flaky links explain), then at most one batch, halved while it fails.
     #[arg(long, value_name = "N")]
     pub source_host_limit: Option<usize>,
     /// Local files of at least this many MiB use resumable (tus) uploads.

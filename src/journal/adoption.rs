@@ -77,25 +77,45 @@ impl Journal {
             .is_some())
     }
 
-    /// The folder at `path` is new (`absent`: just found so) or known new: its rows need no
-    /// look.
-    pub fn skip_adoption_in(&self, path: &str, absent: bool) -> Result<u64, JournalError> {
-        if absent {
-            self.conn
-                .execute(
-                    "INSERT OR IGNORE INTO new_folders (path) VALUES (?1)",
-                    [path],
+    /// [`Self::adoption_folders`], each with whether it is known new
+    /// ([`Self::folder_is_new`]) and its id when the journal knows it: what the adopt stage
+    /// needs to start, in one call.
+    pub fn adoption_plan(&self) -> Result<Vec<(String, bool, Option<String>)>, JournalError> {
+        self.adoption_folders()?
+            .into_iter()
+            .map(|path| {
+                let is_new = self.folder_is_new(&path)?;
+                let id = self.folder_id(&path)?;
+                Ok((path, is_new, id))
+            })
+            .collect()
+    }
+
+    /// Each of `folders` (path, `absent`) is new — just found absent, or known new — so its
+    /// rows need no look; in one transaction. Returns those rows.
+    pub fn skip_adoption_in_all(
+        &mut self,
+        folders: &[(String, bool)],
+    ) -> Result<u64, JournalError> {
+        let path = self.path.clone();
+        let sql = |e| sql_error(&path, e);
+        let tx = self.conn.transaction().map_err(sql)?;
+        let mut rows = 0;
+        for (folder, absent) in folders {
+            if *absent {
+                tx.prepare_cached("INSERT OR IGNORE INTO new_folders (path) VALUES (?1)")
+                    .and_then(|mut s| s.execute([folder]))
+                    .map_err(sql)?;
+            }
+            rows += tx
+                .prepare_cached(
+                    "UPDATE rows SET adopt_check = 0 WHERE adopt_check = 1 AND folder_path = ?1",
                 )
-                .map_err(self.wrap())?;
+                .and_then(|mut s| s.execute([folder]))
+                .map_err(sql)?;
         }
-        let n = self
-            .conn
-            .execute(
-                "UPDATE rows SET adopt_check = 0 WHERE adopt_check = 1 AND folder_path = ?1",
-                [path],
-            )
-            .map_err(self.wrap())?;
-        Ok(n as u64)
+        tx.commit().map_err(sql)?;
+        Ok(rows as u64)
     }
 
     /// Up to `limit` rows of the folder at `path` still to be looked for, in line order.

@@ -31,26 +31,41 @@ pub(crate) struct AdoptStats {
     pub in_new_folders: u64,
 }
 
-/// Looks for every row new to the journal at the target, folder by folder.
+/// Looks for every row new to the journal at the target, folder by folder. What the journal
+/// knows is read in one call and the folders that need no look (known new, or found absent)
+/// are recorded in one more, so a first run into a new tree costs its imports no more than the
+/// lookups of the tree's top.
 pub(crate) async fn adopt_new_rows(ctx: &Arc<RunContext>) -> Result<AdoptStats, PipelineError> {
-    let folders = ctx.journal.with(|j| j.adoption_folders()).await?;
+    let folders = ctx.journal.with(|j| j.adoption_plan()).await?;
     let mut stats = AdoptStats::default();
     let mut resolver = FolderResolver::new(&ctx.client);
-    for path in folders {
+    // Folders whose rows need no look, and whether each was just found absent.
+    let mut skipped: Vec<(String, bool)> = Vec::new();
+    let looked = look_in_folders(ctx, folders, &mut resolver, &mut skipped, &mut stats).await;
+    // Recorded whatever ended the looks: what was learned before an error still holds.
+    stats.in_new_folders += ctx
+        .journal
+        .with(move |j| j.skip_adoption_in_all(&skipped))
+        .await?;
+    looked?;
+    Ok(stats)
+}
+
+/// Looks in each folder of `folders` (path, known new, id), adopting what stands for its rows;
+/// folders that need no look go to `skipped`.
+async fn look_in_folders(
+    ctx: &Arc<RunContext>,
+    folders: Vec<(String, bool, Option<String>)>,
+    resolver: &mut FolderResolver<'_>,
+    skipped: &mut Vec<(String, bool)>,
+    stats: &mut AdoptStats,
+) -> Result<(), PipelineError> {
+    for (path, is_new, known) in folders {
         if ctx.stop.is_stopped() {
             break;
         }
-        let p = path.clone();
-        let (is_new, known) = ctx
-            .journal
-            .with(move |j| Ok((j.folder_is_new(&p)?, j.folder_id(&p)?)))
-            .await?;
         if is_new {
-            let p = path.clone();
-            stats.in_new_folders += ctx
-                .journal
-                .with(move |j| j.skip_adoption_in(&p, false))
-                .await?;
+            skipped.push((path, false));
             continue;
         }
         let folder = match known {
@@ -62,11 +77,7 @@ pub(crate) async fn adopt_new_rows(ctx: &Arc<RunContext>) -> Result<AdoptStats, 
                 .map_err(PipelineError::of_call)?,
         };
         let Some(folder) = folder else {
-            let p = path.clone();
-            stats.in_new_folders += ctx
-                .journal
-                .with(move |j| j.skip_adoption_in(&p, true))
-                .await?;
+            skipped.push((path, true));
             continue;
         };
         let files = listing::list_all_files(&ctx.client, &folder)
@@ -91,7 +102,7 @@ pub(crate) async fn adopt_new_rows(ctx: &Arc<RunContext>) -> Result<AdoptStats, 
             }
         }
     }
-    Ok(stats)
+    Ok(())
 }
 
 /// Matches the next chunk of the folder's rows against its files and records the result;

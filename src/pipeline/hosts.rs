@@ -1,17 +1,30 @@
 //! Politeness toward source hosts: per host, a cap on files the target is fetching at once
-//! (accepted, not yet READY or FAILED), so a small host is not flooded by the target's fetches.
+//! (accepted, not yet READY or FAILED), so a small host is not flooded by the target's fetches
+//! — and no cap at all for a host that has shown no trouble, so politeness costs a healthy run
+//! nothing. The decisions are [`window`]'s, a pure function of each host's answers; this
+//! module keeps the files in fetch per host and tells the import stage which hosts have room.
 //!
-//! The cap is a congestion window, adapted the way TCP adapts its own: it starts at two
-//! batches and grows by one file per file READY (doubling per round trip) until the host first shows
-//! trouble; then it grows by a tenth of a batch per window's worth of answers (a round trip's),
-//! and halves when more than a third of a window's answers were FAILED, down to a tenth of a
-//! batch. A host whose files fail now and then (a flaky
-//! link here and there) keeps its window: re-importing heals those, and holding every other
-//! file back would not. Rows of a host without room wait in the queue while rows of other
-//! hosts fill the batches, so one slow host never starves the others.
+//! A host is trusted until its files come back FAILED more often than flaky links explain
+//! ([`window::judge`]). Until then the budget alone paces it: full batches at the budget's
+//! rate, as many files in fetch as the readiness tracker's backlog cap allows (what the budget
+//! confirms in max(30 s, 3 processing times)). At the first trouble its window is cut to half
+//! of what it had in fetch, at most one batch, and it is paced like a TCP window from there.
+//!
+//! Why trust is safe for a small host: what it can be sent before its first answers is bounded
+//! by the budget, not by us — at Wix's ~200 requests a minute at most ~100 Bulk Imports a
+//! minute, of which the first answers come one processing time after the first batch, so a
+//! few batches at most. The host never sees our window anyway, only the target's fetchers,
+//! however many files wait in the target's queue. A host that fails under that load shows it
+//! in its first 20–40 answers; its window then drops to at most one batch (the first cut of
+//! the windows that started at two batches, or harder), halves again at every further trouble,
+//! and its rows that failed in the burst are explained and imported again at that pace
+//! (`reopen`), so every recoverable row still arrives. Rows of a host without room wait in the
+//! queue while rows of other hosts fill the batches, so one slow host never starves the others.
 //!
 //! `--source-host-limit N` fixes every host's window at `N`. Without `--wait` nothing is
 //! confirmed, so nothing is paced.
+
+mod window;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -21,12 +34,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-/// Windows never grow past this (the readiness tracker's backlog cap binds long before).
-const MAX_WINDOW: f64 = 100_000.0;
-/// A new host's window, in batches: a batch in fetch while the next is sent.
-const START_BATCHES: f64 = 2.0;
-/// Answers below which a window's trouble is not judged (too few to tell).
-const MIN_JUDGED: u32 = 20;
+use self::window::{Sizes, Window};
 
 /// A host's key: `host[:port]` of a URL source; `None` for what isn't a URL with a host.
 pub(crate) fn host_of(source: &str) -> Option<String> {
@@ -36,80 +44,6 @@ pub(crate) fn host_of(source: &str) -> Option<String> {
         Some(port) => format!("{host}:{port}"),
         None => host,
     })
-}
-
-/// One host's window and the files it has in fetch.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Window {
-    /// Files the target may fetch from the host at once.
-    pub(crate) limit: f64,
-    /// Files sent or accepted and not final yet.
-    pub(crate) in_fetch: usize,
-    /// Growing by a file per READY file, until the first trouble.
-    slow_start: bool,
-    /// Answers (READY or FAILED) and failures in the current judgement, and the answers it
-    /// takes (the window when it began: a round trip's worth).
-    answered: u32,
-    failed: u32,
-    judged_at: u32,
-    /// Fixed by the user: never adapted.
-    fixed: bool,
-}
-
-impl Window {
-    pub(crate) fn adaptive(start: f64) -> Self {
-        Self {
-            limit: start,
-            in_fetch: 0,
-            slow_start: true,
-            answered: 0,
-            failed: 0,
-            judged_at: judgement(start),
-            fixed: false,
-        }
-    }
-
-    pub(crate) fn fixed(limit: usize) -> Self {
-        Self {
-            fixed: true,
-            ..Self::adaptive(limit.max(1) as f64)
-        }
-    }
-
-    /// Files that may be sent to the host now.
-    pub(crate) fn room(&self) -> usize {
-        (self.limit.floor() as usize).saturating_sub(self.in_fetch)
-    }
-
-    /// A file of the host came back READY (`ok`) or FAILED; `floor` is the smallest window and
-    /// the additive increase.
-    pub(crate) fn answered(&mut self, ok: bool, floor: f64) {
-        if self.fixed {
-            return;
-        }
-        self.answered += 1;
-        if !ok {
-            self.failed += 1;
-        } else if self.slow_start {
-            self.limit = (self.limit + 1.0).min(MAX_WINDOW);
-        }
-        if self.answered < self.judged_at {
-            return;
-        }
-        if self.failed * 3 > self.answered {
-            self.limit = (self.limit / 2.0).max(floor);
-            self.slow_start = false;
-        } else if !self.slow_start {
-            self.limit = (self.limit + floor).min(MAX_WINDOW);
-        }
-        (self.answered, self.failed) = (0, 0);
-        self.judged_at = judgement(self.limit);
-    }
-}
-
-/// Answers a judgement of a window of `limit` takes.
-fn judgement(limit: f64) -> u32 {
-    (limit as u32).max(MIN_JUDGED)
 }
 
 /// Where a file in fetch came from, and since when.
@@ -130,10 +64,8 @@ pub(crate) struct HostPacer {
     fixed: Option<usize>,
     /// Off: nothing is paced (nothing is confirmed without waiting for processing).
     on: bool,
-    /// The first window (two batches) and the smallest (a tenth of a batch: the additive step
-    /// too).
-    start: f64,
-    floor: f64,
+    /// The sizes windows are counted in, from the batch size.
+    sizes: Sizes,
     /// A file in fetch longer than this no longer holds its host's room (it may never end).
     expiry: Duration,
     changed: Notify,
@@ -143,7 +75,6 @@ pub(crate) struct HostPacer {
 
 impl HostPacer {
     pub(crate) fn new(on: bool, fixed: Option<usize>, batch: usize, expiry: Duration) -> Self {
-        let batch = batch.max(1) as f64;
         Self {
             state: Mutex::new(State {
                 windows: HashMap::new(),
@@ -151,8 +82,7 @@ impl HostPacer {
             }),
             fixed,
             on,
-            start: START_BATCHES * batch,
-            floor: (batch / 10.0).ceil(),
+            sizes: Sizes::of_batch(batch),
             expiry,
             changed: Notify::new(),
             version: AtomicU64::new(0),
@@ -166,7 +96,7 @@ impl HostPacer {
     fn new_window(&self) -> Window {
         match self.fixed {
             Some(n) => Window::fixed(n),
-            None => Window::adaptive(self.start),
+            None => Window::trusted(),
         }
     }
 
@@ -199,7 +129,7 @@ impl HostPacer {
             s.windows
                 .entry(host.to_string())
                 .or_insert_with(|| self.new_window())
-                .in_fetch += 1;
+                .sent();
         }
     }
 
@@ -222,15 +152,15 @@ impl HostPacer {
                     if let Some(old) = s.files.insert(id.to_string(), at)
                         && let Some(w) = s.windows.get_mut(&old.host)
                     {
-                        w.in_fetch = w.in_fetch.saturating_sub(1);
+                        w.released();
                     }
                     return;
                 }
                 None => {
                     if let Some(w) = s.windows.get_mut(host) {
-                        w.in_fetch = w.in_fetch.saturating_sub(1);
-                        if let Some(ok) = final_ok {
-                            w.answered(ok, self.floor);
+                        match final_ok {
+                            Some(ok) => w.answered(ok, &self.sizes),
+                            None => w.released(),
                         }
                     }
                 }
@@ -250,9 +180,9 @@ impl HostPacer {
                 return;
             };
             if let Some(w) = s.windows.get_mut(&f.host) {
-                w.in_fetch = w.in_fetch.saturating_sub(1);
-                if let Some(ok) = ok {
-                    w.answered(ok, self.floor);
+                match ok {
+                    Some(ok) => w.answered(ok, &self.sizes),
+                    None => w.released(),
                 }
             }
         }
@@ -276,7 +206,7 @@ impl HostPacer {
             if let Some(f) = s.files.remove(id)
                 && let Some(w) = s.windows.get_mut(&f.host)
             {
-                w.in_fetch = w.in_fetch.saturating_sub(1);
+                w.released();
             }
         }
         if !expired.is_empty() {
@@ -308,14 +238,13 @@ impl HostPacer {
         self.changed.notified()
     }
 
-    /// The hosts whose windows trouble cut below where they started, with their windows now.
+    /// The hosts whose windows trouble cut, with their windows now.
     pub(crate) fn cut_hosts(&self) -> Vec<(String, usize)> {
         let s = self.lock();
         let mut cut: Vec<_> = s
             .windows
             .iter()
-            .filter(|(_, w)| !w.fixed && w.limit < self.start)
-            .map(|(h, w)| (h.clone(), w.limit as usize))
+            .filter_map(|(h, w)| Some((h.clone(), w.cut_to()? as usize)))
             .collect();
         cut.sort();
         cut

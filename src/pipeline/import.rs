@@ -19,9 +19,10 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use self::folders::{Folders, take_claimable};
-use self::steps::{BatchStep, Idle, IdleStep, Planned, batch_step, idle_step};
+use self::send::{Looking, send};
+use self::steps::{BatchStep, Idle, IdleStep, Planned, batch_step, has_slot, idle_step};
 use super::hosts::{HostRooms, host_of};
-use super::{PipelineError, RunContext, request, settle};
+use super::{PipelineError, RunContext, request};
 use crate::api::client::CallError;
 use crate::api::types::{BulkImportFileResponse, ImportFileRequest, OperationStatus, rules};
 use crate::control::budget::Priority;
@@ -29,6 +30,7 @@ use crate::control::retry::{Disposition, classify_item};
 use crate::journal::{FileFacts, JournalRow, Outcome};
 
 mod folders;
+mod send;
 mod steps;
 
 /// Rows read from the journal at a time.
@@ -173,6 +175,7 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
             at_stage_front: false,
         },
         in_flight: JoinSet::new(),
+        looking: Arc::default(),
         next_no: 0,
         sent: 0,
         blocked: HashSet::new(),
@@ -188,6 +191,8 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
         if !backlogged {
             pass.launch_ready(ctx).await?;
         }
+        let slot = pass.has_slot(ctx);
+        let looking = pass.looking.clone();
         let in_flight = &mut pass.in_flight;
         let done = if in_flight.is_empty() {
             let idle = idle_step(&Idle {
@@ -224,9 +229,7 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
                 done = in_flight.join_next() => done,
                 _ = ctx.tracker.wait_below(cap.unwrap_or(usize::MAX)) => continue,
             }
-        } else if pass.queue.at_stage_front
-            && in_flight.len() < ctx.config.import_concurrency.max(1)
-        {
+        } else if pass.queue.at_stage_front && slot {
             // Room for a batch, and rows being staged: the front moving plans one.
             let after = pass.queue.after_line;
             tokio::select! {
@@ -234,7 +237,11 @@ pub(crate) async fn import_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
                 _ = ctx.stage_front.passed(after) => continue,
             }
         } else {
-            in_flight.join_next().await
+            // A batch that starts waiting to look gives its slot to the next one.
+            tokio::select! {
+                done = in_flight.join_next() => done,
+                _ = looking.started() => continue,
+            }
         };
         let Some(done) = done else { continue };
         let (batch, result) = done.map_err(|e| PipelineError::Task(e.to_string()))??;
@@ -261,6 +268,8 @@ struct Pass {
     folders: Folders,
     queue: Queue,
     in_flight: JoinSet<Sending>,
+    /// Batches of `in_flight` waiting to look at the target after a 5xx: they hold no slot.
+    looking: Arc<Looking>,
     next_no: u64,
     /// Rows sent in this pass.
     sent: u64,
@@ -282,12 +291,21 @@ impl Pass {
         }
     }
 
-    /// Launches batches while there is room in flight and a batch worth sending
+    /// Whether another batch may go ([`has_slot`]).
+    fn has_slot(&self, ctx: &RunContext) -> bool {
+        has_slot(
+            self.in_flight.len(),
+            self.looking.count(),
+            ctx.config.import_concurrency,
+        )
+    }
+
+    /// Launches batches while there is a slot ([`Self::has_slot`]) and a batch worth sending
     /// ([`batch_step`]).
     async fn launch_ready(&mut self, ctx: &Arc<RunContext>) -> Result<(), PipelineError> {
         let concurrency = ctx.config.import_concurrency.max(1);
         let size = ctx.config.batch_size.max(1);
-        while self.in_flight.len() < concurrency && !halted(ctx) {
+        while self.has_slot(ctx) && !halted(ctx) {
             let held_back = self.queue.held_back.min(MAX_HELD_BACK);
             self.queue
                 .fill(ctx, size * (concurrency + 2) + held_back)
@@ -330,7 +348,8 @@ impl Pass {
                         no: self.next_no,
                         rows,
                     };
-                    launch(ctx, batch, &self.folders, &mut self.in_flight).await?;
+                    let looking = self.looking.clone();
+                    launch(ctx, batch, &self.folders, &mut self.in_flight, looking).await?;
                     self.next_no += 1;
                     continue;
                 }
@@ -434,6 +453,7 @@ async fn launch(
     batch: Batch,
     folders: &Folders,
     in_flight: &mut JoinSet<Sending>,
+    looking: Arc<Looking>,
 ) -> Result<(), PipelineError> {
     // Staged files' URLs are signed now, as the batch goes: a row sent again later gets a
     // fresh one, never one that expired while it waited or failed.
@@ -477,7 +497,8 @@ async fn launch(
         })
         .await?;
     let ctx = ctx.clone();
-    in_flight.spawn(Priority::Import.scope(async move { send(&ctx, batch, items).await }));
+    in_flight
+        .spawn(Priority::Import.scope(async move { send(&ctx, batch, items, &looking).await }));
     Ok(())
 }
 
@@ -500,63 +521,6 @@ async fn await_hosts(ctx: &RunContext, planned_at: u64) {
         _ = stop.stopped() => {}
     }
     ctx.tracker.set_imports_held(false);
-}
-
-/// Sends a batch. A 5xx may come after the work was done (a gateway that lost the answer), so
-/// before each resend the target is looked at (after [`settle::look_delay`]): the rows it holds
-/// are recorded accepted, rows another send in flight may stand for are left in doubt, and only
-/// the others go again. The resends cost the rows no attempt: a storm of 5xx answers is waited
-/// out with backoff, up to the client's resends, before the rows are left in doubt.
-async fn send(
-    ctx: &Arc<RunContext>,
-    mut batch: Batch,
-    mut items: Vec<ImportFileRequest>,
-) -> Result<Sent, PipelineError> {
-    let client = &ctx.client;
-    let mut rng = fastrand::Rng::new();
-    let mut resend = 0;
-    loop {
-        let result = client.bulk_import(&items).await;
-        match &result {
-            Err(e)
-                if e.is_server_error() && resend < client.resends() && !ctx.stop.is_stopped() =>
-            {
-                tracing::debug!(batch = batch.no, error = %e, "looking at the target before resending");
-                tokio::time::sleep(settle::look_delay(client, resend, &mut rng)).await;
-                if resend == 0 {
-                    settle::count_looked(ctx, batch.rows.len());
-                }
-                let resolved = match Priority::Unblock
-                    .scope(settle::claim_found(ctx, &batch.rows))
-                    .await
-                {
-                    Ok(resolved) => resolved,
-                    // Can't look now: the rows stay in doubt for the settle stage.
-                    Err(PipelineError::Target(_)) => return Ok((batch, result)),
-                    Err(e) => return Err(e),
-                };
-                (batch.rows, items) = batch
-                    .rows
-                    .into_iter()
-                    .zip(items)
-                    .filter(|(row, _)| {
-                        let found = resolved.contains_key(&row.key);
-                        if found && let Some(host) = host_of(&row.source) {
-                            // Recorded by the look; its file is polled like any other found.
-                            ctx.hosts.sent(&host, None, None);
-                        }
-                        !found
-                    })
-                    .unzip();
-                if batch.rows.is_empty() {
-                    return Ok((batch, Ok(BulkImportFileResponse::default())));
-                }
-                client.count_retry();
-                resend += 1;
-            }
-            _ => return Ok((batch, result)),
-        }
-    }
 }
 
 /// Each row's outcome, and the folders the answer showed to exist (path → id, when told).

@@ -704,3 +704,77 @@ async fn mixed_trouble_lost_answers_and_a_kill_during_reimport() {
         "the FAILED files of healed rows were trashed"
     );
 }
+
+/// A stock `python3 -m http.server` (its listen backlog is 5), killed when dropped.
+struct PythonServer {
+    child: std::process::Child,
+    base: String,
+}
+
+impl PythonServer {
+    /// Serves `dir` on a port the system picks; waits until it answers.
+    fn start(dir: &Path) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new("python3")
+            .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1"])
+            .current_dir(dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 runs (the tests need Python 3's standard library)");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("python3 -m http.server says where it serves");
+        // "Serving HTTP on 127.0.0.1 port 43117 (http://127.0.0.1:43117/) ..."
+        let port: u16 = line
+            .split_whitespace()
+            .skip_while(|w| *w != "port")
+            .nth(1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for PythonServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A stock `python3 -m http.server` (one thread per connection, a listen backlog of 5) as the
+/// only source host, under the burst a trusted host gets (full batches at once, the target
+/// fetching 64 at a time): every row READY with one live file, three runs in a row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stock_python_http_server_gets_every_row_home() {
+    let files = tempfile::tempdir().expect("files dir");
+    for i in 0..400u32 {
+        std::fs::write(
+            files.path().join(format!("{i}.png")),
+            png(4 + i % 17, 3 + i / 17),
+        )
+        .expect("png");
+    }
+    let python = PythonServer::start(files.path());
+    let rows: Vec<(String, bool)> = (0..400)
+        .map(|i| (format!("{}/{i}.png", python.base), false))
+        .collect();
+    for attempt in 1..=3 {
+        let s = TestServer::start_with(|c| {
+            c.api_keys = vec!["k".to_string()];
+            c.processing.concurrency = 64;
+        })
+        .await;
+        let work = tempfile::tempdir().expect("work dir");
+        write_manifest(work.path(), &rows);
+        let (code, out) = run_to_end(run(&s, work.path(), &[])).await;
+        assert_eq!(code, 0, "run {attempt}: {out}");
+        all_ready_once(&s, work.path(), &rows).await;
+    }
+}

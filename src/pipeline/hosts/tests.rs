@@ -1,14 +1,7 @@
-//! The host windows: slow start, the cut, additive growth, fixed limits, room accounting.
+//! The pacer: host keys, room accounting across sends, answers and expiry, the hosts it
+//! reports cut. (The window's decisions are tested in `window/tests.rs`.)
 
 use super::*;
-
-const FLOOR: f64 = 10.0;
-
-fn answer(w: &mut Window, ok: bool, n: usize) {
-    for _ in 0..n {
-        w.answered(ok, FLOOR);
-    }
-}
 
 #[test]
 fn host_keys_keep_the_port_and_ignore_what_is_not_a_url() {
@@ -24,58 +17,17 @@ fn host_keys_keep_the_port_and_ignore_what_is_not_a_url() {
     assert_eq!(host_of("file:///tmp/a.png"), None);
 }
 
-/// A healthy host's window doubles per window's worth of READY files, from one batch.
+/// A new host is trusted: rows of it always fit, however many are in fetch.
 #[test]
-fn slow_start_doubles_per_round_trip() {
-    let mut w = Window::adaptive(100.0);
-    assert_eq!(w.room(), 100);
-    answer(&mut w, true, 100);
-    assert_eq!(w.limit, 200.0);
-    answer(&mut w, true, 200);
-    assert_eq!(w.limit, 400.0);
-}
-
-/// More than a third FAILED in a window: halved, then growing a batch per healthy window.
-#[test]
-fn trouble_halves_the_window_and_growth_turns_additive() {
-    let mut w = Window::adaptive(100.0);
-    answer(&mut w, false, 40);
-    answer(&mut w, true, 60);
-    // 60 READY grew it to 160 during the judgement; 40 of 100 failed: halved.
-    assert!(w.limit < 100.0, "cut: {}", w.limit);
-    let cut = w.limit;
-    answer(&mut w, true, cut as usize);
-    assert_eq!(w.limit, cut + FLOOR, "additive once out of slow start");
-}
-
-/// A host whose files fail now and then keeps its window (re-imports heal those).
-#[test]
-fn occasional_failures_are_tolerated() {
-    let mut w = Window::adaptive(100.0);
-    for _ in 0..10 {
-        answer(&mut w, false, 2);
-        answer(&mut w, true, 8);
+fn a_new_host_has_room_for_every_row() {
+    let pacer = HostPacer::new(true, None, 100, Duration::from_secs(60));
+    pacer.sending(std::iter::repeat_n("h", 10_000));
+    let mut rooms = pacer.rooms();
+    for _ in 0..1_000 {
+        assert!(rooms.fits(Some("h")));
+        rooms.take(Some("h"));
     }
-    assert!(w.limit > 100.0, "still growing: {}", w.limit);
-}
-
-/// A failing host's window bottoms out at the floor, never at zero.
-#[test]
-fn the_window_never_falls_below_the_floor() {
-    let mut w = Window::adaptive(100.0);
-    answer(&mut w, false, 1000);
-    assert_eq!(w.limit, FLOOR);
-    assert_eq!(w.room(), 10);
-}
-
-#[test]
-fn a_fixed_window_never_moves() {
-    let mut w = Window::fixed(5);
-    answer(&mut w, false, 100);
-    answer(&mut w, true, 100);
-    assert_eq!(w.limit, 5.0);
-    w.in_fetch = 7;
-    assert_eq!(w.room(), 0);
+    assert!(rooms.blocked.is_empty());
 }
 
 /// Room is taken by sends, held by files in fetch, given back by their answers; files the
@@ -136,11 +88,10 @@ async fn files_stuck_in_fetch_expire() {
     assert_eq!(pacer.room("h"), 1);
 }
 
-/// Only windows trouble cut are reported; fixed ones never are.
+/// Only windows trouble cut are reported, with their windows; fixed ones never are.
 #[test]
 fn cut_hosts_are_the_troubled_ones() {
     let pacer = HostPacer::new(true, None, 100, Duration::from_secs(60));
-    // Two batches' worth of answers: one judgement of the first window.
     pacer.sending(std::iter::repeat_n("bad", 200).chain(std::iter::repeat_n("good", 200)));
     for i in 0..200 {
         let (bad, good) = (format!("b{i}"), format!("g{i}"));
@@ -149,7 +100,11 @@ fn cut_hosts_are_the_troubled_ones() {
         pacer.finished(&bad, Some(false));
         pacer.finished(&good, Some(true));
     }
-    assert_eq!(pacer.cut_hosts(), vec![("bad".to_string(), 100)]);
+    // Cut at its 20th FAILED answer (to half of the ~180 in fetch), halved at each 20 more.
+    assert_eq!(pacer.cut_hosts(), vec![("bad".to_string(), 10)]);
+    let mut rooms = pacer.rooms();
+    assert!(rooms.fits(Some("good")));
+    assert!(rooms.fits(Some("bad")), "nothing of it in fetch any more");
     let fixed = HostPacer::new(true, Some(5), 100, Duration::from_secs(60));
     fixed.sending(["h"]);
     fixed.sent("h", None, Some(false));

@@ -110,5 +110,14 @@ pub(super) fn idle_step(i: &Idle) -> IdleStep {
     }
 }
 
+/// Whether another batch may go, with `in_flight` batches in flight of which `looking` wait to
+/// look at the target after a 5xx: fewer than `concurrency` are sending (a batch waiting for
+/// its look spends no budget, so it holds no slot), and fewer than twice that in all (a storm
+/// of 5xx answers doesn't pile up batches without end).
+pub(super) fn has_slot(in_flight: usize, looking: usize, concurrency: usize) -> bool {
+    let concurrency = concurrency.max(1);
+    in_flight.saturating_sub(looking) < concurrency && in_flight < 2 * concurrency
+}
+
 #[cfg(test)]
 mod tests;

@@ -81,3 +81,29 @@ fn idle_step_table() {
         assert_eq!(idle_step(&idle), want, "{idle:?}");
     }
 }
+
+/// A batch waiting to look at the target after a 5xx gives its slot to another, up to twice
+/// the concurrency in flight.
+#[test]
+fn batches_waiting_to_look_hold_no_slot() {
+    let cases = [
+        // in flight, looking, concurrency → a slot
+        (0, 0, 4, true),
+        (3, 0, 4, true),
+        (4, 0, 4, false),
+        (4, 1, 4, true),
+        (5, 1, 4, false),
+        (7, 4, 4, true),
+        (8, 4, 4, false),
+        (8, 8, 4, false),
+        (0, 0, 0, true),
+        (1, 0, 0, false),
+    ];
+    for (in_flight, looking, concurrency, want) in cases {
+        assert_eq!(
+            has_slot(in_flight, looking, concurrency),
+            want,
+            "{in_flight} in flight, {looking} looking, concurrency {concurrency}"
+        );
+    }
+}
