@@ -168,6 +168,14 @@ fn report(name: &str, s: &Scenario, m: &Measured) -> Figures {
         .map(|t| format!("{:.3}", t.as_secs_f64()))
         .collect();
     println!("  first calls arrived at (s): {}", first.join(" "));
+    if !m.refused.is_empty() {
+        let at: Vec<String> = m
+            .refused
+            .iter()
+            .map(|t| format!("{:.3}", t.as_secs_f64()))
+            .collect();
+        println!("  429s sent at (s): {}", at.join(" "));
+    }
     println!(
         "  UTILISATION (whole run): {utilisation:.3} = ideal ÷ window; {:.2} calls per 100 files ({} calls: {} imports, {} polls, {} other); 429s {} ({})",
         per_100,
