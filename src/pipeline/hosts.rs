@@ -10,16 +10,19 @@
 //! confirms in max(30 s, 3 processing times)). At the first trouble its window is cut to half
 //! of what it had in fetch, at most one batch, and it is paced like a TCP window from there.
 //!
-//! Why trust is safe for a small host: what it can be sent before its first answers is bounded
-//! by the budget, not by us — at Wix's ~200 requests a minute at most ~100 Bulk Imports a
-//! minute, of which the first answers come one processing time after the first batch, so a
-//! few batches at most. The host never sees our window anyway, only the target's fetchers,
-//! however many files wait in the target's queue. A host that fails under that load shows it
-//! in its first 20–40 answers; its window then drops to at most one batch (the first cut of
-//! the windows that started at two batches, or harder), halves again at every further trouble,
-//! and its rows that failed in the burst are explained and imported again at that pace
-//! (`reopen`), so every recoverable row still arrives. Rows of a host without room wait in the
-//! queue while rows of other hosts fill the batches, so one slow host never starves the others.
+//! Why trust is safe for a small host: what it is sent before its first answers is bounded by
+//! the budget, not by us — at Wix's ~200 requests a minute about three batches a second, for
+//! the time until the first poll (one processing time), and never more than the readiness
+//! backlog cap. The host never sees that number anyway: it sees the target's fetchers, however
+//! many files wait in the target's queue, and they are as many with a window of two batches as
+//! with none (the overloaded host of `benches/startup.rs` saw 32 fetches at once either way).
+//! A host that fails under that load shows it in its first 20–40 answers; its window then
+//! drops to half of what it had in fetch and at most one batch — where the two-batch windows'
+//! first cut left it, or lower — and halves again at every further trouble. Its rows that
+//! failed in the first burst are explained and imported again at that pace (`reopen`), so every
+//! recoverable row still arrives; the burst costs the host one failed fetch per row at most.
+//! Rows of a host without room wait in the queue while rows of other hosts fill the batches,
+//! so one slow host never starves the others.
 //!
 //! `--source-host-limit N` fixes every host's window at `N`. Without `--wait` nothing is
 //! confirmed, so nothing is paced.
