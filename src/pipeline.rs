@@ -77,6 +77,9 @@ pub struct RunConfig {
     /// `--stage`: local files are staged in a bucket and imported through Bulk Import from
     /// presigned URLs instead of uploaded one by one.
     pub stage: Option<Staging>,
+    /// Check the target (one call) while the manifest is read, waiting up to this long for it
+    /// to answer; no other call goes out before it passes. `None`: the caller checked.
+    pub check_target: Option<Duration>,
 }
 
 impl RunConfig {
@@ -94,6 +97,9 @@ pub enum PipelineError {
     Manifest(#[from] ManifestError),
     #[error("the target refused the run: {0}")]
     Target(CallError),
+    /// The check before the work failed: the key or site refused, or nothing answered.
+    #[error(transparent)]
+    TargetCheck(#[from] crate::api::preflight::TargetError),
     /// The target refused the key or the site in the middle of the run: it stops, and the
     /// rows not done stay queued.
     #[error("{}", crate::api::preflight::refusal_advice(.0))]
@@ -234,8 +240,21 @@ pub async fn migrate(
     stop: StopSignal,
     progress: &dyn Fn(&str),
 ) -> Result<RunResult, PipelineError> {
-    let run = journal.with(|j| j.begin_run()).await?;
-    let ingest = ingest(&config, &journal, run).await?;
+    // The target check costs a round trip (more when the target is slow to answer): it goes
+    // out while the manifest is read into the journal, which touches nothing outside it. A
+    // refusal ends the run at once, whatever was read so far.
+    let checked = async {
+        if let Some(patience) = config.check_target {
+            crate::api::preflight::check_target(&client, patience).await?;
+        }
+        Ok::<_, PipelineError>(())
+    };
+    let ingested = async {
+        let run = journal.with(|j| j.begin_run()).await?;
+        let ingest = ingest(&config, &journal, run).await?;
+        Ok::<_, PipelineError>((run, ingest))
+    };
+    let ((), (run, ingest)) = tokio::try_join!(checked, ingested)?;
     let read = if ingest.rows_read == ingest.rows {
         String::new()
     } else {

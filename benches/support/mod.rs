@@ -551,6 +551,8 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             prune_max_percent: None,
             serve_sources: None,
             stage: None,
+            // As `media-migrate run` does: the check goes out while the manifest is read.
+            check_target: scenario.preflight.then_some(Duration::from_secs(30)),
         };
         let samples: Arc<Mutex<Vec<(Instant, Sample)>>> = Arc::default();
         // (server clock µs, files READY on the server), every 250 ms.
@@ -593,11 +595,6 @@ pub fn migrate(scenario: &Scenario) -> Measured {
             })
         };
         let (_tx, stop) = StopSignal::new();
-        if scenario.preflight {
-            media_migrate::api::preflight::check_target(&client, Duration::from_secs(30))
-                .await
-                .expect("the target answers");
-        }
         let result = pipeline::migrate(config, client.clone(), journal.clone(), stop, &|_| {})
             .await
             .expect("the run completes");

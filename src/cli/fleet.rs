@@ -373,6 +373,7 @@ async fn run_site(
         prune_max_percent: None,
         serve_sources: None,
         stage: None,
+        check_target: None,
     };
     let id = site.site_id.clone();
     let progress = move |msg: &str| {

@@ -135,6 +135,7 @@ impl RunArgs {
             prune_max_percent: self.prune.then_some(self.max_prune),
             serve_sources: None,
             stage: None,
+            check_target: None,
         })
     }
 }
@@ -309,9 +310,11 @@ pub(crate) async fn migrate_site(
     } = site;
     let journal = Journal::open(journal_path)?;
     journal.bind_target(&connected.identity)?;
-    let patience = client.connect_timeout;
+    let config = RunConfig {
+        check_target: Some(client.connect_timeout),
+        ..config
+    };
     let client = connected.client(client)?;
-    crate::api::preflight::check_target(&client, patience).await?;
     let shared = SharedJournal::new(journal);
     // The timeline's minute 0 is the client's: the calls it counts and the files the journal
     // dates share one origin.

@@ -261,7 +261,7 @@ impl Budget {
         let until = now + retry_after.unwrap_or(DEFAULT_PAUSE);
         s.paused_until = Some(until);
         s.epoch += 1;
-        s.rate.on_throttle(now, until);
+        s.rate.on_throttle(now, until, retry_after.is_some());
     }
 
     /// The current rate in requests per minute (for progress and reports).
