@@ -1,7 +1,7 @@
 //! Start-up benchmark: does a healthy run spend the site's budget from its first second? The
 //! same migration as the budget bench (a local Media Manager with a rate limit, latency and
-//! processing time; one source host), each run checking the target first as `media-migrate run`
-//! does (that call is the first on the server's clock), in five scenarios:
+//! processing time; one source host), each run checking the target while it reads the manifest
+//! as `media-migrate run` does (that call is the first on the server's clock), in six scenarios:
 //!
 //! - `healthy`: 6,000 rows, a folder per 50, the limit (600/min) known to the client;
 //! - `unknown`: the same with the client's `--rate` 3× above the limit it isn't told;

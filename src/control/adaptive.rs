@@ -153,11 +153,12 @@ impl AdaptiveRate {
         } else {
             now
         };
-        // What the target let through since the last throttle, pause included (one call more,
-        // for the one a window boundary may have cut off).
+        // What the target let through since the last throttle, pause included. Counted exactly
+        // (no call added for one a window boundary may have cut off): the client resumes at
+        // 0.9 of it, and an overstated limit costs the next throttle sooner.
         let admitted = self.window_from.and_then(|from| {
             let secs = end.saturating_duration_since(from).as_secs_f64();
-            let admitted = self.window_grants.saturating_sub(self.window_throttles) + 1;
+            let admitted = self.window_grants.saturating_sub(self.window_throttles);
             (secs >= 0.25 && self.window_grants >= 4).then(|| admitted as f64 / secs)
         });
         // Asking for far more than it let through (the start, a lowered limit): the target's
@@ -238,8 +239,8 @@ mod tests {
         let t0 = Instant::now();
         let mut r = AdaptiveRate::new(3600.0); // 60/s
         send(&mut r, t0, 0.0, 1.0, 31);
-        r.on_throttle(at(t0, 1.0), at(t0, 1.0), true); // 30 (+1) admitted in 1 s: W_max 31
-        let w: f64 = 31.0;
+        r.on_throttle(at(t0, 1.0), at(t0, 1.0), true); // 30 admitted in 1 s: W_max 30
+        let w: f64 = 30.0;
         let k = RECOVERY_CALLS / w;
         // Measured, so the climb starts at 0.9·W_max and is back at W_max before K.
         assert!((r.per_second(at(t0, 1.0)) - 0.9 * w).abs() < 1e-6);
@@ -280,11 +281,11 @@ mod tests {
             r.on_throttle(at(t0, 1.0), at(t0, 2.0), named);
             r
         };
-        // Named: 31 over 1.5 s, far below the 60/s asked for: measured, climb from 0.9·W_max.
+        // Named: 30 over 1.5 s, far below the 60/s asked for: measured, climb from 0.9·W_max.
         let named = first(true);
-        let w_max = 31.0 / 1.5;
+        let w_max = 30.0 / 1.5;
         assert!((named.per_second(at(t0, 2.0)) - 0.9 * w_max).abs() < 1e-6);
-        // Unnamed: 31 over 0.5 s is about what was asked for: W_max is the rate in force.
+        // Unnamed: 30 over 0.5 s is what was asked for: W_max is the rate in force.
         let guessed = first(false);
         assert!((guessed.per_second(at(t0, 2.0)) - 42.0).abs() < 1e-9);
         assert_eq!(
@@ -304,16 +305,16 @@ mod tests {
         r.on_throttle(at(t0, 0.5), at(t0, 1.5), false); // 30 of 31 admitted in 0.5 s: W_max 60
         assert!((r.per_second(at(t0, 1.5)) - 42.0).abs() < 1e-9);
         // Pause 0.5..1.5, then 42/s for 0.5 s: 21 calls of which 1 answered 429 (an echo of
-        // an earlier call) and the new throttle: 19 (+1) admitted over 1.5 s.
+        // an earlier call) and the new throttle: 19 admitted over 1.5 s.
         send(&mut r, t0, 1.5, 0.5, 21);
         r.on_echo();
         r.on_throttle(at(t0, 2.0), at(t0, 3.0), true);
-        let w_max = 20.0 / 1.5;
+        let w_max = 19.0 / 1.5;
         assert!((r.per_second(at(t0, 3.0)) - 0.9 * w_max).abs() < 1e-6);
         let k = RECOVERY_CALLS / w_max;
         let back = r.recovery().unwrap().as_secs_f64();
         assert!((back - k * (1.0_f64 / 3.0).cbrt()).abs() < 1e-6, "{back}");
-        // Near the rate in force (20 (+1) admitted in 2 s at 10/s asked, the pause named): W_max
+        // Near the rate in force (19 admitted in 2 s at 10/s asked, the pause not named): W_max
         // is that rate, cut by β, and the climb takes all of K.
         let mut near = AdaptiveRate::new(600.0);
         send(&mut near, t0, 0.0, 2.0, 20);
