@@ -521,10 +521,11 @@ async fn a_host_refusing_connections_for_a_while_heals() {
         "every row's first fetch failed",
         |c| {
             let failed: i64 = c.query_row(
-            "SELECT COUNT(*) FROM rows WHERE error_code = 'SOURCE_UNREACHABLE' OR reimports > 0",
-            [],
-            |r| r.get(0),
-        )?;
+                "SELECT COUNT(*) FROM rows
+                 WHERE error_code = 'SOURCE_UNREACHABLE' OR reimports > 0",
+                [],
+                |r| r.get(0),
+            )?;
             Ok((failed == rows.len() as i64).then_some(()))
         },
     )
