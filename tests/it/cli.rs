@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{Source, SourceServer, TestServer, bin, png};
+use crate::support::{Source, SourceServer, TestServer, bin, png, spawn_serve};
 
 async fn output(mut cmd: Command) -> (i32, String, String) {
     let out = tokio::task::spawn_blocking(move || {
@@ -70,45 +70,21 @@ async fn serve_reports_unusable_dir_and_port() {
 #[tokio::test]
 async fn serve_shuts_down_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(bin())
-        .args([
-            "--quiet",
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    media_migrate::install_crypto_provider();
-    let http = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}/site-media/v1/folders");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let created = loop {
-        match http
-            .post(&url)
-            .json(&serde_json::json!({"displayName": "kept"}))
-            .send()
-            .await
-        {
-            Ok(r) => break r,
-            Err(_) => {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "serve never answered"
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    };
+    let (mut child, base) = spawn_serve(|listen| {
+        let mut cmd = Command::new(bin());
+        cmd.args(["--quiet", "serve", "--listen", listen, "--data-dir"])
+            .arg(dir.path())
+            .stdin(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    })
+    .await;
+    let created = reqwest::Client::new()
+        .post(format!("{base}/site-media/v1/folders"))
+        .json(&serde_json::json!({"displayName": "kept"}))
+        .send()
+        .await
+        .expect("serve answers");
     assert_eq!(created.status(), 200);
     signal(&child, "-TERM");
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
@@ -285,37 +261,21 @@ async fn hole_10_serve_api_key_file() {
     let dir = tempfile::tempdir().unwrap();
     let keys = dir.path().join("keys");
     std::fs::write(&keys, "# serve keys\nfile-key-1\n\n").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(bin())
-        .args(["--quiet", "serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--api-key-file")
-        .arg(&keys)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    media_migrate::install_crypto_provider();
+    let (mut child, base) = spawn_serve(|listen| {
+        let mut cmd = Command::new(bin());
+        cmd.args(["--quiet", "serve", "--listen", listen])
+            .arg("--api-key-file")
+            .arg(&keys)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .stdin(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    })
+    .await;
     let http = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}/site-media/v1/folders");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let refused = loop {
-        match http.get(&url).send().await {
-            Ok(r) => break r,
-            Err(_) => {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "serve never answered"
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    };
+    let url = format!("{base}/site-media/v1/folders");
+    let refused = http.get(&url).send().await.expect("serve answers");
     assert_eq!(refused.status(), 401);
     let ok = http
         .get(&url)
@@ -338,30 +298,26 @@ async fn hole_10_serve_api_key_file() {
 async fn serve_sites_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("key-b"), "key-of-b\n").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let key_file = format!("b=@file:{}", dir.path().join("key-b").display());
-    let mut child = Command::new(bin())
-        .args(["--quiet", "serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--site",
-            "a=@env:KEY_OF_A",
-            "--site",
-            &key_file,
-            "--data-dir",
-        ])
-        .arg(dir.path().join("data"))
-        .env("KEY_OF_A", "key-of-a")
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    media_migrate::install_crypto_provider();
+    let (mut child, base) = spawn_serve(|listen| {
+        let mut cmd = Command::new(bin());
+        cmd.args(["--quiet", "serve", "--listen", listen])
+            .args([
+                "--site",
+                "a=@env:KEY_OF_A",
+                "--site",
+                &key_file,
+                "--data-dir",
+            ])
+            .arg(dir.path().join("data"))
+            .env("KEY_OF_A", "key-of-a")
+            .stdin(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    })
+    .await;
     let http = reqwest::Client::new();
-    let url = format!("http://127.0.0.1:{port}/site-media/v1/folders");
+    let url = format!("{base}/site-media/v1/folders");
     let create = |site: &'static str, key: &'static str| {
         http.post(&url)
             .header("Authorization", key)
@@ -369,19 +325,7 @@ async fn serve_sites_from_the_command_line() {
             .json(&serde_json::json!({"displayName": format!("only-{site}")}))
             .send()
     };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let made = loop {
-        match create("a", "key-of-a").await {
-            Ok(r) => break r,
-            Err(_) => {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "serve never answered"
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        }
-    };
+    let made = create("a", "key-of-a").await.expect("serve answers");
     assert_eq!(made.status(), 200);
     assert_eq!(create("b", "key-of-b").await.unwrap().status(), 200);
     let crossed = create("b", "key-of-a").await.unwrap().status();

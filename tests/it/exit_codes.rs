@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::support::{Source, SourceServer, TestServer, bin, png};
+use crate::support::{ClosedPort, Source, SourceServer, TestServer, bin, png};
 
 async fn code_of(work: &Path, args: &[&str]) -> (i32, String) {
     let mut cmd = Command::new(bin());
@@ -95,10 +95,8 @@ async fn plan_run_and_reconcile_agree_on_every_code() {
     // Fatal → 1: a manifest that can't be read as mapped; a target that doesn't answer.
     let (code, out) = code_of(w, &["plan", "clean.csv", "--column", "display_name=Nope"]).await;
     assert_eq!(code, 1, "{out}");
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        format!("http://{}", l.local_addr().expect("addr"))
-    };
+    let closed_port = ClosedPort::bind();
+    let closed = closed_port.url();
     for cmd in ["run", "reconcile"] {
         let args = [
             cmd,

@@ -5,11 +5,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Source, SourceServer, TestServer, bin, png, read_csv, run_to_end};
+use crate::support::{Source, SourceServer, TestServer, bin, kill_at, png, read_csv, run_to_end};
 
 const KEY: &str = "export-test-key";
 
@@ -297,19 +296,12 @@ async fn download_killed_and_resumed() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while complete_files(&w.join("dl")).len() < 6 {
-        assert!(Instant::now() < deadline, "no download completed in time");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "export ended before it was killed"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    let done_before = complete_files(&w.join("dl")).len();
-    assert!(done_before < FILES, "the kill came after the end");
+    // Mid-way: some files complete, not all.
+    let done_before = kill_at(&mut child, "some downloads complete, not all", || {
+        let done = complete_files(&w.join("dl")).len();
+        (6..FILES).contains(&done).then_some(done)
+    })
+    .await;
     let calls_before = download_url_calls(&a.stats().await);
 
     let (code, out) = run_to_end(command(&a, "site-a", w, &args)).await;

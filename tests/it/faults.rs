@@ -30,6 +30,10 @@ const SITE: &str = "site-faults";
 /// The server's limit for fetching one source where some hang: what a hanging source costs,
 /// and still ample for a healthy one on a loaded machine. Other cases keep a long limit.
 const HANG_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a restarted server keeps its port closed. While files wait to be READY the run
+/// asks at least every 3 s (the readiness poll's longest lateness), sooner while rows are left
+/// to send: twice that meets at least one of its calls, however late a loaded machine wakes it.
+const OUTAGE: Duration = Duration::from_secs(6);
 
 /// One row of the matrix: a named set of faults and the evidence that they happened.
 struct Case {
@@ -157,7 +161,7 @@ fn cases() -> Vec<Case> {
             // Few attempts, which refusals must not spend. Long enough that the run, however
             // paced (its source host's window may hold imports until files are READY), calls
             // while the port is closed.
-            outage: Some(Duration::from_secs(3)),
+            outage: Some(OUTAGE),
             client: &["--max-attempts", "3"],
             ..Case::new("restart (connections refused)", |_| {})
         },
@@ -187,7 +191,7 @@ fn cases() -> Vec<Case> {
             hanging_sources: true,
             html_sources: true,
             neighbour: true,
-            outage: Some(Duration::from_secs(3)),
+            outage: Some(OUTAGE),
             client: IMPATIENT,
             evidence: &[
                 "error503",

@@ -6,12 +6,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use serde_json::Value;
 use wix_media_manager::sites::SiteConfig;
 
-use crate::support::{Source, SourceServer, TestServer, bin, png, run_to_end};
+use crate::support::{
+    Source, SourceServer, TestServer, bin, kill_at, png, read_journal, run_to_end,
+};
 
 /// Valid rows per site; each manifest also holds one invalid row.
 const ROWS: usize = 24;
@@ -104,37 +105,6 @@ async fn site_stats(s: &TestServer, site: &str) -> Value {
     r.json().await.expect("stats json")
 }
 
-/// Waits until one of `journals` shows rows past `queued` (the shard is mid-way), failing if
-/// the child ends first or after a deadline.
-async fn wait_midway(journals: &[PathBuf], child: &mut Child) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let moved = journals.iter().filter(|j| j.exists()).any(|j| {
-            rusqlite::Connection::open_with_flags(j, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .and_then(|c| {
-                    c.query_row(
-                        "SELECT COUNT(*) FROM rows WHERE state IN ('accepted', 'ready')",
-                        [],
-                        |r| r.get::<_, i64>(0),
-                    )
-                })
-                .is_ok_and(|n| n > 0)
-        });
-        if moved {
-            return;
-        }
-        assert!(
-            child.try_wait().expect("child status").is_none(),
-            "the shard ended before it could be killed mid-way"
-        );
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no progress in 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 fn wait_child(child: Child) -> (i32, String) {
     let out = child.wait_with_output().expect("waited");
     (
@@ -179,9 +149,29 @@ async fn twelve_sites_three_shards_one_killed() {
         .map(|id| work.path().join("journals").join(format!("{id}.sqlite")))
         .collect();
     assert!(!victim_journals.is_empty(), "the victim shard has sites");
-    wait_midway(&victim_journals, &mut children[victim as usize]).await;
-    children[victim as usize].kill().expect("SIGKILL");
-    children[victim as usize].wait().expect("reaped");
+    // Mid-way: a site of the shard has rows accepted and rows not yet READY.
+    let (accepted, waiting) = kill_at(
+        &mut children[victim as usize],
+        "a site of the shard with rows accepted and rows not yet READY",
+        || {
+            victim_journals.iter().find_map(|j| {
+                read_journal(j, |c| {
+                    c.query_row(
+                        "SELECT (SELECT COUNT(*) FROM rows WHERE state IN ('accepted', 'ready')),
+                                (SELECT COUNT(*) FROM rows WHERE state IN ('queued', 'sending', 'in_doubt', 'accepted'))",
+                        [],
+                        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+                    )
+                })
+                .filter(|&(accepted, waiting)| accepted > 0 && waiting > 0)
+            })
+        },
+    )
+    .await;
+    assert!(
+        waiting <= ROWS as i64,
+        "{accepted} rows accepted, {waiting} not yet READY"
+    );
     let mut codes = Vec::new();
     for (i, child) in children.into_iter().enumerate() {
         if i as u32 != victim {

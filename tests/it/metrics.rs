@@ -5,11 +5,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Source, SourceServer, TestServer, bin, png, run_to_end};
+use crate::support::{
+    ClosedPort, Source, SourceServer, TestServer, bin, png, run_to_end, spawn_listening,
+};
 
 const GATEWAY: &str = "/usr/bin/prometheus-pushgateway";
 
@@ -29,46 +30,30 @@ impl Pushgateway {
              apt-get install -y prometheus-pushgateway); install it the same way to run this test"
         );
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("a free port")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let log = std::fs::File::create(dir.path().join("gateway.log")).expect("log");
-        let child = Command::new(GATEWAY)
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("the Pushgateway starts");
-        let mut gateway = Self {
+        let log = dir.path().join("gateway.log");
+        let http = reqwest::Client::new();
+        let (child, port) = spawn_listening(
+            |port| {
+                let log = std::fs::File::create(&log).expect("log");
+                let mut cmd = Command::new(GATEWAY);
+                cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"))
+                    .stdin(Stdio::null())
+                    .stdout(log.try_clone().expect("log"))
+                    .stderr(log);
+                cmd
+            },
+            async |port| {
+                http.get(format!("http://127.0.0.1:{port}/-/ready"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+            },
+        )
+        .await;
+        Self {
             child,
             url: format!("http://127.0.0.1:{port}"),
             _dir: dir,
-        };
-        gateway.wait_ready().await;
-        gateway
-    }
-
-    /// Polls `/-/ready` until it answers 200, with a deadline.
-    async fn wait_ready(&mut self) {
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(r) = http.get(format!("{}/-/ready", self.url)).send().await
-                && r.status().is_success()
-            {
-                return;
-            }
-            if let Some(status) = self.child.try_wait().expect("child status") {
-                panic!("the Pushgateway exited ({status}) before it was ready");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the Pushgateway was not ready in 30 s"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -403,11 +388,8 @@ async fn metrics_reach_a_real_pushgateway_and_a_parsed_file_as_the_summary_says(
 /// run ends 0, and the gateway's password appears nowhere in its output.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_metrics_are_warnings_without_secrets() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let closed_port = ClosedPort::bind();
+    let closed = closed_port.addr.port();
     let work = tempfile::tempdir().expect("work dir");
     let local = work.path().join("a.png");
     std::fs::write(&local, png(7, 7)).expect("file");

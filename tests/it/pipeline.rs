@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Source, SourceServer, TestServer, bin, png, read_csv, run_to_end};
+use crate::support::{
+    BULK_IMPORT, Source, SourceServer, TestServer, bin, files_held, kill_when, png, poll_until,
+    read_csv, run_to_end, wait_journal,
+};
 
 const KEY: &str = "pipeline-test-key";
 const SITE: &str = "site-pipeline";
@@ -289,7 +292,8 @@ async fn faults_lose_nothing_and_duplicate_nothing() {
     assert_exactly_once(&s, 1000).await;
 }
 
-/// A run killed with SIGKILL mid-way and started again completes with no duplicate and no lost row.
+/// A run killed with SIGKILL mid-way (rows ready, rows being sent) and started again completes
+/// with no duplicate and no lost row.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_then_resume_completes_exactly_once() {
     let src = SourceServer::start().await;
@@ -299,31 +303,91 @@ async fn sigkill_then_resume_completes_exactly_once() {
     let mut child = run_cmd(&s, work.path(), &manifest, &["--batch-size", "20"])
         .spawn()
         .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let imports = s.stats().await["calls"]["POST /site-media/v1/bulk/files/import-v2"]
-            .as_u64()
-            .unwrap_or(0);
-        if imports >= 8 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the run never got going"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before it could be killed"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    let (done, sending) = kill_when(
+        &mut child,
+        &work.path().join("journal.sqlite"),
+        "rows accepted and rows sending",
+        |c| {
+            let count = |state: &str| -> rusqlite::Result<i64> {
+                c.query_row("SELECT COUNT(*) FROM rows WHERE state = ?1", [state], |r| {
+                    r.get(0)
+                })
+            };
+            let (done, sending) = (count("accepted")? + count("ready")?, count("sending")?);
+            Ok((done > 0 && sending > 0).then_some((done, sending)))
+        },
+    )
+    .await;
+    assert!(done < 600, "the kill came after the end: {done} rows done");
+    assert!(sending <= 8 * 20, "{sending} rows sending");
     let (code, out) =
         run_to_end(run_cmd(&s, work.path(), &manifest, &["--batch-size", "20"])).await;
     assert_eq!(code, 0, "{out}");
     assert_report_matches_server(&s, work.path(), &manifest).await;
     assert_exactly_once(&s, 600).await;
+}
+
+/// Regression (`doubt_dead_sends`): a run killed while its rows are `sending` and the target
+/// already made their files (the import performed, its answer held back) is followed by a run
+/// that looks at the target before it sends anything: every row READY in one file, and no
+/// import sent again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_killed_while_sending_are_looked_at_not_sent_again() {
+    const ROWS: usize = 12;
+    let src = SourceServer::start().await;
+    // Every API call is performed, then its answer held 2 s: the kill lands while the import
+    // is done at the target and the run still waits for its answer.
+    let s = start_target(|c| {
+        c.faults.slow_response_rate = 1.0;
+        c.faults.slow_response = Some("2000".parse().unwrap());
+    })
+    .await;
+    let work = tempfile::tempdir().unwrap();
+    let manifest = write_manifest_in(work.path(), &src, ROWS, |_| "/sent".to_string());
+    let journal = work.path().join("journal.sqlite");
+    let mut child = run_cmd(&s, work.path(), &manifest, &[]).spawn().unwrap();
+    let claim = format!("all {ROWS} rows sending");
+    let all_sending = |c: &rusqlite::Connection| -> rusqlite::Result<Option<()>> {
+        let n: i64 = c.query_row(
+            "SELECT COUNT(*) FROM rows WHERE state = 'sending'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok((n == ROWS as i64).then_some(()))
+    };
+    wait_journal(&mut child, &journal, &claim, all_sending).await;
+    poll_until(&mut child, "the target holds the rows' files", async || {
+        (files_held(&s.stats().await) == ROWS as u64).then_some(())
+    })
+    .await;
+    kill_when(&mut child, &journal, &claim, all_sending).await;
+    let stats = s.stats().await;
+    assert_eq!(stats["calls"][BULK_IMPORT], 1, "{stats}");
+
+    // Resumed against the same server with no faults (started again: it counts afresh).
+    let mut s = s;
+    s.config.faults = Default::default();
+    s.bounce(Duration::ZERO).await;
+    let (code, out) = run_to_end(run_cmd(&s, work.path(), &manifest, &[])).await;
+    assert_eq!(code, 0, "{out}");
+    let stats = s.stats().await;
+    assert_eq!(
+        stats["calls"][BULK_IMPORT].as_u64().unwrap_or(0),
+        0,
+        "rows sent again: {stats}"
+    );
+    assert_report_matches_server(&s, work.path(), &manifest).await;
+    let files = s.files_with_paths().await;
+    assert_eq!(files.len(), ROWS, "{files:?}");
+    let sources: HashSet<&str> = files
+        .iter()
+        .map(|(_, f)| f["sourceUrl"].as_str().expect("sourceUrl"))
+        .collect();
+    assert_eq!(sources.len(), ROWS, "a source imported twice: {files:?}");
+    assert!(
+        files.iter().all(|(_, f)| f["operationStatus"] == "READY"),
+        "{files:?}"
+    );
 }
 
 /// A manifest grown by 100 rows imports only those 100.

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use crate::support::{Source, SourceServer, bin, png, read_csv};
+use crate::support::{ClosedPort, Source, SourceServer, bin, png, read_csv};
 
 fn fixture(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -288,10 +288,8 @@ async fn probe_flags_bad_sources_and_reports_sizes() {
     let blob = src.add("/blob", untyped);
     let missing = src.url("/missing.png");
     let headless = start_headless_source().await;
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}/gone.png", l.local_addr().unwrap())
-    };
+    let closed_port = ClosedPort::bind();
+    let closed = format!("{}/gone.png", closed_port.url());
     let work = tempfile::tempdir().unwrap();
     let manifest = work.path().join("m.csv");
     std::fs::write(

@@ -7,11 +7,12 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{Source, SourceServer, TestServer, bin, png, read_csv, run_to_end};
+use crate::support::{
+    Source, SourceServer, TestServer, bin, kill_when, png, positive, read_csv, run_to_end,
+};
 
 const KEY: &str = "scheduled-key";
 const SITE: &str = "site-scheduled";
@@ -96,32 +97,6 @@ fn bulk_imports(stats: &Value) -> u64 {
     stats["calls"]["POST /site-media/v1/bulk/files/import-v2"]
         .as_u64()
         .unwrap_or(0)
-}
-
-/// Polls the journal read-only until `sql` (one integer) is positive; panics past the deadline
-/// or when the child ends first.
-async fn wait_for(journal: &Path, sql: &str, child: &mut std::process::Child) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let n: i64 = rusqlite::Connection::open_with_flags(
-            journal,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .and_then(|c| {
-            c.busy_timeout(Duration::from_secs(5))?;
-            c.query_row(sql, [], |r| r.get(0))
-        })
-        .unwrap_or(0);
-        if n > 0 {
-            return;
-        }
-        assert!(
-            child.try_wait().expect("child").is_none(),
-            "the run ended before it could be killed"
-        );
-        assert!(tokio::time::Instant::now() < deadline, "never saw: {sql}");
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
 }
 
 /// With its journal deleted, a re-run of a finished migration imports nothing: every row is
@@ -443,15 +418,25 @@ async fn sigkill_during_adoption_then_resume_exactly_once() {
     let mut child = run(&s, work.path(), &m, Some("j.sqlite"), &[])
         .spawn()
         .expect("spawn");
-    wait_for(
-        &work.path().join("j.sqlite"),
-        "SELECT (SELECT COUNT(*) FROM rows WHERE origin = 'adopted') > 0
-            AND (SELECT COUNT(*) FROM rows WHERE adopt_check = 1) > 0",
+    let (adopted, unchecked) = kill_when(
         &mut child,
+        &work.path().join("j.sqlite"),
+        "rows adopted and rows still to look for",
+        |c| {
+            let (adopted, unchecked): (i64, i64) = c.query_row(
+                "SELECT (SELECT COUNT(*) FROM rows WHERE origin = 'adopted'),
+                        (SELECT COUNT(*) FROM rows WHERE adopt_check = 1)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok((adopted > 0 && unchecked > 0).then_some((adopted, unchecked)))
+        },
     )
     .await;
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
+    assert!(
+        adopted < 60,
+        "{adopted} rows adopted, {unchecked} to look for"
+    );
     let (code, out) = run_to_end(run(&s, work.path(), &m, Some("j.sqlite"), &[])).await;
     assert_eq!(code, 0, "{out}");
     assert_eq!(live_files(&s).await.len(), 60, "no new file");
@@ -482,14 +467,14 @@ async fn sigkill_during_prune_then_resume_exactly_once() {
     let mut child = run(&s, work.path(), &m, Some("j.sqlite"), &prune)
         .spawn()
         .expect("spawn");
-    wait_for(
-        &work.path().join("j.sqlite"),
-        "SELECT COUNT(*) FROM rows WHERE prune_step = 'trashing'",
+    let trashing = kill_when(
         &mut child,
+        &work.path().join("j.sqlite"),
+        "rows marked for the trash",
+        |c| positive(c, "SELECT COUNT(*) FROM rows WHERE prune_step = 'trashing'"),
     )
     .await;
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
+    assert!(trashing <= 8, "{trashing} rows marked for the trash");
     let (code, out) = run_to_end(run(&s, work.path(), &m, Some("j.sqlite"), &prune)).await;
     assert_eq!(code, 0, "{out}");
     assert_eq!(live_files(&s).await.len(), 12);

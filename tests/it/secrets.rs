@@ -5,12 +5,11 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use media_migrate::api::client::{Secret, Target};
 use serde_json::{Value, json};
 
-use crate::support::{Source, SourceServer, bin, png, read_csv};
+use crate::support::{Source, SourceServer, bin, png, read_csv, spawn_serve};
 
 const KEY: &str = "sk-live-7f3a9c1e5b2d4f60";
 
@@ -33,37 +32,17 @@ fn noisy_png(width: u32, height: u32) -> Vec<u8> {
 
 /// `serve -vv` on a free port, logging to `log`; returns the child and its base URL once it answers.
 async fn start_serve(work: &Path, log: &Path) -> (Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = Command::new(bin())
-        .args(["-vv", "serve", "--listen", &format!("127.0.0.1:{port}")])
-        .args(["--api-key", KEY, "--site-id", "s1", "--data-dir"])
-        .arg(work.join("data"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    media_migrate::install_crypto_provider();
-    let http = reqwest::Client::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while http
-        .get(format!("{base}/_local/stats"))
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "serve never answered"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (server, base)
+    spawn_serve(|listen| {
+        let mut cmd = Command::new(bin());
+        cmd.args(["-vv", "serve", "--listen", listen])
+            .args(["--api-key", KEY, "--site-id", "s1", "--data-dir"])
+            .arg(work.join("data"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(log).unwrap());
+        cmd
+    })
+    .await
 }
 
 /// Asks for signed URLs of `file_id` by both bindings and downloads each; returns the

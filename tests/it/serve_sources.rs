@@ -9,7 +9,8 @@ use std::time::Duration;
 use media_migrate::sources::served::ServedSources;
 
 use crate::support::{
-    TestServer, assert_local_files_bulk_imported, bin, png, read_csv, run_to_end, timerless_client,
+    ClosedPort, TestServer, assert_local_files_bulk_imported, bin, png, read_csv, run_to_end,
+    timerless_client,
 };
 
 /// Writes `n` PNG files under `work/photos` and a manifest of them into `/shoot`.
@@ -195,10 +196,8 @@ async fn a_public_address_that_does_not_answer_is_explained_and_retried() {
     let work = tempfile::tempdir().unwrap();
     let files = photos(work.path(), 3);
     // A port nothing listens on stands for the tunnel's public end.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port");
-    let public = format!("http://{dead}");
+    let dead = ClosedPort::bind();
+    let public = dead.url();
     let flags = [
         "--serve-sources",
         &public,

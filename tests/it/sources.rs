@@ -6,7 +6,12 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{Blip, Source, SourceServer, TestServer, bin, png, read_csv, run_to_end};
+use rusqlite::OptionalExtension;
+
+use crate::support::{
+    Blip, ClosedPort, Source, SourceServer, TestServer, bin, kill_when, png, read_csv, run_to_end,
+    wait_journal,
+};
 
 const TOKEN: &str = "tok-5e3c19a7-private";
 
@@ -191,10 +196,8 @@ async fn failed_rows_are_explained_by_their_sources() {
     missing.status = 404;
     let mut looping = Source::bytes("image/png", Vec::new());
     looping.redirect_to = Some("/loop.png".to_string());
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        format!("http://{}/gone.png", l.local_addr().expect("addr"))
-    };
+    let closed_port = ClosedPort::bind();
+    let closed = format!("{}/gone.png", closed_port.url());
     let cases = [
         (
             src.add("/ok.png", Source::bytes("image/png", png(7, 7))),
@@ -264,10 +267,8 @@ async fn failed_rows_are_explained_by_their_sources() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_host_is_not_probed_for_every_row() {
     let s = TestServer::start_with(|c| c.api_keys = vec!["k".to_string()]).await;
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr")
-    };
+    let closed_port = ClosedPort::bind();
+    let closed = closed_port.addr;
     let rows: Vec<(String, bool)> = (0..7)
         .map(|i| (format!("http://{closed}/gone-{i}.png"), false))
         .collect();
@@ -498,17 +499,15 @@ async fn an_overloaded_host_is_paced_and_every_row_arrives() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_refusing_connections_for_a_while_heals() {
     let s = TestServer::start_with(|c| c.api_keys = vec!["k".to_string()]).await;
-    // Reserve a port and close it: connections are refused until the server binds it again.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr").port()
-    };
+    // A port of ours that refuses connections until it listens.
+    let closed = ClosedPort::bind();
+    let port = closed.addr.port();
     let rows: Vec<(String, bool)> = (0..6)
         .map(|i| (format!("http://127.0.0.1:{port}/late/{i}.png"), false))
         .collect();
     let work = tempfile::tempdir().expect("work dir");
     write_manifest(work.path(), &rows);
-    let child = run(&s, work.path(), &[])
+    let mut child = run(&s, work.path(), &[])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -516,25 +515,22 @@ async fn a_host_refusing_connections_for_a_while_heals() {
     // The host comes up once every row's first fetch failed and the run knows why (the
     // journal, read beside the run, says so).
     let journal = work.path().join("journal.sqlite");
-    let unreachable = || -> rusqlite::Result<i64> {
-        rusqlite::Connection::open_with_flags(&journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?
-            .query_row(
-                "SELECT COUNT(*) FROM rows WHERE error_code = 'SOURCE_UNREACHABLE' OR reimports > 0",
+    wait_journal(
+        &mut child,
+        &journal,
+        "every row's first fetch failed",
+        |c| {
+            let failed: i64 = c.query_row(
+                "SELECT COUNT(*) FROM rows
+                 WHERE error_code = 'SOURCE_UNREACHABLE' OR reimports > 0",
                 [],
                 |r| r.get(0),
-            )
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while unreachable().unwrap_or(0) < rows.len() as i64 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the rows never failed"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .expect("the port is free again");
+            )?;
+            Ok((failed == rows.len() as i64).then_some(()))
+        },
+    )
+    .await;
+    let listener = closed.listen();
     let src = SourceServer::start_on(listener);
     for i in 0..6 {
         src.add(
@@ -603,7 +599,7 @@ async fn mixed_trouble_lost_answers_and_a_kill_during_reimport() {
     write_manifest(work.path(), &manifest);
     let flags = ["--source-header", "127.0.0.1: X-Token: @env:SOURCE_TOKEN"];
 
-    // Killed once a row is being imported again.
+    // Killed once rows imported again are on their way: sent, in doubt or accepted.
     let log = work.path().join("first-run.log");
     let mut child = run(&s, work.path(), &flags)
         .stdout(std::process::Stdio::null())
@@ -611,40 +607,24 @@ async fn mixed_trouble_lost_answers_and_a_kill_during_reimport() {
         .spawn()
         .expect("run");
     let journal = work.path().join("journal.sqlite");
-    let reimporting = || -> rusqlite::Result<i64> {
-        rusqlite::Connection::open_with_flags(&journal, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?
-            .query_row(
-                "SELECT COUNT(*) FROM rows WHERE reimports > 0 AND state IN ('sending', 'in_doubt', 'accepted', 'queued')",
+    // Not `queued`: rows to import again wait through a pause before they are sent.
+    let at_kill = kill_when(
+        &mut child,
+        &journal,
+        &format!("rows imported again on their way (log: {})", log.display()),
+        |c| {
+            c.query_row(
+                "SELECT state, COUNT(*) FROM rows
+                 WHERE reimports > 0 AND state IN ('sending', 'in_doubt', 'accepted')
+                 GROUP BY state ORDER BY 2 DESC LIMIT 1",
                 [],
-                |r| r.get(0),
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
             )
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
-    let mut read_error = None;
-    loop {
-        match reimporting() {
-            Ok(n) if n > 0 => {
-                child.kill().expect("SIGKILL");
-                break;
-            }
-            Ok(_) => {}
-            Err(e) => read_error = Some(e.to_string()),
-        }
-        if let Some(status) = child.try_wait().expect("wait") {
-            // Rows re-imported stay queued through a pause of 2 s first: a run can't end
-            // between two looks without one being seen.
-            let log = std::fs::read_to_string(&log).unwrap_or_default();
-            panic!(
-                "the run ended ({status}) before re-importing (journal read error: {read_error:?}):\n{log}"
-            );
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no re-import began (journal read error: {read_error:?})"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    child.wait().expect("reaped");
+            .optional()
+        },
+    )
+    .await;
+    eprintln!("killed with rows imported again {at_kill:?}");
 
     // Resumed until it ends.
     let mut ended = None;

@@ -12,8 +12,8 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::support::{
-    BULK_IMPORT, TestServer, UPLOAD_URL, assert_local_files_bulk_imported, bin, png, read_csv,
-    run_to_end,
+    BULK_IMPORT, ClosedPort, TestServer, UPLOAD_URL, assert_local_files_bulk_imported, bin, png,
+    read_csv, run_to_end,
 };
 
 const SECRET: &str = "testing-secret-never-logged";
@@ -131,13 +131,11 @@ async fn a_missing_bucket_is_fatal_before_any_import() {
 /// before any import, naming the stage, after a few quick retries.
 #[tokio::test]
 async fn an_unreachable_store_is_fatal_before_any_import() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port");
+    let closed = ClosedPort::bind();
     let s = TestServer::start().await;
     let work = tempfile::tempdir().unwrap();
     photos(work.path(), 2);
-    let endpoint = format!("http://{closed}");
+    let endpoint = closed.url();
     let (code, out) = run_to_end(run(&s, &endpoint, work.path(), "s3://media-in/p", &[])).await;
     assert_eq!(code, 1, "{out}");
     assert!(

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{Source, SourceServer, TestServer, bin, png, read_csv};
+use crate::support::{ClosedPort, Source, SourceServer, TestServer, bin, png, read_csv};
 
 const KEY: &str = "right-key-7f3a";
 const WRONG: &str = "wrong-key-91c2";
@@ -95,10 +95,8 @@ async fn a_wrong_key_stops_after_the_first_call() {
 /// then exit 1 saying what to check.
 #[tokio::test]
 async fn an_unreachable_target_exits_after_the_connect_timeout() {
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        format!("http://{}", l.local_addr().expect("addr"))
-    };
+    let closed_port = ClosedPort::bind();
+    let closed = closed_port.url();
     let src = SourceServer::start().await;
     let work = tempfile::tempdir().expect("work");
     manifest(work.path(), &src, 3);

@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+
+use crate::support::spawn_listening;
 
 /// moto's server, stopped (and reaped) when dropped.
 pub struct Moto {
@@ -29,7 +30,7 @@ pub async fn start() -> Moto {
 }
 
 /// Starts moto with `env` (e.g. `INITIAL_NO_AUTH_ACTION_COUNT=0`: check every request's
-/// credentials) on a free port and waits (up to 30 s) until it answers. moto binds the port
+/// credentials) on a free port and waits until it answers. moto binds the port
 /// itself, so another test may take it first: a moto that exits is started again on another
 /// port, and only moto's own API counts as an answer.
 pub async fn start_with(env: &[(&str, &str)]) -> Moto {
@@ -41,41 +42,26 @@ pub async fn start_with(env: &[(&str, &str)]) -> Moto {
         exe.display()
     );
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    'port: loop {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new(&exe)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let mut moto = Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        loop {
-            assert!(
-                Instant::now() < deadline,
-                "moto did not answer on {}",
-                moto.url
-            );
-            if moto.child.try_wait().expect("moto's status").is_some() {
-                continue 'port;
-            }
-            let answer = http
-                .get(format!("{}/moto-api/data.json", moto.url))
+    let (child, port) = spawn_listening(
+        |port| {
+            let mut cmd = Command::new(&exe);
+            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .envs(env.iter().copied())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            cmd
+        },
+        async |port| {
+            http.get(format!("http://127.0.0.1:{port}/moto-api/data.json"))
                 .send()
-                .await;
-            if answer.is_ok_and(|r| r.status().is_success()) {
-                return moto;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+                .await
+                .is_ok_and(|r| r.status().is_success())
+        },
+    )
+    .await;
+    Moto {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
     }
 }
 

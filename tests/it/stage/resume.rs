@@ -2,11 +2,8 @@
 //! after a FAILED import carries a URL signed then, not the expired first one; a run killed
 //! between staging and import resumes without uploading again, every row READY once.
 
-use std::path::Path;
-use std::time::{Duration, Instant};
-
 use super::{moto, photos, run};
-use crate::support::{TestServer, read_csv, run_to_end};
+use crate::support::{TestServer, kill_when, read_csv, run_to_end};
 
 /// The signing time and lifetime of a presigned URL, in seconds.
 fn signed_at(url: &str) -> (i64, i64) {
@@ -77,25 +74,8 @@ async fn a_row_imported_again_gets_a_freshly_signed_url() {
     assert_eq!(moto.keys("media-in").await, Vec::<String>::new());
 }
 
-/// The number of rows the journal at `path` records as staged (0 while it can't be read).
-/// Only once the journal is in WAL mode (its `-wal` and `-shm` files are there) is it opened:
-/// a reader then never blocks the run's writes, while one that came as the run created it
-/// could keep the run from switching to WAL.
-fn staged_rows(path: &Path) -> i64 {
-    let in_wal_mode = ["-wal", "-shm"].iter().all(|suffix| {
-        let mut file = path.as_os_str().to_owned();
-        file.push(suffix);
-        Path::new(&file).exists()
-    });
-    if !in_wal_mode {
-        return 0;
-    }
-    rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .and_then(|c| c.query_row("SELECT COUNT(*) FROM staged", [], |r| r.get(0)))
-        .unwrap_or(0)
-}
-
-/// A run killed (SIGKILL) once its rows are staged, with their import in flight, resumes:
+/// A run killed (SIGKILL) once its rows are staged, with rows `sending` (their import in
+/// flight), resumes:
 /// every row READY exactly once on the target, each distinct content stored once (the bucket
 /// is versioned: one version a key, so nothing was uploaded again), and the objects the killed
 /// run left behind deleted once their rows are READY.
@@ -123,20 +103,24 @@ async fn a_run_killed_between_staging_and_import_resumes_without_uploading_again
         .stderr(std::fs::File::create(&log).expect("log file"))
         .spawn()
         .expect("run");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while staged_rows(&journal) < files.len() as i64 {
-        if let Some(status) = child.try_wait().expect("the run's status") {
-            let log = std::fs::read_to_string(&log).unwrap_or_default();
-            panic!(
-                "the run ended ({status}) before its rows were staged ({} seen):\n{log}",
-                staged_rows(&journal)
-            );
-        }
-        assert!(Instant::now() < deadline, "the rows were never staged");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    child.kill().expect("SIGKILL");
-    child.wait().expect("reaped");
+    let (staged, sending) = kill_when(
+        &mut child,
+        &journal,
+        "every row staged, rows sending",
+        |c| {
+            let (staged, sending): (i64, i64) = c.query_row(
+                "SELECT (SELECT COUNT(*) FROM staged),
+                        (SELECT COUNT(*) FROM rows WHERE state = 'sending')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok((staged >= files.len() as i64 && sending > 0).then_some((staged, sending)))
+        },
+    )
+    .await;
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(staged, files.len() as i64, "{log}");
+    assert!(sending <= files.len() as i64, "{sending} rows sending");
     let content = |keys: Vec<String>| -> Vec<String> {
         let mut keys: Vec<String> = keys.into_iter().filter(|k| k.ends_with(".png")).collect();
         keys.sort();
