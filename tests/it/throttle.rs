@@ -63,8 +63,7 @@ async fn the_next_call_waits_for_retry_after() {
     };
     let received = us(&stats["timeline"]["receivedUs"]);
     let throttled = us(&stats["timeline"]["throttledUs"]);
-    assert_eq!(received.len(), 3, "{stats}");
-    assert_eq!(throttled.len(), 1, "{stats}");
+    assert!(received.len() >= 3 && !throttled.is_empty(), "{stats}");
     // What the server said: the whole seconds until its next token, from the first call.
     let wait_us = 5_000_000u64.saturating_sub(throttled[0] - received[0]);
     let retry_after_us = wait_us.div_ceil(1_000_000).max(1) * 1_000_000;
@@ -73,9 +72,12 @@ async fn the_next_call_waits_for_retry_after() {
         "the 429 came too late to tell Retry-After from the default pause: {stats}"
     );
     let gap = received[2] - throttled[0];
+    // 0.1 s for the server's two clocks (bucket and stats) at a whole second's edge.
     assert!(
-        gap >= retry_after_us,
+        gap + 100_000 >= retry_after_us,
         "the call after a 429 with Retry-After: {} s came {gap} µs after it",
         retry_after_us / 1_000_000
     );
+    assert_eq!(received.len(), 3, "one 429, one resend: {stats}");
+    assert_eq!(throttled.len(), 1, "{stats}");
 }
