@@ -208,8 +208,23 @@ async fn half_credentials_are_a_usage_error() {
     assert!(!out.contains("very-secret-key") && !err.contains("very-secret-key"));
 }
 
+/// Runs `cmd` with the umask 022 (files 0644, folders 0755 unless the program says
+/// otherwise), whatever the umask of the test: the modes seen are the program's own.
+#[cfg(unix)]
+fn with_umask_022(cmd: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: umask is async-signal-safe, and nothing else runs in the child before exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0o022);
+            Ok(())
+        })
+    }
+}
+
 /// Issue 13, hole 6: the journal (it names every source, private ones included) and the
-/// reports are created 0600, readable by their owner only.
+/// reports are created 0600, readable by their owner only — under a umask that would leave
+/// them 0644.
 #[cfg(unix)]
 #[tokio::test]
 async fn hole_6_journal_and_reports_private() {
@@ -239,6 +254,7 @@ async fn hole_6_journal_and_reports_private() {
         .arg("--report-dir")
         .arg(&reports);
     cmd.stdin(Stdio::null());
+    with_umask_022(&mut cmd);
     let (code, _, err) = output(cmd).await;
     assert_eq!(code, 0, "{err}");
     let mut checked = vec![journal];
@@ -252,6 +268,72 @@ async fn hole_6_journal_and_reports_private() {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", path.display());
     }
+}
+
+/// Issue 13, hole 6: `serve`'s data dir and every folder in it are 0700, the database and the
+/// blobs 0600, under a umask that would leave them 0755 and 0644.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hole_6_serve_data_dir_private() {
+    use std::io::BufRead;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut serve = Command::new(bin());
+    serve
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    with_umask_022(&mut serve);
+    let mut child = serve.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Reads serve's stderr to its end, so serve never blocks on it; the first URL goes to `tx`.
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(at) = line.find("http://") {
+                let url: String = line[at..].split_whitespace().next().unwrap().to_string();
+                let _ = tx.send(url);
+            }
+        }
+    });
+    let url = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30)))
+        .await
+        .unwrap()
+        .expect("serve says where it listens");
+    let src = SourceServer::start().await;
+    let work = tempfile::tempdir().unwrap();
+    let image = src.add("/a.png", Source::bytes("image/png", png(4, 4)));
+    std::fs::write(work.path().join("m.csv"), format!("source\n{image}\n")).unwrap();
+    let mut run = Command::new(bin());
+    run.current_dir(work.path())
+        .args(["--quiet", "run", "m.csv", "--base-url", &url])
+        .args(["--api-key", "k", "--site-id", "local-site"])
+        .args(["--journal", "j.sqlite", "--report-dir", "reports"]);
+    let (code, _, err) = output(run).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(code, 0, "{err}");
+    let (mut dirs, mut files) = (0, 0);
+    let mut stack = vec![data];
+    while let Some(at) = stack.pop() {
+        let meta = std::fs::metadata(&at).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{:o} {}", mode, at.display());
+            dirs += 1;
+            stack.extend(std::fs::read_dir(&at).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            assert_eq!(mode, 0o600, "{:o} {}", mode, at.display());
+            files += 1;
+        }
+    }
+    assert!(dirs >= 3 && files >= 2, "{dirs} folders, {files} files");
 }
 
 /// Issue 13, hole 10: `serve --api-key-file` takes its keys from a file, so they never show

@@ -368,3 +368,53 @@ async fn corrupted_download_detected() {
     );
     assert!(!w.join("dl/f/bad.png.part").exists());
 }
+
+/// A complete download corrupted on disk (same size, other bytes) is not kept when the export
+/// runs again: files already there are checked against their MD5, and the bad one is fetched
+/// again, so every manifest line's local file holds its file's bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupted_local_copy_fetched_again() {
+    use md5::Digest;
+    let src = SourceServer::start().await;
+    let a = site("site-a").await;
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    for i in 0..3u32 {
+        add_file(
+            &a,
+            &src,
+            "/f",
+            &format!("p-{i}.png"),
+            png(4 + i, 4),
+            i == 1,
+            &[],
+        )
+        .await;
+    }
+    let args = ["export", "--out", "a.csv", "--download", "dl"];
+    let (code, out) = run_to_end(command(&a, "site-a", w, &args)).await;
+    assert_eq!(code, 0, "{out}");
+    let md5_of = |path: &Path| hex::encode(md5::Md5::digest(std::fs::read(path).unwrap()));
+    let victim = w.join("dl/f/p-1.png");
+    let good = std::fs::read(&victim).unwrap();
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0xff;
+    std::fs::write(&victim, &bad).unwrap();
+    assert_eq!(std::fs::metadata(&victim).unwrap().len(), good.len() as u64);
+
+    let (code, out) = run_to_end(command(&a, "site-a", w, &args)).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 already there"), "{out}");
+    let rows = read_csv(&w.join("a.csv"));
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for row in &rows {
+        let local = w.join(&row["source"]);
+        assert_eq!(md5_of(&local), row["expected_md5"], "{row:?}");
+    }
+    let row = rows
+        .iter()
+        .find(|r| r["display_name"] == "p-1.png")
+        .expect("p-1's line");
+    assert_eq!(std::fs::read(w.join(&row["source"])).unwrap(), good);
+}

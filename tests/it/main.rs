@@ -4,6 +4,7 @@
 
 mod support;
 
+mod claims;
 mod cli;
 mod contract;
 mod exit_codes;
@@ -17,6 +18,7 @@ mod manifest_props;
 mod metrics;
 mod pipeline;
 mod plan;
+mod prune;
 mod recipes;
 mod reconcile;
 mod report_html;
@@ -26,3 +28,4 @@ mod serve_sources;
 mod sources;
 mod stage;
 mod target;
+mod throttle;

@@ -27,8 +27,9 @@ fn target_args(s: &TestServer) -> [&str; 6] {
     ["--base-url", &s.url, "--api-key", KEY, "--site-id", SITE]
 }
 
-/// A run of 4 ready rows in two folders, 2 failing sources and 2 invalid rows (a name with
-/// markup, a source with a script tag); returns the report dir.
+/// A run of 4 ready rows in two folders, 3 failing sources and 2 invalid rows (a name with
+/// markup, a source with a script tag) — counts that differ, so no two labels can be swapped
+/// unseen; returns the report dir.
 async fn a_run(s: &TestServer, src: &SourceServer, work: &Path) -> PathBuf {
     let mut csv = String::from("source,folder_path,display_name\n");
     for i in 0..5 {
@@ -48,7 +49,7 @@ async fn a_run(s: &TestServer, src: &SourceServer, work: &Path) -> PathBuf {
         };
         csv.push_str(&format!("{url},{folder},{name}\n"));
     }
-    for i in 0..2 {
+    for i in 0..3 {
         csv.push_str(&format!(
             "{},/shop/été,gone-{i}.png\n",
             src.url(&format!("/gone/{i}.png"))
@@ -124,8 +125,11 @@ async fn run_report_numbers_match_the_summary() {
             "{status}"
         );
     }
-    assert_eq!(value(&doc, "totals", "total"), 8);
+    assert_eq!(value(&doc, "totals", "total"), 9);
     assert_eq!(value(&doc, "totals", "ready"), 4, "{summary}");
+    // Each label shows its own number: 3 failed, 2 invalid.
+    assert_eq!(value(&doc, "totals", "failed"), 3, "{summary}");
+    assert_eq!(value(&doc, "totals", "invalid"), 2, "{summary}");
     let reasons = summary["failureReasons"].as_object().unwrap();
     assert_eq!(reasons.len(), 3, "{reasons:?}");
     for (code, n) in reasons {
@@ -153,9 +157,9 @@ async fn run_report_numbers_match_the_summary() {
     };
     assert_eq!(column(2), summary["apiCallsTotal"].as_u64().unwrap());
     assert_eq!(column(3), summary["throttled"].as_u64().unwrap());
-    assert_eq!(column(0), 6, "accepted: every valid row");
+    assert_eq!(column(0), 7, "accepted: every valid row");
     assert_eq!(column(1), 4, "ready");
-    assert_eq!(value(&doc, "folders", "/shop/été"), 5);
+    assert_eq!(value(&doc, "folders", "/shop/été"), 6);
     assert_eq!(
         fact(&doc, "manifest"),
         summary["manifest"]["path"].as_str().unwrap()
@@ -332,5 +336,5 @@ async fn plan_and_reconcile_reports() {
         );
     }
     assert_eq!(value(&doc, "totals", "present"), 4);
-    assert_eq!(value(&doc, "reasons", "FAILED"), 2);
+    assert_eq!(value(&doc, "reasons", "FAILED"), 3);
 }

@@ -14,10 +14,10 @@ use crate::support::{
     Source, SourceServer, TestServer, bin, kill_when, png, positive, read_csv, run_to_end,
 };
 
-const KEY: &str = "scheduled-key";
-const SITE: &str = "site-scheduled";
+pub(crate) const KEY: &str = "scheduled-key";
+pub(crate) const SITE: &str = "site-scheduled";
 
-async fn target(tweak: impl FnOnce(&mut wix_media_manager::ServerConfig)) -> TestServer {
+pub(crate) async fn target(tweak: impl FnOnce(&mut wix_media_manager::ServerConfig)) -> TestServer {
     TestServer::start_with(|c| {
         c.api_keys = vec![KEY.to_string()];
         c.site_id = SITE.to_string();
@@ -27,7 +27,11 @@ async fn target(tweak: impl FnOnce(&mut wix_media_manager::ServerConfig)) -> Tes
 }
 
 /// Rows `range` as CSV lines `source,folder_path,display_name,external_id` (sources added to `src`).
-fn rows(src: &SourceServer, range: std::ops::Range<usize>, folders: usize) -> Vec<String> {
+pub(crate) fn rows(
+    src: &SourceServer,
+    range: std::ops::Range<usize>,
+    folders: usize,
+) -> Vec<String> {
     let image = png(6, 5);
     range
         .map(|i| {
@@ -40,7 +44,7 @@ fn rows(src: &SourceServer, range: std::ops::Range<usize>, folders: usize) -> Ve
         .collect()
 }
 
-fn write(path: &Path, lines: &[String]) {
+pub(crate) fn write(path: &Path, lines: &[String]) {
     let mut csv = String::from("source,folder_path,display_name,external_id\n");
     for l in lines {
         csv.push_str(l);
@@ -51,7 +55,7 @@ fn write(path: &Path, lines: &[String]) {
 
 /// `media-migrate run` against `s` from `work`; the journal is `journal` when given, else the
 /// per-site default under `work/data` (XDG_DATA_HOME).
-fn run(
+pub(crate) fn run(
     s: &TestServer,
     work: &Path,
     manifest: &Path,
@@ -80,16 +84,16 @@ fn run(
     cmd
 }
 
-fn report(work: &Path) -> Vec<HashMap<String, String>> {
+pub(crate) fn report(work: &Path) -> Vec<HashMap<String, String>> {
     read_csv(&work.join("reports/reconciliation.csv"))
 }
 
-fn summary(work: &Path) -> Value {
+pub(crate) fn summary(work: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(work.join("reports/summary.json")).expect("summary"))
         .expect("json")
 }
 
-async fn live_files(s: &TestServer) -> Vec<(String, Value)> {
+pub(crate) async fn live_files(s: &TestServer) -> Vec<(String, Value)> {
     s.files_with_paths().await
 }
 

@@ -169,3 +169,79 @@ async fn a_key_refused_mid_run_leaves_rows_queued_and_a_rerun_finishes() {
     let live = s.files_with_paths().await;
     assert_eq!(live.len(), 200, "each file once");
 }
+
+/// A target refused at first (its port bound, not yet listening) and up a moment later, within
+/// `--connect-timeout-secs`: the check asks again with backoff instead of giving up at the first
+/// refusal, and the run migrates every row. The target starts listening only once the run has
+/// said it is asking again, so the first attempt was certainly refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_comes_up_late_is_waited_for() {
+    use std::io::BufRead;
+    // Bound and not listening: connections are refused, and the port stays ours.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
+    let addr = socket.local_addr().expect("addr");
+    let base_url = format!("http://{addr}");
+    let src = SourceServer::start().await;
+    let work = tempfile::tempdir().expect("work");
+    manifest(work.path(), &src, 5);
+    let flags = ["--connect-timeout-secs", "60"];
+    let mut child = run(work.path(), &base_url, KEY, &flags)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run");
+    let stdout = child.stdout.take().expect("stdout");
+    let stdout = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+    // Every stderr line goes to the channel; the thread returns them all at the end.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let stderr = child.stderr.take().expect("stderr");
+    let stderr = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            all.push_str(&line);
+            all.push('\n');
+            let _ = tx.send(line);
+        }
+        all
+    });
+    let asked_again = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = rx.recv().await {
+            if line.contains("asking again") {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .expect("the run said something within 30 s");
+    if !asked_again {
+        let status = child.wait().expect("run ends");
+        panic!(
+            "the run gave up at the first refused connection ({status}):\n{}{}",
+            stdout.join().expect("stdout"),
+            stderr.join().expect("stderr")
+        );
+    }
+    let listener = socket.listen(64).expect("listen");
+    wix_media_manager::install_crypto_provider();
+    let mut config = wix_media_manager::ServerConfig::new(work.path().join("target-data"));
+    config.api_keys = vec![KEY.to_string()];
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(wix_media_manager::serve(listener, config, async move {
+        let _ = stopped.await;
+    }));
+    let status = tokio::task::spawn_blocking(move || child.wait().expect("run ends"))
+        .await
+        .expect("join");
+    let text = stdout.join().expect("stdout") + &stderr.join().expect("stderr");
+    assert_eq!(status.code(), Some(0), "{text}");
+    let report = read_csv(&work.path().join("reports/reconciliation.csv"));
+    assert_eq!(report.len(), 5, "{text}");
+    assert!(report.iter().all(|r| r["status"] == "ready"), "{report:?}");
+    let _ = stop.send(());
+    server.await.expect("server task").expect("server ran");
+}
