@@ -3,15 +3,14 @@
 //! prometheus_client's text-format parser reads, with the values of the run's summary.json;
 //! a failed run keeps the last success time; a push or file that fails is only a warning.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::support::{Source, SourceServer, TestServer, bin, png, run_to_end};
-
-const GATEWAY: &str = "/usr/bin/prometheus-pushgateway";
+use crate::tools;
 
 /// A Pushgateway of our own on a free loopback port, killed when dropped.
 struct Pushgateway {
@@ -23,11 +22,7 @@ struct Pushgateway {
 impl Pushgateway {
     async fn start() -> Self {
         media_migrate::install_crypto_provider();
-        assert!(
-            Path::new(GATEWAY).is_file(),
-            "{GATEWAY} is missing: .ci/run installs it (bash .ci/ops-tools.sh runs \
-             apt-get install -y prometheus-pushgateway); install it the same way to run this test"
-        );
+        let gateway = tools::pushgateway();
         let dir = tempfile::tempdir().expect("tempdir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("a free port")
@@ -35,13 +30,13 @@ impl Pushgateway {
             .expect("addr")
             .port();
         let log = std::fs::File::create(dir.path().join("gateway.log")).expect("log");
-        let child = Command::new(GATEWAY)
+        let child = Command::new(&gateway)
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
-            .expect("the Pushgateway starts");
+            .unwrap_or_else(|e| panic!("{} did not start: {e}", gateway.display()));
         let mut gateway = Self {
             child,
             url: format!("http://127.0.0.1:{port}"),
@@ -120,36 +115,16 @@ fn gateway_value(group: &Value, name: &str) -> f64 {
     samples[0].1
 }
 
-/// The python that has prometheus_client (the venv .ci/ops-tools.sh makes).
-fn ops_python() -> PathBuf {
-    let python = std::env::var_os("MEDIA_MIGRATE_OPS_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let cache = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache")
-                });
-            cache.join("media-migrate/venv-ops/bin/python")
-        });
-    assert!(
-        python.is_file(),
-        "{} is missing: .ci/run makes it (bash .ci/ops-tools.sh installs prometheus-client \
-         into that venv); run the same to run this test, or set MEDIA_MIGRATE_OPS_PYTHON",
-        python.display()
-    );
-    python
-}
-
 /// The metrics file as prometheus_client's parser reads it: family → samples (name, labels,
 /// value).
 fn parse_with_prometheus_client(path: &Path) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/metrics_parse.py");
-    let out = Command::new(ops_python())
+    let python = tools::test_python();
+    let out = Command::new(&python)
         .arg(script)
         .arg(path)
         .output()
-        .expect("python runs");
+        .unwrap_or_else(|e| panic!("{} did not start: {e}", python.display()));
     assert!(
         out.status.success(),
         "prometheus_client refused {}: {}\n{}",
