@@ -164,3 +164,29 @@ pub async fn run_with_deadline(
         }
     }
 }
+
+/// A program missing from PATH fails the test with a message naming `scripts/test` and the
+/// package, not a spawn error.
+#[test]
+#[should_panic(expected = "`scripts/test` installs what the tests need")]
+fn a_missing_program_is_named_with_what_installs_it() {
+    program(
+        "A program nobody has",
+        "MEDIA_MIGRATE_NO_SUCH_PROGRAM",
+        &["media-migrate-no-such-program"],
+        "no-such-package",
+    );
+}
+
+/// A program that doesn't finish (`serve` waits for a signal) is killed at its deadline and
+/// the test fails saying so.
+#[tokio::test]
+#[should_panic(expected = "serve did not finish within 1s: killed it")]
+async fn a_program_past_its_deadline_is_killed_and_fails_the_test() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut serve = std::process::Command::new(crate::support::bin());
+    serve
+        .args(["--quiet", "serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path());
+    run_with_deadline(serve, "serve", Duration::from_secs(1)).await;
+}
