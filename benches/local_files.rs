@@ -105,9 +105,16 @@ impl Opts {
                     .collect()
             },
         );
-        let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
+        // Where scripts/test (scripts/provision.sh) puts it.
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                PathBuf::from(std::env::var_os("HOME").expect("HOME or XDG_CACHE_HOME"))
+                    .join(".cache")
+            });
         let moto = value("--moto").map_or_else(
-            || PathBuf::from(home).join(".cache/media-migrate/venv-moto/bin/moto_server"),
+            || cache.join("media-migrate/venv-moto/bin/moto_server"),
             PathBuf::from,
         );
         let files = num("--files", 10_000).max(1);
@@ -197,7 +204,7 @@ impl Moto {
     async fn start(exe: &Path) -> Self {
         assert!(
             exe.exists(),
-            "{} is missing: `bash .ci/moto.sh` installs it (or --moto PATH, or --ways upload,serve)",
+            "{} is missing: `scripts/test` installs it (or --moto PATH, or --ways upload,serve)",
             exe.display()
         );
         let port = std::net::TcpListener::bind("127.0.0.1:0")

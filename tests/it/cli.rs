@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::support::{Source, SourceServer, TestServer, bin, png, spawn_serve};
+use crate::tools::signal;
 
 async fn output(mut cmd: Command) -> (i32, String, String) {
     let out = tokio::task::spawn_blocking(move || {
@@ -19,15 +20,6 @@ async fn output(mut cmd: Command) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
-}
-
-fn signal(child: &std::process::Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill {sig}");
 }
 
 /// `serve` refuses a non-loopback address without an API key (usage error, exit 2).
@@ -86,7 +78,7 @@ async fn serve_shuts_down_on_sigterm() {
         .await
         .expect("serve answers");
     assert_eq!(created.status(), 200);
-    signal(&child, "-TERM");
+    signal(&child, libc::SIGTERM);
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
@@ -154,7 +146,7 @@ async fn ctrl_c_stops_cleanly_and_rerun_finishes() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    signal(&child, "-INT");
+    signal(&child, libc::SIGINT);
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
@@ -367,7 +359,7 @@ async fn hole_10_serve_api_key_file() {
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
-    signal(&child, "-TERM");
+    signal(&child, libc::SIGTERM);
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
@@ -429,7 +421,7 @@ async fn serve_sites_from_the_command_line() {
         .map(|f| f["displayName"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["only-b"], "site b sees its own folder only");
-    signal(&child, "-TERM");
+    signal(&child, libc::SIGTERM);
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();

@@ -3,6 +3,7 @@
 //! tested in `crates/media-manager/tests`).
 
 mod support;
+mod tools;
 
 mod claims;
 mod cli;

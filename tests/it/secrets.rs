@@ -150,11 +150,7 @@ async fn keys_and_tokens_never_logged() {
     for row in &map {
         signatures.extend(download_signed(&base, &row["file_id"]).await);
     }
-    let status = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    crate::tools::signal(&server, libc::SIGTERM);
     tokio::task::spawn_blocking(move || server.wait().unwrap())
         .await
         .unwrap();

@@ -695,13 +695,14 @@ impl PythonServer {
     /// Serves `dir` on a port the system picks; waits until it answers.
     fn start(dir: &Path) -> Self {
         use std::io::BufRead;
-        let mut child = Command::new("python3")
+        let python = crate::tools::python3();
+        let mut child = Command::new(&python)
             .args(["-u", "-m", "http.server", "0", "--bind", "127.0.0.1"])
             .current_dir(dir)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
-            .expect("python3 runs (the tests need Python 3's standard library)");
+            .unwrap_or_else(|e| panic!("{} did not start: {e}", python.display()));
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         std::io::BufReader::new(stdout)

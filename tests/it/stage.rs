@@ -1,5 +1,5 @@
 //! `run --stage s3://bucket/prefix`: local files staged in a real S3-compatible store (moto in
-//! server mode on 127.0.0.1, installed by `.ci/run`) and imported through Bulk Import from
+//! server mode on 127.0.0.1, installed by `scripts/test`) and imported through Bulk Import from
 //! presigned URLs — each distinct content stored once (large files in parts), the objects
 //! deleted once READY, URLs signed afresh for rows imported again, a run killed between
 //! staging and import resumed without uploading again — and a stage that can't be used

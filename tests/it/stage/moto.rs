@@ -1,7 +1,6 @@
-//! moto's S3 server (installed by `.ci/moto.sh`) started on a free port of 127.0.0.1 for a
+//! moto's S3 server (installed by `scripts/test`) started on a free port of 127.0.0.1 for a
 //! test, and the few S3 calls the tests make to it directly: buckets, versioning, listings.
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use crate::support::spawn_listening;
@@ -19,11 +18,6 @@ impl Drop for Moto {
     }
 }
 
-fn moto_bin() -> PathBuf {
-    let home = std::env::var_os("HOME").unwrap_or_else(|| "/root".into());
-    PathBuf::from(home).join(".cache/media-migrate/venv-moto/bin/moto_server")
-}
-
 /// Starts moto, open to any credentials.
 pub async fn start() -> Moto {
     start_with(&[]).await
@@ -35,12 +29,7 @@ pub async fn start() -> Moto {
 /// port, and only moto's own API counts as an answer.
 pub async fn start_with(env: &[(&str, &str)]) -> Moto {
     media_migrate::install_crypto_provider();
-    let exe = moto_bin();
-    assert!(
-        exe.exists(),
-        "{} is missing: run .ci/run (it installs moto[server] into that venv)",
-        exe.display()
-    );
+    let exe = crate::tools::moto_server();
     let http = reqwest::Client::new();
     let (child, port) = spawn_listening(
         |port| {
