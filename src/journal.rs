@@ -25,7 +25,9 @@ pub use rows::{JournalRow, RowState};
 /// the file-id index leaves out rows without a file). Schema 1 journals are still read.
 /// 3: `rows.reimports`. 4: one journal per site — adoption (`adopt_check`, `origin`,
 /// `new_folders`), changed rows (`superseded`), pruning (`prune_step`, `pruned_run`).
-const SCHEMA_VERSION: i64 = 4;
+/// 5: `rows.sent_floor_ms` — when a row's first send could have reached the target, on the
+/// target's clock — so settling can tell a file made before it from one its sends made.
+const SCHEMA_VERSION: i64 = 5;
 
 /// The rows' indexes, dropped and rebuilt by [`Journal::ingest`]'s bulk load; the unique key
 /// index comes first, so a repeated key fails the batch before anything else is built.
@@ -78,7 +80,11 @@ CREATE TABLE IF NOT EXISTS rows (
     origin TEXT NOT NULL DEFAULT 'imported',
     -- --prune: 'trashing' (committed before the trash call) | 'pruned'
     prune_step TEXT,
-    pruned_run INTEGER
+    pruned_run INTEGER,
+    -- a lower bound, on the target's clock (ms since the epoch), of when the row's first send
+    -- reached the target: no file created clearly before it is one of the row's sends'
+    -- (settling). NULL when the target's clock was unknown at that send, or sent before schema 5
+    sent_floor_ms INTEGER
 );
 CREATE UNIQUE INDEX IF NOT EXISTS rows_file ON rows (file_id) WHERE file_id IS NOT NULL;
 -- manifest lines that are not rows to import: invalid, or duplicates of an earlier line
@@ -99,6 +105,10 @@ CREATE TABLE IF NOT EXISTS retired_files (file_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS runs (run INTEGER PRIMARY KEY, rows_run INTEGER NOT NULL);
 -- folders found absent by adoption: every file in them came from this journal's imports
 CREATE TABLE IF NOT EXISTS new_folders (path TEXT PRIMARY KEY);
+-- files adoption saw in a folder before this journal's rows were sent there, standing for a
+-- row (its name and source, or name and size) but taken by none (FAILED, or one too many):
+-- not this journal's, so settling never claims them (a side table, created on open)
+CREATE TABLE IF NOT EXISTS foreign_files (file_id TEXT PRIMARY KEY);
 -- files of rows whose source, folder or name changed under the same key (--replace trashes them)
 CREATE TABLE IF NOT EXISTS superseded (
     file_id TEXT PRIMARY KEY,
@@ -274,13 +284,16 @@ impl Journal {
     /// Schema 3 adds `rows.reimports` (0 for every existing row). Schema 4 adds the columns of
     /// adoption, changes and pruning: existing rows are known (`adopt_check` 0), imported, not
     /// pruned — so a per-manifest journal of an earlier version keeps working as it was.
+    /// Schema 5 adds `rows.sent_floor_ms`, NULL for existing rows: their sends' files are
+    /// claimed by name and source alone, as before.
     fn migrate(&self) -> Result<(), JournalError> {
-        const ADDED: [(&str, &str); 5] = [
+        const ADDED: [(&str, &str); 6] = [
             ("reimports", "reimports INTEGER NOT NULL DEFAULT 0"),
             ("adopt_check", "adopt_check INTEGER NOT NULL DEFAULT 0"),
             ("origin", "origin TEXT NOT NULL DEFAULT 'imported'"),
             ("prune_step", "prune_step TEXT"),
             ("pruned_run", "pruned_run INTEGER"),
+            ("sent_floor_ms", "sent_floor_ms INTEGER"),
         ];
         for (name, definition) in ADDED {
             let has: bool = self

@@ -5,6 +5,7 @@
 //! have seen, after a lost answer or any 5xx, is the pipeline's decision.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -128,6 +129,48 @@ pub struct MediaClient {
     read_retries: u32,
     backoff: Backoff,
     timeout: Duration,
+    clock: Arc<TargetClock>,
+}
+
+/// What the answers' `Date` headers say of the target's clock against ours: a lower bound of
+/// (target's clock − ours), in milliseconds. `Date` is stamped while the answer is made, in
+/// whole seconds rounded down, and read here after it arrived, so `Date − now` never exceeds
+/// the true offset; the largest seen is the tightest bound (within a second and a round trip).
+/// Measured, not assumed: a client clock minutes off moves the bound with it.
+#[derive(Debug)]
+struct TargetClock {
+    /// `i64::MIN` until an answer with a `Date` came.
+    floor_ms: AtomicI64,
+}
+
+impl Default for TargetClock {
+    fn default() -> Self {
+        Self {
+            floor_ms: AtomicI64::new(i64::MIN),
+        }
+    }
+}
+
+impl TargetClock {
+    fn observe(&self, date: &reqwest::header::HeaderValue) {
+        let Some(at) = date
+            .to_str()
+            .ok()
+            .and_then(|v| httpdate::parse_http_date(v.trim()).ok())
+        else {
+            return;
+        };
+        let (Ok(at), Ok(now)) = (
+            jiff::Timestamp::try_from(at),
+            jiff::Timestamp::try_from(std::time::SystemTime::now()),
+        ) else {
+            return;
+        };
+        self.floor_ms.fetch_max(
+            at.as_millisecond() - now.as_millisecond(),
+            Ordering::Relaxed,
+        );
+    }
 }
 
 impl MediaClient {
@@ -153,6 +196,7 @@ impl MediaClient {
             read_retries: 6,
             backoff: Backoff::default(),
             timeout,
+            clock: Arc::default(),
         })
     }
 
@@ -179,6 +223,12 @@ impl MediaClient {
     /// How many times a call is resent before its failure is returned.
     pub fn resends(&self) -> u32 {
         self.read_retries
+    }
+
+    /// A lower bound of the target's clock minus ours, in milliseconds, from the `Date` of
+    /// the answers so far ([`TargetClock`]); `None` before the first.
+    pub fn target_clock_floor(&self) -> Option<i64> {
+        Some(self.clock.floor_ms.load(Ordering::Relaxed)).filter(|&v| v != i64::MIN)
     }
 
     pub fn budget(&self) -> &Budget {
@@ -221,6 +271,9 @@ impl MediaClient {
         }
         let response = rb.send().await.map_err(|e| transport_error(endpoint, &e))?;
         let status = response.status();
+        if let Some(date) = response.headers().get(reqwest::header::DATE) {
+            self.clock.observe(date);
+        }
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)

@@ -140,13 +140,14 @@ impl Journal {
     }
 
     /// Records one look at a folder, in one transaction: its id (where the journal knows
-    /// none), the rows adopted with the files found for them, and every `checked` row as
-    /// looked for.
+    /// none), the rows adopted with the files found for them, every `checked` row as looked
+    /// for, and the `foreign` files (standing for a row, taken by none) as not this journal's.
     pub fn record_adoption(
         &mut self,
         folder: Option<(&str, &str)>,
         adopted: &[(String, FileFacts)],
         checked: &[String],
+        foreign: &[String],
     ) -> Result<(), JournalError> {
         let path = self.path.clone();
         let sql = |e| sql_error(&path, e);
@@ -184,6 +185,11 @@ impl Journal {
         for key in checked {
             tx.prepare_cached("UPDATE rows SET adopt_check = 0 WHERE key = ?1")
                 .and_then(|mut s| s.execute([key]))
+                .map_err(sql)?;
+        }
+        for id in foreign {
+            tx.prepare_cached("INSERT OR IGNORE INTO foreign_files (file_id) VALUES (?1)")
+                .and_then(|mut s| s.execute([id]))
                 .map_err(sql)?;
         }
         tx.commit().map_err(sql)

@@ -94,11 +94,16 @@ pub struct JournalRow {
     /// How the row's file came: `imported`, `adopted` (found at the target) or `updated` (the
     /// row changed under its key and was imported again).
     pub origin: String,
+    /// A lower bound, on the target's clock (ms since the epoch), of when the row's first send
+    /// reached the target; `None` when unknown (see [`Journal::mark_sending`]).
+    pub sent_floor_ms: Option<i64>,
 }
 
 pub(crate) const COLUMNS: &str = "key, line, source, is_file, folder_path, display_name, mime_type,
     media_type, labels, private, external_id, expected_size, expected_md5, state, batch_id, file_id,
-    file_url, operation_status, size, hash, attempts, error_code, error_message, reimports, origin";
+    file_url, operation_status, size, hash, attempts, error_code, error_message, reimports, origin, sent_floor_ms";
+/// How many [`COLUMNS`] there are: a query selecting more after them reads those from here.
+pub(crate) const COLUMN_COUNT: usize = 26;
 
 impl JournalRow {
     /// The row's manifest fields as text, in [`crate::manifest::FIELDS`] order.
@@ -149,6 +154,7 @@ impl JournalRow {
             error_message: r.get(22)?,
             reimports: r.get(23)?,
             origin: r.get(24)?,
+            sent_floor_ms: r.get(25)?,
         })
     }
 }
@@ -319,16 +325,33 @@ impl Journal {
     }
 
     /// Marks rows `sending` under `batch_id`, committed before the request goes out.
-    pub fn mark_sending(&mut self, keys: &[String], batch_id: i64) -> Result<(), JournalError> {
+    /// `target_clock_floor` is a lower bound of the target's clock minus ours (ms), when
+    /// known: a row sent for the first time (no attempt yet) records `now` on the target's
+    /// clock as its `sent_floor_ms` — taken before the request leaves, so no earlier than it
+    /// arrives. Later sends keep the first one's: a file any of them made is younger still.
+    /// A row whose first send had no known clock never gets one (a later floor would be
+    /// younger than that send's file).
+    pub fn mark_sending(
+        &mut self,
+        keys: &[String],
+        batch_id: i64,
+        target_clock_floor: Option<i64>,
+    ) -> Result<(), JournalError> {
         let path = self.path.clone();
         let tx = self.conn.transaction().map_err(|e| sql_error(&path, e))?;
         {
             let mut stmt = tx
-                .prepare_cached("UPDATE rows SET state = 'sending', batch_id = ?2, attempts = attempts + 1, updated_ms = ?3, adopt_check = 0 WHERE key = ?1")
+                .prepare_cached(
+                    "UPDATE rows SET state = 'sending', batch_id = ?2, attempts = attempts + 1,
+                         updated_ms = ?3, adopt_check = 0,
+                         sent_floor_ms = COALESCE(sent_floor_ms, CASE WHEN attempts = 0 THEN ?4 END)
+                     WHERE key = ?1",
+                )
                 .map_err(|e| sql_error(&path, e))?;
             let now = now_ms();
+            let floor = target_clock_floor.map(|offset| now.saturating_add(offset));
             for key in keys {
-                stmt.execute(params![key, batch_id, now])
+                stmt.execute(params![key, batch_id, now, floor])
                     .map_err(|e| sql_error(&path, e))?;
             }
         }
@@ -409,6 +432,21 @@ impl Journal {
                 "SELECT 1 FROM rows WHERE file_id = ?1 AND key != ?2
                  UNION ALL SELECT 1 FROM retired_files WHERE file_id = ?1",
                 [file_id, except_key],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(self.wrap())?
+            .is_some())
+    }
+
+    /// True when adoption saw `file_id` in its folder before this journal's rows were sent
+    /// there and no row took it: not a file this journal's sends made.
+    pub fn file_foreign(&self, file_id: &str) -> Result<bool, JournalError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT 1 FROM foreign_files WHERE file_id = ?1",
+                [file_id],
                 |_| Ok(()),
             )
             .optional()

@@ -4,7 +4,9 @@
 //! adopted instead of importing another. Each folder is listed once per run (one call per
 //! 100 files there, plus the folder lookups of its path); a folder the journal found absent
 //! before costs nothing, since every file in it came from this journal's imports. A FAILED
-//! file is not adopted: the row is imported afresh. Looking only reads the target, and each
+//! file is not adopted: the row is imported afresh, and that file, like any other standing for
+//! a row that no row took, is recorded as not the journal's (`foreign_files`), so settling
+//! never takes it for a row's own. Looking only reads the target, and each
 //! folder's adoptions are one journal transaction, so a crash at any point leaves rows either
 //! adopted or still to be looked for.
 
@@ -84,12 +86,8 @@ async fn look_in_folders(
             .await
             .map_err(PipelineError::of_call)?;
         stats.listed += 1;
-        let files: Arc<Vec<FileDescriptor>> = Arc::new(
-            files
-                .into_iter()
-                .filter(|f| f.operation_status != Some(OperationStatus::Failed))
-                .collect(),
-        );
+        // FAILED files are kept in the list, to be recorded foreign, never adopted.
+        let files: Arc<Vec<FileDescriptor>> = Arc::new(files);
         loop {
             let (p, id, files) = (path.clone(), folder.clone(), files.clone());
             let (checked, adopted) = ctx
@@ -114,7 +112,7 @@ fn adopt_chunk(
     files: &[FileDescriptor],
 ) -> Result<(usize, u64), JournalError> {
     let rows = j.unchecked_rows(path, ROWS_PER_CHUNK)?;
-    let found = claim_indexed(j, &rows, files)?;
+    let (found, foreign) = claim_indexed(j, &rows, files)?;
     let adopted: Vec<(String, FileFacts)> = rows
         .iter()
         .zip(&found)
@@ -127,17 +125,22 @@ fn adopt_chunk(
         })
         .collect();
     let checked: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
-    j.record_adoption(Some((path, folder_id)), &adopted, &checked)?;
+    j.record_adoption(Some((path, folder_id)), &adopted, &checked, &foreign)?;
     Ok((rows.len(), adopted.len() as u64))
 }
 
-/// For each row, the first of `files` that stands for it and no row holds yet — as settling's
-/// `claim`, with the files indexed by name, since a folder may hold many.
+/// For each row, the first of `files` that stands for it, is not FAILED and no row holds yet
+/// — as settling's `claim`, with the files indexed by name, since a folder may hold many —
+/// and the ids of the files that stand for a row but no row took (FAILED, or one too many):
+/// they were in the folder before any of these rows was sent, so settling must never take
+/// them for a row's own (a listing settling could not take later: it would see its sends'
+/// files too).
+#[allow(clippy::type_complexity)]
 fn claim_indexed<'f>(
     j: &Journal,
     rows: &[JournalRow],
     files: &'f [FileDescriptor],
-) -> Result<Vec<Option<&'f FileDescriptor>>, JournalError> {
+) -> Result<(Vec<Option<&'f FileDescriptor>>, Vec<String>), JournalError> {
     let mut by_name: HashMap<&str, Vec<&FileDescriptor>> = HashMap::new();
     for f in files {
         if let Some(name) = f.display_name.as_deref() {
@@ -145,6 +148,7 @@ fn claim_indexed<'f>(
         }
     }
     let mut claimed_now = HashSet::new();
+    let mut standing: HashSet<&str> = HashSet::new();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         let size = local_size(row);
@@ -157,13 +161,24 @@ fn claim_indexed<'f>(
                 continue;
             }
             let Some(id) = f.id.as_deref() else { continue };
-            if !claimed_now.contains(id) && !j.file_claimed(id, &row.key)? {
+            standing.insert(id);
+            if found.is_none()
+                && f.operation_status != Some(OperationStatus::Failed)
+                && !claimed_now.contains(id)
+                && !j.file_claimed(id, &row.key)?
+            {
                 claimed_now.insert(id);
                 found = Some(*f);
-                break;
             }
         }
         out.push(found);
     }
-    Ok(out)
+    let mut foreign = Vec::new();
+    for id in standing {
+        if !claimed_now.contains(id) && !j.file_claimed(id, "")? {
+            foreign.push(id.to_string());
+        }
+    }
+    foreign.sort();
+    Ok((out, foreign))
 }

@@ -490,10 +490,11 @@ async fn launch(
         .filter_map(|r| host_of(&r.source))
         .collect();
     ctx.hosts.sending(hosts.iter().map(String::as_str));
+    let clock = ctx.client.target_clock_floor();
     ctx.journal
         .with(move |j| {
             let id = j.next_batch_id()?;
-            j.mark_sending(&keys, id)
+            j.mark_sending(&keys, id, clock)
         })
         .await?;
     let ctx = ctx.clone();

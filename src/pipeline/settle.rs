@@ -223,9 +223,20 @@ fn learned(path: &str, folder: Option<String>) -> Vec<(String, String)> {
         .collect()
 }
 
-/// For each row, the first of `files` that stands for it and no row holds yet (in the journal
-/// or earlier in `rows`). Run inside one journal call with recording the claims, so two
-/// lookers can't claim one file.
+/// For each row, the first of `files` that stands for it, that the row's sends may have made,
+/// and that no row holds yet (in the journal or earlier in `rows`). Run inside one journal
+/// call with recording the claims, so two lookers can't claim one file.
+///
+/// A file of the row's name and source (or name and size) is not proof that the row's send
+/// made it: the folder may have held one before (a FAILED import of the same URL by someone
+/// else, say), and taking it would make it the run's — moved to the trash when the row's
+/// failure heals, or pruned later. So a file is left alone when the journal knows it was
+/// there before the row was sent — adoption listed the folder before any send and no row took
+/// it (`foreign_files`: exact, and free, adoption lists anyway) — or when it was created
+/// clearly before the row's first send ([`made_before_sent`]: for files the journal never saw,
+/// `--no-adopt` or placed after the listing). What is left is a file the row's sends may
+/// have made — FAILED ones too: an own import whose answer was lost and whose processing
+/// failed is the row's, and must be claimed, or it is left behind and the row imported again.
 fn claim<'f>(
     j: &Journal,
     rows: &[JournalRow],
@@ -237,12 +248,11 @@ fn claim<'f>(
         let size = local_size(row);
         let staged = staged_hash(j, row)?;
         let mut found = None;
-        for f in files
-            .iter()
-            .filter(|f| matches(f, row, size, staged.as_deref()))
-        {
+        for f in files.iter().filter(|f| {
+            matches(f, row, size, staged.as_deref()) && !made_before_sent(f, row.sent_floor_ms)
+        }) {
             let Some(id) = f.id.as_deref() else { continue };
-            if !claimed_now.contains(id) && !j.file_claimed(id, &row.key)? {
+            if !claimed_now.contains(id) && !j.file_claimed(id, &row.key)? && !j.file_foreign(id)? {
                 claimed_now.insert(id);
                 found = Some(f);
                 break;
@@ -292,6 +302,32 @@ pub(crate) fn matches(
     }
 }
 
+/// How much earlier than a row's send floor a file made by the send may still be stamped.
+/// The floor is already on the target's clock and no later than the send arrived (the
+/// client's clock is measured against the answers' `Date`, never assumed right), so client
+/// skew needs no allowance here; what remains is the target's side: `createdDate` comes in
+/// whole seconds (Wix's examples have no fraction; the local server rounds down), which is up
+/// to 1 s early, and it may be stamped by another of the target's machines than the one that
+/// stamped `Date` — machines kept by NTP within milliseconds, allowed a full second more.
+const CREATED_SLACK_MS: i64 = 2_000;
+
+/// Was `f` created clearly before `sent_floor_ms` (the row's first send, on the target's
+/// clock), so that no send of the row made it? Unknown when either time is: then it may be
+/// the row's (a file is claimed by name and source alone, as before the floor was kept).
+pub(crate) fn made_before_sent(f: &FileDescriptor, sent_floor_ms: Option<i64>) -> bool {
+    let Some(floor) = sent_floor_ms else {
+        return false;
+    };
+    let Some(created) = f
+        .created_date
+        .as_deref()
+        .and_then(|d| d.parse::<jiff::Timestamp>().ok())
+    else {
+        return false;
+    };
+    created.as_millisecond() + CREATED_SLACK_MS < floor
+}
+
 pub(crate) fn local_size(row: &JournalRow) -> Option<u64> {
     row.is_file
         .then(|| std::fs::metadata(&row.source).ok().map(|m| m.len()))
@@ -330,6 +366,7 @@ mod tests {
             error_message: None,
             reimports: 0,
             origin: "imported".to_string(),
+            sent_floor_ms: None,
         }
     }
 
@@ -343,6 +380,47 @@ mod tests {
             size_in_bytes: Some(10),
             ..FileDescriptor::default()
         }
+    }
+
+    fn created(date: &str) -> FileDescriptor {
+        FileDescriptor {
+            created_date: Some(date.to_string()),
+            ..FileDescriptor::default()
+        }
+    }
+
+    /// A file stamped (in whole seconds) more than the slack before the row's first send is
+    /// not the send's; one within it, or with either time unknown, may be.
+    #[test]
+    fn only_files_clearly_older_than_the_first_send_are_not_the_rows() {
+        let sent: i64 = "2024-05-01T10:00:10.500Z"
+            .parse::<jiff::Timestamp>()
+            .expect("time")
+            .as_millisecond();
+        assert!(made_before_sent(
+            &created("2024-05-01T10:00:08Z"),
+            Some(sent)
+        ));
+        assert!(made_before_sent(
+            &created("2024-04-30T10:00:10Z"),
+            Some(sent)
+        ));
+        // Rounded down to its second and stamped by another machine: may still be the send's.
+        assert!(!made_before_sent(
+            &created("2024-05-01T10:00:09Z"),
+            Some(sent)
+        ));
+        assert!(!made_before_sent(
+            &created("2024-05-01T10:00:10Z"),
+            Some(sent)
+        ));
+        assert!(!made_before_sent(
+            &created("2024-05-01T10:00:12Z"),
+            Some(sent)
+        ));
+        assert!(!made_before_sent(&created("2024-05-01T10:00:08Z"), None));
+        assert!(!made_before_sent(&created("not a date"), Some(sent)));
+        assert!(!made_before_sent(&FileDescriptor::default(), Some(sent)));
     }
 
     /// A staged row in doubt is matched by its own staged content, not by any staged file of

@@ -127,10 +127,11 @@ async fn stage_rows(
         let keys: Vec<String> = answers.iter().map(|(k, _)| k.clone()).collect();
         let outcomes: Vec<Outcome> = answers.into_iter().map(|(_, o)| o).collect();
         let max_attempts = ctx.config.max_attempts;
+        let clock = ctx.client.target_clock_floor();
         ctx.journal
             .with(move |j| {
                 let id = j.next_batch_id()?;
-                j.mark_sending(&keys, id)?;
+                j.mark_sending(&keys, id, clock)?;
                 j.record_answer(&[], &outcomes, max_attempts)
             })
             .await?;

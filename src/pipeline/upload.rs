@@ -58,10 +58,11 @@ pub(crate) async fn upload_pass(ctx: &Arc<RunContext>) -> Result<u64, PipelineEr
                 pioneering = Some(row.folder_path.clone());
             }
             let key = row.key.clone();
+            let clock = ctx.client.target_clock_floor();
             ctx.journal
                 .with(move |j| {
                     let id = j.next_batch_id()?;
-                    j.mark_sending(&[key], id)
+                    j.mark_sending(&[key], id, clock)
                 })
                 .await?;
             let ctx = ctx.clone();

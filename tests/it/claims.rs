@@ -148,11 +148,13 @@ async fn adoption_takes_no_foreign_file_and_no_failed_one() {
     assert_own_files(&s, work.path(), &planted, &out).await;
 }
 
-/// Settling: Bulk Imports answered 503 or their answers lost (adoption off, so only settling
-/// looks), the rows in doubt are resolved by looking at the folder, where `kinds` of files of
-/// each row's name wait; each row ends with the file its own import made, and the planted files
-/// are left alone.
-async fn settle_among(kinds: &[Plant]) {
+/// Settling: Bulk Imports answered 503 or their answers lost, the rows in doubt are resolved
+/// by looking at the folder, where `kinds` of files of each row's name wait; each row ends with
+/// the file its own import made, and the planted files are left alone. With `adopt` false
+/// (`--no-adopt`) only settling looks; with it, adoption lists the folder first and adopts
+/// nothing (no file there is a row's), and settling decides as before, from what that listing
+/// taught the journal.
+async fn settle_among(kinds: &[Plant], adopt: bool) {
     const ROWS: usize = 30;
     let s = target(|_| {}).await;
     let src = SourceServer::start().await;
@@ -173,8 +175,12 @@ async fn settle_among(kinds: &[Plant]) {
     let work = tempfile::tempdir().expect("work");
     let m = work.path().join("m.csv");
     write(&m, &planted.lines);
-    let flags = ["--no-adopt", "--batch-size", "1"];
-    let (code, out) = run_to_end(run(&s, work.path(), &m, Some("j.sqlite"), &flags)).await;
+    let flags: &[&str] = if adopt {
+        &["--batch-size", "1"]
+    } else {
+        &["--no-adopt", "--batch-size", "1"]
+    };
+    let (code, out) = run_to_end(run(&s, work.path(), &m, Some("j.sqlite"), flags)).await;
     assert_eq!(code, 0, "{out}");
     let stats = s.stats().await;
     for fault in ["error503", "lostResponse"] {
@@ -206,21 +212,23 @@ async fn settle_among(kinds: &[Plant]) {
 /// Settling never takes a foreign file of the row's name (another `sourceUrl`) for the row's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settling_takes_no_foreign_file() {
-    settle_among(&[Plant::Foreign]).await;
+    settle_among(&[Plant::Foreign], false).await;
 }
 
 /// Settling never takes a FAILED file it did not make (of the row's name and source, in the
 /// folder before the run) for the row's — nor, having taken it, moves it to the trash to
 /// import again.
 ///
-/// Fails today: after a Bulk Import answered 503 (nothing done), settling's look finds the
-/// planted FAILED file of the row's name and source, claims it (`claim` in
-/// `src/pipeline/settle.rs` doesn't skip FAILED files, as adoption does), and the heal round
-/// then moves that file — one the tool didn't create — to the trash ("5 FAILED files moved to
-/// the trash"). Skipping FAILED files there would leave a run's own FAILED file (answer lost,
-/// processing failed) behind unclaimed, so the fix needs a way to tell the two apart.
+/// After a Bulk Import answered 503 (nothing done), settling's look finds only the planted
+/// FAILED file of the row's name and source; claiming it (as `claim` in
+/// `src/pipeline/settle.rs` did) lets the heal round move that file — one the tool didn't
+/// create — to the trash ("5 FAILED files moved to the trash"). Skipping FAILED files there
+/// would leave a run's own FAILED file (answer lost, processing failed) behind unclaimed: what
+/// tells them apart is adoption's listing, taken before any send (the planted files are
+/// recorded as not the journal's). Adoption is on here: the planted files are a second old at
+/// the send, too young for the other test, the creation time (`createdDate` has whole
+/// seconds; see `made_before_sent`), to tell apart under `--no-adopt`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 23: settling claims, then trashes, a FAILED file the run did not make"]
 async fn settling_takes_no_failed_file_it_did_not_make() {
-    settle_among(&[Plant::Failed]).await;
+    settle_among(&[Plant::Failed], true).await;
 }

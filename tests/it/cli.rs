@@ -267,37 +267,21 @@ async fn hole_6_journal_and_reports_private() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hole_6_serve_data_dir_private() {
-    use std::io::BufRead;
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut serve = Command::new(bin());
-    serve
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    with_umask_022(&mut serve);
-    let mut child = serve.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Reads serve's stderr to its end, so serve never blocks on it; the first URL goes to `tx`.
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(at) = line.find("http://") {
-                let url: String = line[at..].split_whitespace().next().unwrap().to_string();
-                let _ = tx.send(url);
-            }
-        }
-    });
-    let url = tokio::task::spawn_blocking(move || rx.recv_timeout(Duration::from_secs(30)))
-        .await
-        .unwrap()
-        .expect("serve says where it listens");
+    let (mut child, url) = spawn_serve(|listen| {
+        let mut serve = Command::new(bin());
+        serve
+            .args(["serve", "--listen", listen, "--data-dir"])
+            .arg(&data)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        with_umask_022(&mut serve);
+        serve
+    })
+    .await;
     let src = SourceServer::start().await;
     let work = tempfile::tempdir().unwrap();
     let image = src.add("/a.png", Source::bytes("image/png", png(4, 4)));

@@ -185,7 +185,7 @@ proptest! {
                     keys.sort();
                     keys.dedup();
                     batch += 1;
-                    journal.mark_sending(&keys, batch).expect("mark sending");
+                    journal.mark_sending(&keys, batch, None).expect("mark sending");
                 }
                 Op::Apply(picks) => {
                     let live = [RowState::Sending, RowState::InDoubt];
@@ -263,7 +263,7 @@ fn late_answers_leave_resolved_rows_alone() {
     let run = ingest(&mut journal, &[LineSpec::Valid(1), LineSpec::Valid(2)]);
     let rows = lines(&journal, run, 2);
     let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
-    journal.mark_sending(&keys, 1).expect("sending");
+    journal.mark_sending(&keys, 1, None).expect("sending");
     let file = FileFacts {
         file_id: "file-x".to_string(),
         operation_status: OperationStatus::Pending,
@@ -314,7 +314,8 @@ fn late_answers_leave_resolved_rows_alone() {
 
 /// A journal of schema 2 (before re-imports were counted, before one journal per site) opens
 /// with its rows as they were, gains the `reimports` column (0) and the columns of adoption,
-/// changes and pruning (known, imported, not pruned), and is marked schema 4.
+/// changes and pruning (known, imported, not pruned) and the send floor (unknown), and is
+/// marked schema 5.
 #[test]
 fn a_schema_2_journal_is_migrated_on_open() {
     let dir = tempfile::tempdir().expect("dir");
@@ -332,6 +333,7 @@ fn a_schema_2_journal_is_migrated_on_open() {
              ALTER TABLE rows DROP COLUMN origin;
              ALTER TABLE rows DROP COLUMN prune_step;
              ALTER TABLE rows DROP COLUMN pruned_run;
+             ALTER TABLE rows DROP COLUMN sent_floor_ms;
              UPDATE meta SET value = '2' WHERE key = 'schema_version';",
         )
         .expect("made schema 2");
@@ -339,7 +341,7 @@ fn a_schema_2_journal_is_migrated_on_open() {
     let journal = Journal::open(&path).expect("opens");
     assert_eq!(
         journal.meta("schema_version").expect("meta").as_deref(),
-        Some("4")
+        Some("5")
     );
     let run = journal
         .meta("last_run")
@@ -350,10 +352,55 @@ fn a_schema_2_journal_is_migrated_on_open() {
     let rows = lines(&journal, run, 2);
     assert_eq!(rows.len(), 2);
     assert!(
-        rows.iter()
-            .all(|r| r.reimports == 0 && r.state == RowState::Queued && r.origin == "imported"),
+        rows.iter().all(|r| r.reimports == 0
+            && r.state == RowState::Queued
+            && r.origin == "imported"
+            && r.sent_floor_ms.is_none()),
         "{rows:?}"
     );
+}
+
+/// A row's send floor (its first send, on the target's clock) is taken at its first send and
+/// kept by the later ones — a file any of them made is younger than the first — and a row
+/// first sent while the target's clock was unknown never gets one.
+#[test]
+fn the_send_floor_is_the_first_sends() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut journal = Journal::open(&dir.path().join("j.sqlite")).expect("journal");
+    let run = ingest(&mut journal, &[LineSpec::Valid(1), LineSpec::Valid(2)]);
+    let keys: Vec<String> = lines(&journal, run, 2)
+        .iter()
+        .map(|r| r.key.clone())
+        .collect();
+    let hour = 3_600_000;
+    let before = jiff::Timestamp::now().as_millisecond();
+    journal
+        .mark_sending(&keys[..1], 1, Some(hour))
+        .expect("sending");
+    journal.mark_sending(&keys[1..], 1, None).expect("sending");
+    let after = jiff::Timestamp::now().as_millisecond();
+    let floor = |j: &Journal| -> Vec<Option<i64>> {
+        lines(j, run, 2).iter().map(|r| r.sent_floor_ms).collect()
+    };
+    let first = floor(&journal);
+    let f = first[0].expect("the clock was known");
+    assert!(
+        (before + hour..=after + hour).contains(&f),
+        "now on the target's clock: {f}"
+    );
+    assert_eq!(first[1], None, "the clock was unknown");
+    let retry = |k: &String| Outcome::Retry {
+        key: k.clone(),
+        code: "NOT_FOUND_AFTER_DOUBT".into(),
+        message: "again".into(),
+    };
+    journal
+        .apply(&keys.iter().map(retry).collect::<Vec<_>>(), 5)
+        .expect("queued again");
+    journal
+        .mark_sending(&keys, 2, Some(2 * hour))
+        .expect("again");
+    assert_eq!(floor(&journal), first, "kept from the first send");
 }
 
 /// Regression (a review found it): a row imported again after its file FAILED never takes
@@ -366,7 +413,7 @@ fn an_old_failed_file_is_never_claimed_again() {
     let run = ingest(&mut journal, &[LineSpec::Valid(1)]);
     let key = lines(&journal, run, 1).remove(0).key;
     journal
-        .mark_sending(std::slice::from_ref(&key), 1)
+        .mark_sending(std::slice::from_ref(&key), 1, None)
         .expect("sending");
     let file = FileFacts {
         file_id: "old-failed".to_string(),

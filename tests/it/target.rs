@@ -7,7 +7,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{ClosedPort, Source, SourceServer, TestServer, bin, png, read_csv};
+use crate::support::{
+    ClosedPort, Source, SourceServer, TestServer, bin, png, poll_until, read_csv,
+};
 
 const KEY: &str = "right-key-7f3a";
 const WRONG: &str = "wrong-key-91c2";
@@ -125,22 +127,21 @@ async fn a_key_refused_mid_run_leaves_rows_queued_and_a_rerun_finishes() {
     let work = tempfile::tempdir().expect("work");
     manifest(work.path(), &src, 200);
     let slow = ["--batch-size", "10", "--rate", "120", "--concurrency", "2"];
-    let child = run(work.path(), &s.url, KEY, &slow)
+    let mut child = run(work.path(), &s.url, KEY, &slow)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run");
     // Revoke the key once some rows are in.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     let imports = |stats: serde_json::Value| {
         stats["calls"]["POST /site-media/v1/bulk/files/import-v2"]
             .as_u64()
             .unwrap_or(0)
     };
-    while imports(s.stats().await) < 2 {
-        assert!(std::time::Instant::now() < deadline, "no import started");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll_until(&mut child, "two imports started", async || {
+        (imports(s.stats().await) >= 2).then_some(())
+    })
+    .await;
     s.config.api_keys = vec!["another-key".to_string()];
     s.bounce(Duration::ZERO).await;
     let out = tokio::task::spawn_blocking(move || child.wait_with_output())
@@ -178,10 +179,8 @@ async fn a_key_refused_mid_run_leaves_rows_queued_and_a_rerun_finishes() {
 async fn a_target_that_comes_up_late_is_waited_for() {
     use std::io::BufRead;
     // Bound and not listening: connections are refused, and the port stays ours.
-    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
-    socket.bind("127.0.0.1:0".parse().unwrap()).expect("bind");
-    let addr = socket.local_addr().expect("addr");
-    let base_url = format!("http://{addr}");
+    let port = ClosedPort::bind();
+    let base_url = port.url();
     let src = SourceServer::start().await;
     let work = tempfile::tempdir().expect("work");
     manifest(work.path(), &src, 5);
@@ -226,7 +225,7 @@ async fn a_target_that_comes_up_late_is_waited_for() {
             stderr.join().expect("stderr")
         );
     }
-    let listener = socket.listen(64).expect("listen");
+    let listener = port.listen();
     wix_media_manager::install_crypto_provider();
     let mut config = wix_media_manager::ServerConfig::new(work.path().join("target-data"));
     config.api_keys = vec![KEY.to_string()];

@@ -4,7 +4,7 @@
 
 use super::IngestCounts;
 use super::insert::{INSERT_ROW, insert_duplicate, insert_invalid, insert_row, insert_skipped};
-use crate::journal::rows::{COLUMNS, JournalRow};
+use crate::journal::rows::{COLUMN_COUNT, COLUMNS, JournalRow};
 use crate::journal::{CREATE_ROW_INDEXES, DROP_ROW_INDEXES, Journal, JournalError, sql_error};
 use crate::manifest::{Entry, ManifestError};
 
@@ -92,7 +92,11 @@ fn build_row_indexes(tx: &rusqlite::Transaction<'_>, run: i64) -> rusqlite::Resu
              WHERE line > first ORDER BY line"
         ))?
         .query_map([], |r| {
-            Ok((JournalRow::from_row(r)?, r.get(25)?, r.get(26)?))
+            Ok((
+                JournalRow::from_row(r)?,
+                r.get(COLUMN_COUNT)?,
+                r.get(COLUMN_COUNT + 1)?,
+            ))
         })?
         .collect::<Result<_, _>>()?;
     for (row, rowid, first) in &repeats {
