@@ -417,7 +417,7 @@ fn summarize(
         rate_per_minute: config.rate_per_minute,
         batch_size: config.batch_size,
         estimated_secs,
-        estimated_time: estimate::human_duration(estimated_secs),
+        estimated_time: crate::report::format::human_duration(estimated_secs),
         probe,
         prune: None,
         local_files,

@@ -26,7 +26,6 @@ use crate::api::listing::FolderResolver;
 use crate::api::types::{FileDescriptor, OperationStatus};
 use crate::manifest::{self, Entry, ManifestError, ManifestOptions, SkippedRow, Source};
 use crate::plan::keys::{KeyError, KeySet};
-use crate::plan::rows::source_text;
 use crate::report::TargetSummary;
 use crate::report::csv_out::{self, CsvOut, OutputError};
 use crate::report::html;
@@ -453,7 +452,7 @@ fn judge_entry(
     };
     let first = [
         row.line.to_string(),
-        source_text(&row.source),
+        row.source.text(),
         row.folder_path.clone(),
         row.display_name.clone(),
     ];

@@ -22,6 +22,7 @@ use crate::sources::diagnosis;
 pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
 
 pub mod csv_out;
+pub mod format;
 pub mod html;
 
 use self::csv_out::{CsvOut, OutputError};
@@ -470,7 +471,7 @@ fn run_page(
             ("finished", summary.finished_at.clone()),
             (
                 "duration",
-                crate::plan::estimate::human_duration(summary.duration_secs.round() as u64),
+                format::human_duration(summary.duration_secs.round() as u64),
             ),
             ("ended", ended.to_string()),
             (

@@ -10,7 +10,8 @@ use clap::Args;
 use wix_media_manager::ServerConfig;
 use wix_media_manager::faults::{FaultConfig, MsRange, parse_rate};
 use wix_media_manager::processing::ProcessingConfig;
-use wix_media_manager::sites::{SiteConfig, valid_site_id};
+use wix_media_manager::sites::SiteConfig;
+use wix_media_wire::site::valid_site_id;
 
 use super::{Ending, UsageError};
 

@@ -16,7 +16,7 @@ use tokio::io::AsyncWriteExt;
 use super::names::{numbered, safe_component};
 use crate::api::client::{CallError, MediaClient};
 use crate::api::types::FileDescriptor;
-use crate::reconcile::content::digest_file;
+use crate::sources::probe::SourceDigest;
 
 /// Attempts at one file's bytes (a transfer that broke, or bytes that did not verify).
 const ATTEMPTS: u32 = 3;
@@ -189,7 +189,7 @@ fn holds(path: &Path, len: u64, file: &FileDescriptor) -> bool {
     if file.size_in_bytes.is_some_and(|s| s != len) {
         return false;
     }
-    match digest_file(path) {
+    match SourceDigest::of_file(path) {
         Ok(d) => mismatch(file, d.size, &d.md5).is_none(),
         Err(_) => false,
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 // The server's rule for a site id (it names the site's data directory) serves here too: an id
 // names the site's journal and report folder, so nothing that could climb out of them.
-use wix_media_manager::sites::valid_site_id;
+use wix_media_wire::site::valid_site_id;
 
 /// Where a site's key is read from (by the command, not here).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -54,6 +54,17 @@ pub enum Source {
     File(PathBuf),
 }
 
+impl Source {
+    /// The source as the journal and the reports write it: the normalized URL, or the
+    /// absolute path.
+    pub fn text(&self) -> String {
+        match self {
+            Source::Url(url) => url.to_string(),
+            Source::File(path) => path.to_string_lossy().into_owned(),
+        }
+    }
+}
+
 /// The identity of a row across runs: `ext:<external_id>`, or the hex SHA-256 of
 /// `source NUL folder_path NUL display_name` (see [`RowKey::of_content`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -107,12 +118,8 @@ pub struct ManifestRow {
 impl ManifestRow {
     /// The row as manifest text, in [`FIELDS`] order (labels joined with `|`).
     pub fn to_raw(&self) -> RawRow {
-        let source = match &self.source {
-            Source::Url(url) => url.to_string(),
-            Source::File(path) => path.to_string_lossy().into_owned(),
-        };
         let values = [
-            source,
+            self.source.text(),
             self.folder_path.clone(),
             self.display_name.clone(),
             self.mime_type.clone().unwrap_or_default(),

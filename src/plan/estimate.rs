@@ -73,7 +73,7 @@ pub fn local_files(files: u64, batch_size: u64, per_minute: u32) -> LocalFilesEs
         Way {
             calls,
             secs,
-            time: human_duration(secs),
+            time: crate::report::format::human_duration(secs),
         }
     };
     let polls = files.div_ceil(IDS_PER_POLL);
@@ -89,26 +89,6 @@ pub fn local_files(files: u64, batch_size: u64, per_minute: u32) -> LocalFilesEs
 /// Whole seconds `calls` take at `per_minute` requests a minute, rounded up.
 pub fn duration_secs(calls: u64, per_minute: u32) -> u64 {
     (calls * 60).div_ceil(u64::from(per_minute.max(1)))
-}
-
-/// `3725` → `"1h 2m 5s"`; zero units are left out, `0` is `"0s"`.
-pub fn human_duration(secs: u64) -> String {
-    let parts = [
-        (secs / 86_400, "d"),
-        (secs / 3600 % 24, "h"),
-        (secs / 60 % 60, "m"),
-        (secs % 60, "s"),
-    ];
-    let text: Vec<String> = parts
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, unit)| format!("{n}{unit}"))
-        .collect();
-    if text.is_empty() {
-        "0s".to_string()
-    } else {
-        text.join(" ")
-    }
 }
 
 #[cfg(test)]
@@ -151,9 +131,5 @@ mod tests {
     fn times_at_the_rate() {
         assert_eq!(duration_secs(9, 180), 3);
         assert_eq!(duration_secs(10, 180), 4);
-        assert_eq!(human_duration(0), "0s");
-        assert_eq!(human_duration(60), "1m");
-        assert_eq!(human_duration(3725), "1h 2m 5s");
-        assert_eq!(human_duration(90_061), "1d 1h 1m 1s");
     }
 }

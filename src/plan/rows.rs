@@ -120,7 +120,7 @@ pub fn judge(entry: Entry, keys: &mut KeySet) -> Result<PlannedRow, PlanError> {
             PlannedRow {
                 line: row.line,
                 key: row.key.0,
-                source: source_text(&row.source),
+                source: row.source.text(),
                 folder_path: row.folder_path,
                 display_name: row.display_name,
                 status,
@@ -132,14 +132,6 @@ pub fn judge(entry: Entry, keys: &mut KeySet) -> Result<PlannedRow, PlanError> {
         }
     };
     Ok(row)
-}
-
-/// A source as the journal writes it: the normalized URL, or the absolute path.
-pub fn source_text(source: &Source) -> String {
-    match source {
-        Source::Url(url) => url.to_string(),
-        Source::File(path) => path.to_string_lossy().into_owned(),
-    }
 }
 
 /// Rows by status and kind.

@@ -81,7 +81,7 @@ async fn compare(prober: &Prober, mut judged: Judged) -> Judged {
         SourceOf::Url(url) => prober.digest(url).await,
         SourceOf::File(path) => {
             let path = path.clone();
-            tokio::task::spawn_blocking(move || digest_file(&path))
+            tokio::task::spawn_blocking(move || SourceDigest::of_file(&path))
                 .await
                 .unwrap_or_else(|e| Err(e.to_string()))
         }
@@ -101,29 +101,4 @@ async fn compare(prober: &Prober, mut judged: Judged) -> Judged {
         }
     }
     judged
-}
-
-/// Size and MD5 of a local file, streamed.
-pub fn digest_file(path: &std::path::Path) -> Result<SourceDigest, String> {
-    use md5::Digest;
-    use std::io::Read;
-    let mut file =
-        std::fs::File::open(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    let mut md5 = md5::Md5::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = file
-            .read(&mut buf)
-            .map_err(|e| format!("reading {}: {e}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        md5.update(&buf[..n]);
-    }
-    Ok(SourceDigest {
-        size,
-        md5: hex::encode(md5.finalize()),
-    })
 }

@@ -30,12 +30,39 @@ pub struct ProbeResult {
     pub detail: String,
 }
 
-/// A source's bytes as read by [`Prober::digest`].
+/// A source's bytes as read by [`Prober::digest`], or a local file's by [`SourceDigest::of_file`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceDigest {
     pub size: u64,
     /// MD5, lowercase hex (the form the Media Manager's `hash` takes).
     pub md5: String,
+}
+
+impl SourceDigest {
+    /// Size and MD5 of a local file, streamed.
+    pub fn of_file(path: &std::path::Path) -> Result<Self, String> {
+        use md5::Digest;
+        use std::io::Read;
+        let mut file =
+            std::fs::File::open(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let mut md5 = md5::Md5::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut size = 0u64;
+        loop {
+            let n = file
+                .read(&mut buf)
+                .map_err(|e| format!("reading {}: {e}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            md5.update(&buf[..n]);
+        }
+        Ok(Self {
+            size,
+            md5: hex::encode(md5.finalize()),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

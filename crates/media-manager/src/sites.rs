@@ -13,6 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use tower::ServiceExt;
+use wix_media_wire::site::valid_site_id;
 
 use super::error::WixError;
 use super::{ServeError, ServerConfig, SharedState};
@@ -26,16 +27,6 @@ pub struct SiteConfig {
     pub api_keys: Vec<String>,
     /// Requests per minute for this site; `None` takes the server's `rate_limit_per_minute`.
     pub rate_limit_per_minute: Option<u32>,
-}
-
-/// Whether `id` may name a site: 1–64 of `A-Z a-z 0-9 . _ -`, not starting with `.` (it names
-/// a directory, so nothing that could climb out of `sites/`).
-pub fn valid_site_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && !id.starts_with('.')
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// The prefix of the URLs a site hands out, under the server's base URL.
@@ -173,27 +164,6 @@ fn query_site(uri: &Uri) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Site ids name directories: nothing that could climb out or hide.
-    #[test]
-    fn site_ids_that_name_directories_safely() {
-        for ok in ["a", "site-1", "Shop_2.eu", &"x".repeat(64)] {
-            assert!(valid_site_id(ok), "{ok}");
-        }
-        for bad in [
-            "",
-            ".",
-            "..",
-            ".hidden",
-            "a/b",
-            "a\\b",
-            "é",
-            &"x".repeat(65),
-            "a b",
-        ] {
-            assert!(!valid_site_id(bad), "{bad}");
-        }
-    }
 
     /// The prefix is cut and the query kept.
     #[test]

@@ -5,6 +5,7 @@
 //! - [`media`]: media kinds and MIME types of file names;
 //! - [`contract`]: the endpoints as the wire crate believes Wix's contract has them, with
 //!   fully populated samples, for the contract check to hold against Wix's generated packages;
+//! - [`site`]: what a site id may be (it names directories);
 //! - [`bucket`]: the token bucket of a site's request budget, which the server's rate limit
 //!   and a client's budget both run.
 
@@ -12,4 +13,5 @@ pub mod bucket;
 pub mod contract;
 pub mod media;
 pub mod names;
+pub mod site;
 pub mod types;
