@@ -135,8 +135,10 @@ pub struct MediaClient {
 /// What the answers' `Date` headers say of the target's clock against ours: a lower bound of
 /// (target's clock − ours), in milliseconds. `Date` is stamped while the answer is made, in
 /// whole seconds rounded down, and read here after it arrived, so `Date − now` never exceeds
-/// the true offset; the largest seen is the tightest bound (within a second and a round trip).
-/// Measured, not assumed: a client clock minutes off moves the bound with it.
+/// the true offset (it is within a second and a round trip of it). The newest reading is kept,
+/// not the largest: a client clock stepped forward mid-run (NTP) lowers the true offset, and a
+/// bound kept from before the step would then exceed it. Measured, not assumed: a client clock
+/// minutes off moves the bound with it.
 #[derive(Debug)]
 struct TargetClock {
     /// `i64::MIN` until an answer with a `Date` came.
@@ -166,7 +168,7 @@ impl TargetClock {
         ) else {
             return;
         };
-        self.floor_ms.fetch_max(
+        self.floor_ms.store(
             at.as_millisecond() - now.as_millisecond(),
             Ordering::Relaxed,
         );
