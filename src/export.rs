@@ -25,8 +25,8 @@ use self::download::{DownloadError, Downloader, Placement};
 use self::state::{ExportCounts, ExportState, StateError};
 use self::tree::FolderTree;
 use crate::api::client::{CallError, MediaClient};
-use crate::api::types::{FileDescriptor, MediaType, OperationStatus, State};
 use crate::manifest::FIELDS;
+use wix_media_wire::types::{FileDescriptor, MediaType, OperationStatus, State};
 
 #[derive(Debug, Clone)]
 pub struct ExportConfig {
@@ -183,7 +183,7 @@ async fn export_page(
         let parent = file
             .parent_folder_id
             .as_deref()
-            .unwrap_or(crate::api::types::MEDIA_ROOT);
+            .unwrap_or(wix_media_wire::types::MEDIA_ROOT);
         let Some(folder) = tree.path(parent) else {
             counts.out_of_scope += 1;
             continue;

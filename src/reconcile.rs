@@ -23,7 +23,6 @@ use self::target::TargetIndex;
 use self::verdict::{ReconcileCounts, Status};
 use crate::api::client::{CallError, MediaClient};
 use crate::api::listing::FolderResolver;
-use crate::api::types::{FileDescriptor, OperationStatus};
 use crate::manifest::{self, Entry, ManifestError, ManifestOptions, SkippedRow, Source};
 use crate::plan::keys::{KeyError, KeySet};
 use crate::report::TargetSummary;
@@ -31,6 +30,7 @@ use crate::report::csv_out::{self, CsvOut, OutputError};
 use crate::report::html;
 use crate::sources::SourceHeaders;
 use crate::sources::probe::Prober;
+use wix_media_wire::types::{FileDescriptor, OperationStatus};
 
 pub const RECONCILE_SCHEMA_VERSION: u32 = 1;
 

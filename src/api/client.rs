@@ -15,9 +15,9 @@ use serde::de::DeserializeOwned;
 
 pub use super::error::{ApiError, CallError, parse_retry_after};
 use super::error::{transport_error, without_url};
-use super::types::*;
 use crate::control::budget::Budget;
 use crate::control::retry::{Backoff, Disposition};
+use wix_media_wire::types::*;
 
 /// An API key that never shows itself in logs, errors or `Debug` output.
 #[derive(Clone, PartialEq, Eq)]

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use super::types::{ErrorBody, rules};
 use crate::control::retry::{Disposition, classify_status};
+use wix_media_wire::types::{ErrorBody, rules};
 
 /// An error status from the API, with the Wix error body's code and description.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::types::{MEDIA_ROOT, limits::FILE_PATH_MAX_LEN};
+use wix_media_wire::types::{MEDIA_ROOT, limits::FILE_PATH_MAX_LEN};
 
 /// `/a/b/c` → `/a`, `/a/b`, `/a/b/c`.
 pub fn prefixes(path: &str) -> impl DoubleEndedIterator<Item = &str> + '_ {

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::client::{CallError, MediaClient};
-use super::types::{FileDescriptor, MEDIA_ROOT};
+use wix_media_wire::types::{FileDescriptor, MEDIA_ROOT};
 
 /// Resolves folder paths to ids, remembering every listing it made.
 pub struct FolderResolver<'a> {

@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use super::client::CallCounters;
 
 use super::error::{ApiError, CallError, LocalCause, transport_error};
-use super::types::{FileResponse, GenerateFileResumableUploadUrlResponse};
+use wix_media_wire::types::{FileResponse, GenerateFileResumableUploadUrlResponse};
 
 /// Bytes per tus `PATCH`.
 pub const TUS_CHUNK: u64 = 8 * 1024 * 1024;
@@ -87,7 +87,7 @@ async fn file_answer(
 }
 
 fn status_error(endpoint: &'static str, status: StatusCode, body: &[u8]) -> CallError {
-    let body: super::types::ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+    let body: wix_media_wire::types::ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     CallError::Api(ApiError {
         endpoint,
         status: status.as_u16(),

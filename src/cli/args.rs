@@ -110,7 +110,7 @@ impl ManifestArgs {
 /// `--delimiter`: one ASCII character, or a name for tab.
 /// `--batch-size`: files per Bulk Import call, 1 to the contract's 100.
 pub(crate) fn check_batch_size(size: u64) -> Result<(), UsageError> {
-    let max = crate::api::types::limits::BULK_IMPORT_MAX_ITEMS as u64;
+    let max = wix_media_wire::types::limits::BULK_IMPORT_MAX_ITEMS as u64;
     if size == 0 || size > max {
         return Err(UsageError(format!(
             "--batch-size {size}: must be between 1 and {max} (Bulk Import takes at most {max} files a call)"

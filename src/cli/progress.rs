@@ -13,9 +13,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::api::client::MediaClient;
-use crate::api::types::limits::GET_FILES_MAX_IDS;
 use crate::journal::RowState;
 use crate::pipeline::SharedJournal;
+use wix_media_wire::types::limits::GET_FILES_MAX_IDS;
 
 /// A running progress display; `finish` clears the line.
 pub struct Progress {

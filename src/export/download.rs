@@ -15,8 +15,8 @@ use tokio::io::AsyncWriteExt;
 
 use super::names::{numbered, safe_component};
 use crate::api::client::{CallError, MediaClient};
-use crate::api::types::FileDescriptor;
 use crate::sources::probe::SourceDigest;
+use wix_media_wire::types::FileDescriptor;
 
 /// Attempts at one file's bytes (a transfer that broke, or bytes that did not verify).
 const ATTEMPTS: u32 = 3;

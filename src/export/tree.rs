@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::api::client::{CallError, MediaClient};
-use crate::api::types::{MEDIA_ROOT, State};
+use wix_media_wire::types::{MEDIA_ROOT, State};
 
 /// Folder id → path (`""` is the root), for the folders an export covers.
 pub struct FolderTree {

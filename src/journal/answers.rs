@@ -10,8 +10,8 @@ pub use super::rows::PROCESSING_FAILED;
 use super::rows::RowState;
 use super::{Journal, JournalError, now_ms, sql_error};
 use crate::api::client::CallError;
-use crate::api::types::{FileDescriptor, OperationStatus};
 use crate::control::retry::Disposition;
+use wix_media_wire::types::{FileDescriptor, OperationStatus};
 
 /// The facts of a file as the target reports them.
 #[derive(Debug, Clone, Default, PartialEq)]

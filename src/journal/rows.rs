@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{Journal, JournalError, now_ms, sql_error};
-use crate::api::types::OperationStatus;
+use wix_media_wire::types::OperationStatus;
 
 /// Error code and message of a row whose file the target could not process.
 pub const PROCESSING_FAILED: (&str, &str) = (

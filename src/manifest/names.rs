@@ -4,7 +4,7 @@
 
 use super::header::normalize;
 use super::row::Source;
-use crate::api::types::limits;
+use wix_media_wire::types::limits;
 
 /// True when `text` holds a control character (C0, DEL or C1).
 pub fn has_control(text: &str) -> bool {

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use super::columns::{FIELDS, Field};
-use crate::api::media::mime_of_name;
-use crate::api::types::MediaType;
+use wix_media_wire::media::mime_of_name;
+use wix_media_wire::types::MediaType;
 
 /// One manifest row after reading: valid and ready to import, or invalid with a reason.
 // Most entries are valid: boxing the row would cost an allocation per row to shrink the

@@ -10,8 +10,8 @@ use super::names::{derive_display_name, edit_distance, has_control, quote};
 use super::row::{
     Defect, Entry, InvalidRow, ManifestRow, Record, RowKey, SkippedRow, Source, Value,
 };
-use crate::api::media::{is_valid_mime, mime_of_name};
-use crate::api::types::{MediaType, limits};
+use wix_media_wire::media::{is_valid_mime, mime_of_name};
+use wix_media_wire::types::{MediaType, limits};
 
 /// The longest URL accepted; longer ones break in browsers, proxies and Wix alike.
 pub const URL_MAX_LEN: usize = 2048;

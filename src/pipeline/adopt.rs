@@ -16,8 +16,8 @@ use std::sync::Arc;
 use super::settle::{local_size, matches};
 use super::{PipelineError, RunContext};
 use crate::api::listing::{self, FolderResolver};
-use crate::api::types::{FileDescriptor, MEDIA_ROOT, OperationStatus};
 use crate::journal::{FileFacts, Journal, JournalError, JournalRow};
+use wix_media_wire::types::{FileDescriptor, MEDIA_ROOT, OperationStatus};
 
 /// Rows matched against a folder's files per journal transaction.
 const ROWS_PER_CHUNK: usize = 5_000;

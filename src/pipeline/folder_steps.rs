@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use crate::api::client::CallError;
 use crate::api::folder_path::{anchor_of, fits, prefixes, step_for};
 use crate::api::listing::FolderResolver;
-use crate::api::types::{MEDIA_ROOT, limits::FILE_PATH_MAX_LEN};
 use crate::control::retry::Disposition;
 use crate::pipeline::{PipelineError, RunContext};
+use wix_media_wire::types::{MEDIA_ROOT, limits::FILE_PATH_MAX_LEN};
 
 /// The folders this run made or found by steps (path → id), behind the lock that keeps their
 /// making one path at a time.

@@ -24,10 +24,10 @@ use self::steps::{BatchStep, Idle, IdleStep, Planned, batch_step, has_slot, idle
 use super::hosts::{HostRooms, host_of};
 use super::{PipelineError, RunContext, request};
 use crate::api::client::CallError;
-use crate::api::types::{BulkImportFileResponse, ImportFileRequest, OperationStatus, rules};
 use crate::control::budget::Priority;
 use crate::control::retry::{Disposition, classify_item};
 use crate::journal::{FileFacts, JournalRow, Outcome};
+use wix_media_wire::types::{BulkImportFileResponse, ImportFileRequest, OperationStatus, rules};
 
 mod folders;
 mod send;

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use super::reopen::trash;
 use super::{PipelineError, RunContext};
-use crate::api::types::limits::BULK_DELETE_MAX_IDS;
 use crate::journal::DoomedFile;
+use wix_media_wire::types::limits::BULK_DELETE_MAX_IDS;
 
 /// Marks what `--prune` takes for the manifest of `rows_run`, refusing (nothing marked) when
 /// that is more than `max_percent` of the journal's files; returns the rows marked.

@@ -18,11 +18,11 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::{PipelineError, RunContext};
-use crate::api::types::OperationStatus;
-use crate::api::types::limits::GET_FILES_MAX_IDS;
 use crate::control::budget::Priority;
 use crate::journal::answers::PROCESSING_FAILED;
 use crate::journal::{FileFacts, Outcome};
+use wix_media_wire::types::OperationStatus;
+use wix_media_wire::types::limits::GET_FILES_MAX_IDS;
 
 use self::tracker::Found;
 pub(crate) use self::tracker::Tracker;

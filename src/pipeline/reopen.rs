@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use super::{PipelineError, RunContext};
 use crate::api::client::CallError;
-use crate::api::types::OperationStatus;
-use crate::api::types::limits::BULK_DELETE_MAX_IDS;
 use crate::control::budget::Priority;
 use crate::control::retry::Disposition;
 use crate::journal::JournalRow;
+use wix_media_wire::types::OperationStatus;
+use wix_media_wire::types::limits::BULK_DELETE_MAX_IDS;
 
 /// The codes of failures that can heal by themselves — a file the target no longer holds
 /// (deleted mid-run) is imported again too.

@@ -7,10 +7,12 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::api::folder_path::folder_target;
-use crate::api::types::{ExternalInfo, GenerateFileUploadUrlRequest, ImportFileRequest, MediaType};
 use crate::journal::JournalRow;
 use crate::sources::SourceHeaders;
 use crate::sources::served::ServedSources;
+use wix_media_wire::types::{
+    ExternalInfo, GenerateFileUploadUrlRequest, ImportFileRequest, MediaType,
+};
 
 /// The `origin` of every file's external info: the files this tool made.
 const ORIGIN: &str = "media-migrate";

@@ -18,9 +18,9 @@ use tokio::time::Instant;
 use super::{PipelineError, RunContext};
 use crate::api::client::MediaClient;
 use crate::api::listing::{self, FolderResolver};
-use crate::api::types::{FileDescriptor, MEDIA_ROOT, State};
 use crate::journal::{FileFacts, Journal, JournalError, JournalRow, Outcome};
 use crate::sources::{served, stage};
+use wix_media_wire::types::{FileDescriptor, MEDIA_ROOT, State};
 
 /// Settles every in-doubt row; returns how many there were.
 pub(crate) async fn settle_all(ctx: &Arc<RunContext>) -> Result<u64, PipelineError> {

@@ -13,11 +13,11 @@ use tokio::task::JoinSet;
 
 use super::{PipelineError, RunContext, request, settle};
 use crate::api::client::CallError;
-use crate::api::media::mime_of_name;
 use crate::api::transfer;
-use crate::api::types::{FileResponse, GenerateFileResumableUploadUrlRequest, limits};
 use crate::control::budget::Priority;
 use crate::journal::{FileFacts, JournalRow, Outcome};
+use wix_media_wire::media::mime_of_name;
+use wix_media_wire::types::{FileResponse, GenerateFileResumableUploadUrlRequest, limits};
 
 /// A row's upload in flight: the row and its upload's result.
 type Uploading = Result<(JournalRow, Result<FileResponse, CallError>), PipelineError>;

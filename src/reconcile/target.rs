@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use crate::api::client::{CallError, MediaClient};
 use crate::api::listing::list_all_files;
-use crate::api::types::{FileDescriptor, OperationStatus, State};
+use wix_media_wire::types::{FileDescriptor, OperationStatus, State};
 
 /// A file of the target and the manifest folder it was listed under.
 pub struct TargetFile {

@@ -5,8 +5,8 @@
 use serde::Serialize;
 
 use super::target::TargetIndex;
-use crate::api::types::{FileDescriptor, OperationStatus};
 use crate::manifest::{ManifestRow, Source};
+use wix_media_wire::types::{FileDescriptor, OperationStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

@@ -15,8 +15,8 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderMap, RA
 use super::SourceHeaders;
 use tokio::sync::Semaphore;
 
-use crate::api::media::{media_type_of_mime, mime_of_name};
-use crate::api::types::MediaType;
+use wix_media_wire::media::{media_type_of_mime, mime_of_name};
+use wix_media_wire::types::MediaType;
 
 /// What a probe found out about one source.
 #[derive(Debug, Clone, PartialEq, Eq)]

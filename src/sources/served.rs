@@ -229,7 +229,7 @@ async fn send_file(path: &Path, headers: &HeaderMap, head: bool) -> std::io::Res
         }
         Some(Range::Bytes(start, end)) => (StatusCode::PARTIAL_CONTENT, start, end - start + 1),
     };
-    let mime = crate::api::media::mime_of_name(&path.to_string_lossy())
+    let mime = wix_media_wire::media::mime_of_name(&path.to_string_lossy())
         .unwrap_or_else(|| "application/octet-stream".to_string());
     let mut builder = Response::builder()
         .status(status)

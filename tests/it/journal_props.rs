@@ -5,11 +5,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use media_migrate::api::types::OperationStatus;
 use media_migrate::journal::lines::LineItem;
 use media_migrate::journal::{FileFacts, Journal, JournalError, JournalRow, Outcome, RowState};
 use media_migrate::manifest::{Entry, InvalidRow, ManifestRow, RawRow, RowKey, Source};
 use proptest::prelude::*;
+use wix_media_wire::types::OperationStatus;
 
 /// A manifest line: a valid row with one of a few keys (so duplicates occur), or invalid.
 #[derive(Debug, Clone)]

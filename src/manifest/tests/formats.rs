@@ -6,7 +6,7 @@ use super::super::{
     ColumnMap, Entry, Format, ManifestError, ManifestOptions, RawRowWriter, RowKey, Source, open,
 };
 use super::{fixture, invalid, read_all, temp_manifest, valid};
-use crate::api::types::MediaType;
+use wix_media_wire::types::MediaType;
 
 /// The rows of a manifest with line numbers zeroed, for comparing formats.
 fn rows_without_lines(name: &str) -> Vec<super::ManifestRow> {

@@ -166,7 +166,7 @@ fn rejects_bad_types() {
     let ok = check(&[("source", URL), ("media_type", "model3d")]);
     assert_eq!(
         valid(&ok).media_type,
-        Some(crate::api::types::MediaType::Model3d)
+        Some(wix_media_wire::types::MediaType::Model3d)
     );
 }
 

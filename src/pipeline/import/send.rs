@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Notify;
 
 use super::{Batch, Sent};
-use crate::api::types::{BulkImportFileResponse, ImportFileRequest};
 use crate::control::budget::Priority;
 use crate::pipeline::hosts::host_of;
 use crate::pipeline::{PipelineError, RunContext, settle};
+use wix_media_wire::types::{BulkImportFileResponse, ImportFileRequest};
 
 /// The batches in flight that are waiting to look at the target after a 5xx.
 #[derive(Debug, Default)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::api::types::limits::GET_FILES_MAX_IDS;
+use wix_media_wire::types::limits::GET_FILES_MAX_IDS;
 
 /// Backoff after a PENDING answer: bounds.
 const MIN_RECHECK: Duration = Duration::from_millis(250);
