@@ -4,6 +4,7 @@
 pub mod args;
 pub mod export;
 pub mod fleet;
+pub mod job;
 pub mod metrics;
 pub mod plan;
 pub mod progress;

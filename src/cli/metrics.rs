@@ -9,7 +9,7 @@ use clap::Args;
 use super::UsageError;
 use crate::metrics::{self, RunMetrics};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct MetricsArgs {
     /// Write the run's metrics to PATH in Prometheus text format (for node_exporter's textfile
     /// collector: a `.prom` file in its directory), replaced atomically after each run.
