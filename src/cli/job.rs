@@ -289,3 +289,192 @@ pub(crate) fn ending(summary: &Summary, no_wait: bool) -> Ending {
         Ending::Done
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use clap::{Args, Parser};
+
+    use super::{JobArgs, JobConfig};
+    use crate::cli::{Cli, Command};
+    use crate::manifest::{ColumnMap, Format};
+
+    /// The job of `run m.csv FLAGS` and of `fleet sites.csv FLAGS`, each validated by the one
+    /// validation.
+    fn both(flags: &[&str]) -> [JobConfig; 2] {
+        let parse = |head: &[&str]| {
+            let argv = ["media-migrate"].iter().chain(head).chain(flags);
+            match Cli::try_parse_from(argv).map(|c| c.command) {
+                Ok(Command::Run(a)) => a.job,
+                Ok(Command::Fleet(a)) => a.job,
+                other => panic!("{head:?} {flags:?}: {other:?}"),
+            }
+            .to_config()
+            .unwrap_or_else(|e| panic!("{head:?} {flags:?}: {e}"))
+        };
+        [parse(&["run", "m.csv"]), parse(&["fleet", "sites.csv"])]
+    }
+
+    type Check = fn(&JobConfig) -> bool;
+
+    /// Every job flag, an example of it, and what it sets in the job.
+    const TABLE: &[(&str, &[&str], Check)] = &[
+        ("format", &["--format", "jsonl"], |j| {
+            j.run.manifest_options.format == Some(Format::JsonLines)
+        }),
+        ("column", &["--column", "source=Image Src"], |j| {
+            j.run.manifest_options.columns
+                == ColumnMap::parse_all(&["source=Image Src"]).expect("map")
+        }),
+        ("fill-down", &["--fill-down", "Type@Handle"], |j| {
+            j.run.manifest_options.fill_down.len() == 1
+        }),
+        ("skip-empty-source", &["--skip-empty-source"], |j| {
+            j.run.manifest_options.skip_empty_source
+        }),
+        ("labels-separator", &["--labels-separator", ","], |j| {
+            j.run.manifest_options.labels_separator == ","
+        }),
+        ("delimiter", &["--delimiter", ";"], |j| {
+            j.run.manifest_options.delimiter == Some(b';')
+        }),
+        ("local-root", &["--local-root", "/media"], |j| {
+            j.run.manifest_options.local_root.as_deref() == Some("/media".as_ref())
+        }),
+        ("rate", &["--rate", "77"], |j| j.client.per_minute == 77),
+        ("concurrency", &["--concurrency", "3"], |j| {
+            j.client.concurrency == 3 && j.run.import_concurrency == 2
+        }),
+        (
+            "request-timeout-secs",
+            &["--request-timeout-secs", "7"],
+            |j| j.client.request_timeout.as_secs() == 7,
+        ),
+        (
+            "connect-timeout-secs",
+            &["--connect-timeout-secs", "9"],
+            |j| j.client.connect_timeout.as_secs() == 9,
+        ),
+        (
+            "source-header",
+            &["--source-header", "cdn.example.com: X-Token: t"],
+            |j| {
+                j.run
+                    .source_headers
+                    .for_url("https://cdn.example.com/a.png")
+                    .is_some()
+            },
+        ),
+        ("metrics-file", &["--metrics-file", "m-{site}.prom"], |j| {
+            j.metrics.file.as_deref() == Some("m-{site}.prom".as_ref())
+        }),
+        ("pushgateway", &["--pushgateway", "http://gw:9091"], |j| {
+            j.metrics.pushgateway.is_some()
+        }),
+        ("metrics-job", &["--metrics-job", "shops"], |j| {
+            j.metrics.job == "shops"
+        }),
+        (
+            "metrics-instance",
+            &["--metrics-instance", "i-{site}"],
+            |j| j.metrics.instance.as_deref() == Some("i-{site}"),
+        ),
+        ("serve-sources", &["--serve-sources"], |j| {
+            j.serving.serve_sources.as_deref() == Some("")
+        }),
+        (
+            "serve-sources-listen",
+            &["--serve-sources-listen", "127.0.0.2:0", "--serve-sources"],
+            |j| j.serving.serve_sources_listen.to_string() == "127.0.0.2:0",
+        ),
+        ("stage", &["--stage", "s3://bucket/p"], |j| {
+            j.staging.stage.as_deref() == Some("s3://bucket/p")
+        }),
+        (
+            "stage-endpoint",
+            &[
+                "--stage",
+                "s3://bucket",
+                "--stage-endpoint",
+                "http://minio:9000",
+            ],
+            |j| j.staging.stage_endpoint.is_some(),
+        ),
+        (
+            "stage-bandwidth",
+            &["--stage", "s3://bucket", "--stage-bandwidth", "5M"],
+            |j| j.staging.stage_bandwidth.as_deref() == Some("5M"),
+        ),
+        (
+            "keep-staged",
+            &["--stage", "s3://bucket", "--keep-staged"],
+            |j| j.staging.keep_staged,
+        ),
+        (
+            "stage-url-lifetime-secs",
+            &["--stage", "s3://bucket", "--stage-url-lifetime-secs", "5"],
+            |j| j.staging.stage_url_lifetime_secs == Some(5),
+        ),
+        ("report-dir", &["--report-dir", "out"], |j| {
+            j.report_dir.as_path() == std::path::Path::new("out")
+        }),
+        ("batch-size", &["--batch-size", "20"], |j| {
+            j.run.batch_size == 20
+        }),
+        ("max-attempts", &["--max-attempts", "2"], |j| {
+            j.run.max_attempts == 2
+        }),
+        ("no-wait", &["--no-wait"], |j| !j.run.wait),
+        ("wait-timeout-secs", &["--wait-timeout-secs", "11"], |j| {
+            j.run.wait_timeout.as_secs() == 11
+        }),
+        ("retry-failed", &["--retry-failed"], |j| j.run.retry_failed),
+        ("keep-failed-files", &["--keep-failed-files"], |j| {
+            j.run.keep_failed_files
+        }),
+        (
+            "max-processing-attempts",
+            &["--max-processing-attempts", "1"],
+            |j| j.run.max_processing_attempts == 1,
+        ),
+        ("source-host-limit", &["--source-host-limit", "4"], |j| {
+            j.run.source_host_limit == Some(4)
+        }),
+        (
+            "resumable-threshold-mib",
+            &["--resumable-threshold-mib", "2"],
+            |j| j.run.resumable_threshold == 2 * 1024 * 1024,
+        ),
+        ("no-adopt", &["--no-adopt"], |j| !j.run.adopt),
+        ("replace", &["--replace"], |j| j.run.replace),
+        ("prune", &["--prune"], |j| {
+            j.run.prune_max_percent == Some(5.0)
+        }),
+        ("max-prune", &["--prune", "--max-prune", "12%"], |j| {
+            j.run.prune_max_percent == Some(12.0)
+        }),
+    ];
+
+    /// Every job flag parses under `run` and `fleet` alike and sets the same field of the one
+    /// validated job — a field the defaults don't already set — and the table misses none.
+    #[test]
+    fn every_job_flag_takes_effect_under_both_commands() {
+        let [run_default, fleet_default] = both(&[]);
+        for (flag, example, check) in TABLE {
+            assert!(
+                !check(&run_default) && !check(&fleet_default),
+                "--{flag}: the defaults already pass its check"
+            );
+            for (command, job) in ["run", "fleet"].into_iter().zip(both(example)) {
+                assert!(check(&job), "--{flag} under {command}: {job:?}");
+            }
+        }
+        let defined: BTreeSet<String> = JobArgs::augment_args(clap::Command::new("job"))
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(str::to_string))
+            .collect();
+        let tested: BTreeSet<String> = TABLE.iter().map(|(f, _, _)| f.to_string()).collect();
+        assert_eq!(defined, tested, "job flags without a row in the table");
+    }
+}

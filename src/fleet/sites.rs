@@ -391,4 +391,68 @@ mod tests {
         let err = read_sites(&path).unwrap_err().to_string();
         assert!(err.contains("sites.jsonl:1:"), "{err}");
     }
+
+    /// What may differ per site: a mapping file, source headers by reference only, a stage;
+    /// each defect names the line and field.
+    #[test]
+    fn per_site_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("shop.map"),
+            "# Shopify\nsource=Image Src\n\nfolder_path=/Shop/{Handle}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("bad.map"), "colour=Red\n").unwrap();
+        let sites = dir.path().join("sites.jsonl");
+        std::fs::write(
+            &sites,
+            "{\"site_id\":\"a\",\"key_env\":\"K\",\"manifest\":\"a.csv\",\"mapping\":\"shop.map\",\"source_header\":[\"cdn.example.com: X-A: @env:A\",\"img.example.com: X-B: @env:B\"],\"stage\":\"s3://bucket/a\"}\n\
+             {\"site_id\":\"b\",\"key_env\":\"K\",\"manifest\":\"b.csv\",\"source_header\":\"cdn.example.com: X-A: @env:A\"}\n",
+        )
+        .unwrap();
+        let read = read_sites(&sites).unwrap();
+        assert_eq!(
+            read[0].mapping.as_deref(),
+            Some(
+                &[
+                    "source=Image Src".to_string(),
+                    "folder_path=/Shop/{Handle}".to_string()
+                ][..]
+            )
+        );
+        assert_eq!(read[0].source_headers.len(), 2);
+        assert_eq!(read[0].stage.as_deref(), Some("s3://bucket/a"));
+        assert_eq!(
+            (read[1].mapping.as_ref(), read[1].source_headers.len()),
+            (None, 1)
+        );
+        let cases = [
+            ("mapping\nbad.map", ":2: mapping"),
+            ("mapping\nnone.map", ":2: mapping"),
+            (
+                "source_header\ncdn.example.com: X-A: s3cr3t-9f",
+                ":2: source_header",
+            ),
+            (
+                "source_header\ncdn.example.com X-A @env:A",
+                ":2: source_header",
+            ),
+            ("stage\nftp://bucket", ":2: stage"),
+        ];
+        for (tail, expected) in cases {
+            let (head, cell) = tail.split_once('\n').unwrap();
+            let path = dir.path().join("sites.csv");
+            std::fs::write(
+                &path,
+                format!("site_id,key_env,manifest,{head}\na,K,a.csv,\"{cell}\"\n"),
+            )
+            .unwrap();
+            let err = read_sites(&path).unwrap_err().to_string();
+            assert!(err.contains(expected), "{tail:?}: {err}");
+            assert!(
+                !err.contains("s3cr3t-9f"),
+                "the value is in the error: {err}"
+            );
+        }
+    }
 }
