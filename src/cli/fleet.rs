@@ -1,6 +1,7 @@
-//! `media-migrate fleet SITES`: many sites, each migrated as `run` migrates one — its own
-//! key, budget, journal (`--journal-dir/<site>.sqlite`) and its lock, reports
-//! (`--report-dir/<site>/`) — several at once, in this process. One site's trouble (a refused
+//! `media-migrate fleet SITES`: many sites, each migrated as `run` migrates one — the same
+//! job flags ([`super::job`]), with what the sites file gives the site; its own key, budget,
+//! journal (`--journal-dir/<site>.sqlite`) and its lock, reports (`--report-dir/<site>/`) —
+//! several at once, in this process. One site's trouble (a refused
 //! key, a missing manifest, an unreachable target) is that site's line in the fleet summary,
 //! never the others' end. `--shard I/N` (or `JOB_COMPLETION_INDEX`/`JOB_COMPLETIONS`) takes
 //! this process's share of the sites file; a site whose lock another process holds is `busy`.
