@@ -459,4 +459,99 @@ mod tests {
         assert!(shard_from_env(s("3"), s("3")).is_err());
         assert!(shard_from_env(s("1"), None).is_err());
     }
+
+    /// A site's job is the fleet's with the sites file's changes: its rate, mapping, folder
+    /// prefix and headers; `--stage` under the site's id unless it has its own stage; `{site}`
+    /// in the metrics file and instance replaced by its id.
+    #[test]
+    fn a_sites_job_is_the_fleets_with_its_own_changes() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "media-migrate",
+            "fleet",
+            "sites.csv",
+            "--rate",
+            "100",
+            "--column",
+            "source=Image Src",
+            "--source-header",
+            "cdn.example.com: X-A: a",
+            "--stage",
+            "s3://bucket/staged/",
+            "--metrics-file",
+            "/m/{site}.prom",
+            "--metrics-instance",
+            "shop-{site}",
+        ])
+        .expect("flags");
+        let crate::cli::Command::Fleet(args) = cli.command else {
+            panic!("not fleet");
+        };
+        let fleet = args.job.to_config().expect("valid");
+        let plain = SiteEntry {
+            line: 2,
+            site_id: "a".to_string(),
+            key: KeySource::Env("K".to_string()),
+            manifest: PathBuf::from("a.csv"),
+            rate: None,
+            folder_prefix: String::new(),
+            mapping: None,
+            source_headers: Vec::new(),
+            stage: None,
+        };
+        let job = site_job(&plain, &fleet, Path::new("r/a")).expect("job");
+        assert_eq!(job.client.per_minute, 100);
+        assert_eq!(job.run.manifest, PathBuf::from("a.csv"));
+        assert_eq!(job.run.manifest_options, fleet.run.manifest_options);
+        assert_eq!(job.staging.stage.as_deref(), Some("s3://bucket/staged/a"));
+        assert_eq!(job.metrics.file, Some(PathBuf::from("/m/a.prom")));
+        assert_eq!(job.metrics.instance.as_deref(), Some("shop-a"));
+        assert_eq!(job.report_dir, PathBuf::from("r/a"));
+        assert!(
+            job.run
+                .source_headers
+                .for_url("https://img.example.com/x")
+                .is_none()
+        );
+
+        let own = SiteEntry {
+            rate: Some(30),
+            folder_prefix: "/B".to_string(),
+            mapping: Some(vec!["source=url".to_string()]),
+            source_headers: vec!["img.example.com: X-B: @env:PATH".to_string()],
+            stage: Some("gs://other/b".to_string()),
+            ..plain.clone()
+        };
+        let job = site_job(&own, &fleet, Path::new("r/a")).expect("job");
+        assert_eq!(job.client.per_minute, 30);
+        assert_eq!(job.run.manifest_options.folder_prefix, "/B");
+        assert_eq!(
+            job.run.manifest_options.columns,
+            ColumnMap::parse_all(&["source=url"]).expect("map")
+        );
+        assert!(
+            job.run
+                .source_headers
+                .for_url("https://img.example.com/x")
+                .is_some()
+        );
+        assert!(
+            job.run
+                .source_headers
+                .for_url("https://cdn.example.com/x")
+                .is_some()
+        );
+        assert_eq!(job.staging.stage.as_deref(), Some("gs://other/b"));
+
+        let unset = SiteEntry {
+            source_headers: vec!["img.example.com: X-B: @env:MEDIA_MIGRATE_UNSET_9".to_string()],
+            ..plain
+        };
+        let err = site_job(&unset, &fleet, Path::new("r/a")).expect_err("unset variable");
+        assert!(
+            err.contains("source_header (sites file line 2)")
+                && err.contains("MEDIA_MIGRATE_UNSET_9"),
+            "{err}"
+        );
+    }
 }
