@@ -11,7 +11,8 @@ use serde_json::Value;
 use wix_media_manager::sites::SiteConfig;
 
 use crate::support::{
-    Source, SourceServer, TestServer, bin, kill_at, png, read_journal, run_to_end,
+    BULK_IMPORT, Source, SourceServer, TestServer, UPLOAD_URL, bin, kill_at, png, read_journal,
+    run_to_end,
 };
 
 /// Valid rows per site; each manifest also holds one invalid row.
@@ -386,17 +387,7 @@ async fn files_of(s: &TestServer, site: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fleet_runs_the_whole_job_per_site() {
     let sites = ["shop-a".to_string(), "shop-b".to_string()];
-    let s = TestServer::start_with(|c| {
-        c.sites = sites
-            .iter()
-            .map(|id| SiteConfig {
-                id: id.clone(),
-                api_keys: vec![key_of(id)],
-                rate_limit_per_minute: None,
-            })
-            .collect();
-    })
-    .await;
+    let s = fleet_server_without_faults(&sites).await;
     let src = SourceServer::start().await;
     let work = tempfile::tempdir().expect("work");
     let w = work.path();
@@ -565,4 +556,80 @@ async fn fleet_refuses_what_sites_would_share() {
     let (code, out) = run_to_end(cmd).await;
     assert_eq!(code, 1, "the site fails on its key, not the flags: {out}");
     assert!(out.contains("K is not set"), "{out}");
+}
+
+/// Issue 24: `fleet --serve-sources` serves each site's local files from a listener of its
+/// own while that site runs (two sites at once, two addresses): every file rides Bulk Import,
+/// no site asks for an upload URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_serves_each_sites_local_files() {
+    let sites = ["shop-a".to_string(), "shop-b".to_string()];
+    let s = fleet_server_without_faults(&sites).await;
+    let work = tempfile::tempdir().expect("work");
+    let w = work.path();
+    std::fs::create_dir_all(w.join("keys")).expect("keys dir");
+    let mut sites_csv = String::from("site_id,key_file,manifest\n");
+    for site in &sites {
+        let dir = w.join(site);
+        std::fs::create_dir_all(&dir).expect("site dir");
+        let mut m = String::from("source,folder_path\n");
+        for i in 0..5 {
+            std::fs::write(dir.join(format!("p{i}.png")), png(6 + i, 4)).expect("photo");
+            m.push_str(&format!("p{i}.png,/local\n"));
+        }
+        std::fs::write(dir.join("m.csv"), m).expect("manifest");
+        std::fs::write(w.join("keys").join(site), key_of(site)).expect("key");
+        sites_csv.push_str(&format!("{site},keys/{site},{site}/m.csv\n"));
+    }
+    std::fs::write(w.join("sites.csv"), sites_csv).expect("sites file");
+    let (code, out) =
+        run_to_end(fleet_cmd(&s, w, &w.join("sites.csv"), &["--serve-sources"])).await;
+    assert_eq!(code, 0, "{out}");
+    let mut addresses = BTreeSet::new();
+    for site in &sites {
+        let marker = format!("[{site}] --serve-sources: serving the manifest's local files on ");
+        let addr = out
+            .split(&marker)
+            .nth(1)
+            .and_then(|t| t.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no listener of {site} in: {out}"));
+        addresses.insert(addr.to_string());
+        let stats = site_stats(&s, site).await;
+        assert!(
+            stats["calls"][BULK_IMPORT].as_u64().unwrap_or(0) >= 1,
+            "{site}: {stats}"
+        );
+        assert_eq!(
+            stats["calls"][UPLOAD_URL].as_u64().unwrap_or(0),
+            0,
+            "{site}: {stats}"
+        );
+        let rows =
+            crate::support::read_csv(&w.join("reports").join(site).join("reconciliation.csv"));
+        assert_eq!(rows.len(), 5, "{site}");
+        assert!(
+            rows.iter().all(|r| r["status"] == "ready"),
+            "{site}: {rows:?}"
+        );
+    }
+    assert_eq!(
+        addresses.len(),
+        2,
+        "each site its own listener: {addresses:?}"
+    );
+}
+
+/// A multi-site server for `sites`, without faults.
+async fn fleet_server_without_faults(sites: &[String]) -> TestServer {
+    TestServer::start_with(|c| {
+        c.sites = sites
+            .iter()
+            .map(|id| SiteConfig {
+                id: id.clone(),
+                api_keys: vec![key_of(id)],
+                rate_limit_per_minute: None,
+            })
+            .collect();
+    })
+    .await
 }
