@@ -400,8 +400,8 @@ fn site_job(site: &SiteEntry, fleet: &JobConfig, report_dir: &Path) -> Result<Jo
         .validate(job.run.wait)
         .map_err(|e| at("stage", &e))?;
     let per_site = |text: &str| text.replace(SITE_PLACEHOLDER, &site.site_id);
-    job.metrics.file =
-        (job.metrics.file).map(|path| PathBuf::from(per_site(&path.to_string_lossy())));
+    let file = job.metrics.file.as_deref().map(Path::to_string_lossy);
+    job.metrics.file = file.map(|path| PathBuf::from(per_site(&path)));
     job.metrics.instance = job.metrics.instance.as_deref().map(per_site);
     Ok(job)
 }
