@@ -4,6 +4,7 @@
 pub mod args;
 pub mod export;
 pub mod fleet;
+pub mod job;
 pub mod metrics;
 pub mod plan;
 pub mod progress;
@@ -50,8 +51,9 @@ pub enum Command {
     Reconcile(reconcile::ReconcileArgs),
     /// Write a site's files as a manifest another site can import; --download backs them up.
     Export(export::ExportArgs),
-    /// Migrate many sites from a sites file, each with its own key, budget, journal and
-    /// reports; `--shard I/N` takes one share of them (a Kubernetes Indexed Job's pod).
+    /// Migrate many sites from a sites file, each as `run` migrates one (every job flag applies
+    /// to each) with its own key, budget, journal and reports; `--shard I/N` takes one share of
+    /// them (a Kubernetes Indexed Job's pod).
     Fleet(fleet::FleetArgs),
 }
 

@@ -52,6 +52,13 @@ impl SourceHeaders {
         Ok(headers)
     }
 
+    /// Adds `other`'s headers after these (a fleet's, then a site's own).
+    pub fn extend(&mut self, other: SourceHeaders) {
+        for (host, headers) in other.by_host {
+            self.by_host.entry(host).or_default().extend(headers);
+        }
+    }
+
     /// The hosts that get headers (lower case).
     pub fn hosts(&self) -> std::collections::HashSet<String> {
         self.by_host.keys().cloned().collect()

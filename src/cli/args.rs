@@ -22,6 +22,13 @@ pub struct ManifestArgs {
     /// The manifest: CSV (or ;/tab separated), JSON array, JSON Lines or a plain list of URLs
     /// (.txt), see manifests/README.md.
     pub manifest: PathBuf,
+    #[command(flatten)]
+    pub mapping: MappingArgs,
+}
+
+/// How a manifest's rows are read: its format and where each field comes from.
+#[derive(Debug, Clone, Args)]
+pub struct MappingArgs {
     /// Manifest format, when the extension doesn't tell.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
@@ -75,12 +82,25 @@ impl From<FormatArg> for Format {
 impl ManifestArgs {
     /// Checks the manifest exists and the mapping flags parse.
     pub fn options(&self) -> Result<ManifestOptions, UsageError> {
-        if !self.manifest.is_file() {
-            return Err(UsageError(format!(
-                "manifest {} does not exist or is not a file",
-                self.manifest.display()
-            )));
-        }
+        check_manifest(&self.manifest)?;
+        self.mapping.options()
+    }
+}
+
+/// A manifest given on the command line must be a file.
+pub(crate) fn check_manifest(manifest: &Path) -> Result<(), UsageError> {
+    if !manifest.is_file() {
+        return Err(UsageError(format!(
+            "manifest {} does not exist or is not a file",
+            manifest.display()
+        )));
+    }
+    Ok(())
+}
+
+impl MappingArgs {
+    /// Checks the mapping flags parse.
+    pub fn options(&self) -> Result<ManifestOptions, UsageError> {
         let usage = |e: ColumnError| UsageError(e.to_string());
         let columns = ColumnMap::parse_all(&self.columns).map_err(usage)?;
         let fill_down = self
@@ -149,7 +169,7 @@ pub struct TargetArgs {
 }
 
 /// Headers private sources need (`run`, `plan --probe`).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// A header a source host needs, as 'HOST: Name: value' (repeatable); the value may be
     /// @env:VAR to read it from the environment. Sent with that host's imports and probes
@@ -170,6 +190,13 @@ impl SourceArgs {
 pub struct ClientArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub budget: BudgetArgs,
+}
+
+/// How to spend a target's budget.
+#[derive(Debug, Clone, Args)]
+pub struct BudgetArgs {
     /// Requests per minute to spend (Wix allows about 200 per site).
     #[arg(long, default_value_t = 180)]
     pub rate: u32,
@@ -198,6 +225,12 @@ pub struct ClientConfig {
 impl ClientArgs {
     pub fn to_config(&self) -> Result<ClientConfig, UsageError> {
         self.target.check()?;
+        self.budget.to_config()
+    }
+}
+
+impl BudgetArgs {
+    pub fn to_config(&self) -> Result<ClientConfig, UsageError> {
         if self.rate == 0 || self.concurrency == 0 || self.request_timeout_secs == 0 {
             return Err(UsageError(
                 "--rate, --concurrency and --request-timeout-secs must be at least 1".to_string(),

@@ -1,26 +1,28 @@
-//! `media-migrate fleet SITES`: many sites, each migrated as `run` migrates one — its own
-//! key, budget, journal (`--journal-dir/<site>.sqlite`) and its lock, reports
-//! (`--report-dir/<site>/`) — several at once, in this process. One site's trouble (a refused
+//! `media-migrate fleet SITES`: many sites, each migrated as `run` migrates one — the same
+//! job flags ([`super::job`]), with what the sites file gives the site; its own key, budget,
+//! journal (`--journal-dir/<site>.sqlite`) and its lock, reports (`--report-dir/<site>/`) —
+//! several at once, in this process. One site's trouble (a refused
 //! key, a missing manifest, an unreachable target) is that site's line in the fleet summary,
 //! never the others' end. `--shard I/N` (or `JOB_COMPLETION_INDEX`/`JOB_COMPLETIONS`) takes
 //! this process's share of the sites file; a site whose lock another process holds is `busy`.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
 use futures_util::StreamExt;
 
-use super::args::{ClientConfig, TargetArgs, WIX_BASE_URL};
+use super::args::{TargetArgs, WIX_BASE_URL};
+use super::job::{JobArgs, JobConfig, SiteRun};
 use super::{Ending, UsageError};
 use crate::fleet::summary::{FLEET_SUMMARY_SCHEMA_VERSION, fleet_exit_code, write_fleet_summary};
 use crate::fleet::{
     FleetSummary, KeySource, Shard, SiteEntry, SiteOutcome, SiteReport, SiteStatus, read_sites,
 };
 use crate::journal::{JournalError, RunLock};
-use crate::manifest::ManifestOptions;
-use crate::pipeline::{RunConfig, StopSignal};
+use crate::manifest::ColumnMap;
+use crate::pipeline::StopSignal;
 use crate::report::Summary;
 use crate::sources::SourceHeaders;
 
@@ -28,8 +30,10 @@ use crate::sources::SourceHeaders;
 pub struct FleetArgs {
     /// The sites file: CSV with a header row, or JSON Lines (.jsonl), with site_id, key_env
     /// (an environment variable holding the key) or key_file (a file holding it, as a
-    /// Kubernetes Secret mounts it), manifest, and optionally rate (requests per minute) and
-    /// folder_prefix. Relative paths are taken from the sites file's folder.
+    /// Kubernetes Secret mounts it), manifest, and optionally what differs from the flags for
+    /// that site: rate, folder_prefix, mapping (a file of --column items, one a line),
+    /// source_header ('HOST: Name: @env:VAR') and stage. Relative paths are taken from the
+    /// sites file's folder.
     pub sites: PathBuf,
     /// This process's share of the sites: I/N (0 <= I < N), by rendezvous hashing of the site
     /// ids, so appending sites never moves one already placed. Default: JOB_COMPLETION_INDEX
@@ -45,48 +49,23 @@ pub struct FleetArgs {
     /// Where each site's journal is kept, as <site_id>.sqlite (and its lock beside it).
     #[arg(long, default_value = "journals")]
     pub journal_dir: PathBuf,
-    /// Where each site's reports go (<site_id>/), and the fleet summary
-    /// (fleet-summary.json and .csv; fleet-summary-I-of-N.* for a shard).
-    #[arg(long, default_value = "reports")]
-    pub report_dir: PathBuf,
-    /// Requests per minute per site, unless the sites file gives the site a rate.
-    #[arg(long, default_value_t = 180)]
-    pub rate: u32,
-    /// Requests in flight at once, per site.
-    #[arg(long, default_value_t = 8)]
-    pub concurrency: usize,
-    /// Time limit of one API request, in seconds.
-    #[arg(long, default_value_t = 60)]
-    pub request_timeout_secs: u64,
-    /// How long to keep asking a site that doesn't answer before giving it up, in seconds.
-    #[arg(long, default_value_t = 30)]
-    pub connect_timeout_secs: u64,
-    /// Files per Bulk Import call, 1 to 100 (Wix's limit).
-    #[arg(long, default_value_t = 100)]
-    pub batch_size: usize,
-    /// Attempts per row before it is reported failed.
-    #[arg(long, default_value_t = 10)]
-    pub max_attempts: u32,
-    /// Imports of a row whose file FAILED for a reason that can heal, the first included.
-    #[arg(long, default_value_t = 3)]
-    pub max_processing_attempts: u32,
-    /// Give up waiting for processing after this many seconds (per site).
-    #[arg(long, default_value_t = 1800)]
-    pub wait_timeout_secs: u64,
+    /// Each site's job, as `run` takes it; the sites file may give a site its own rate,
+    /// mapping, folder prefix, source headers and stage.
+    #[command(flatten)]
+    pub job: JobArgs,
 }
+
+/// What stands for the site's id in `--metrics-file` and `--metrics-instance`.
+const SITE_PLACEHOLDER: &str = "{site}";
 
 /// The fleet's settings, validated.
 struct FleetConfig {
     shard: Shard,
     base_url: String,
-    client: ClientConfig,
     journal_dir: PathBuf,
-    report_dir: PathBuf,
     concurrency_sites: usize,
-    batch_size: usize,
-    max_attempts: u32,
-    max_processing_attempts: u32,
-    wait_timeout: Duration,
+    /// Every site's job, before the sites file's overrides.
+    job: JobConfig,
     /// Written into each lock taken, so a shard finding a site busy can say who has it.
     holder: String,
 }
@@ -100,22 +79,13 @@ impl FleetArgs {
                 std::env::var("JOB_COMPLETIONS").ok(),
             )?,
         };
-        if self.concurrency_sites == 0 || self.rate == 0 || self.concurrency == 0 {
+        if self.concurrency_sites == 0 {
             return Err(UsageError(
-                "--concurrency-sites, --rate and --concurrency must be at least 1".to_string(),
+                "--concurrency-sites must be at least 1".to_string(),
             ));
         }
-        super::args::check_batch_size(self.batch_size as u64)?;
-        if self.request_timeout_secs == 0 {
-            return Err(UsageError(
-                "--request-timeout-secs must be at least 1".to_string(),
-            ));
-        }
-        if self.max_attempts == 0 || self.max_processing_attempts == 0 {
-            return Err(UsageError(
-                "--max-attempts and --max-processing-attempts must be at least 1".to_string(),
-            ));
-        }
+        let job = self.job.to_config()?;
+        refuse_shared(&self.job, self.concurrency_sites)?;
         let host = std::env::var("HOSTNAME").unwrap_or_default();
         let holder = format!(
             "shard {shard}, pid {}{}",
@@ -129,22 +99,47 @@ impl FleetArgs {
         Ok(FleetConfig {
             shard,
             base_url: self.base_url.trim_end_matches('/').to_string(),
-            client: ClientConfig {
-                per_minute: self.rate,
-                concurrency: self.concurrency,
-                request_timeout: Duration::from_secs(self.request_timeout_secs),
-                connect_timeout: Duration::from_secs(self.connect_timeout_secs),
-            },
             journal_dir: self.journal_dir.clone(),
-            report_dir: self.report_dir.clone(),
             concurrency_sites: self.concurrency_sites,
-            batch_size: self.batch_size,
-            max_attempts: self.max_attempts,
-            max_processing_attempts: self.max_processing_attempts,
-            wait_timeout: Duration::from_secs(self.wait_timeout_secs),
+            job,
             holder,
         })
     }
+}
+
+/// The job flags that would be one thing shared by every site — one file, one metrics
+/// instance, one listener — are refused, naming the flag and why, unless they can be one per
+/// site: a path or name with `{site}` in it, a listener of its own on a free port.
+fn refuse_shared(job: &JobArgs, concurrency_sites: usize) -> Result<(), UsageError> {
+    if let Some(path) = &job.metrics.metrics_file
+        && !path.to_string_lossy().contains(SITE_PLACEHOLDER)
+    {
+        return Err(UsageError(format!(
+            "--metrics-file {}: every site would write the one file over the others' metrics; put {SITE_PLACEHOLDER} in the path (e.g. /var/lib/node_exporter/media-migrate-{SITE_PLACEHOLDER}.prom)",
+            path.display()
+        )));
+    }
+    if let Some(instance) = &job.metrics.metrics_instance
+        && !instance.contains(SITE_PLACEHOLDER)
+    {
+        return Err(UsageError(format!(
+            "--metrics-instance {instance}: every site would publish under the one instance, each replacing the last; put {SITE_PLACEHOLDER} in it, or leave it out (each site's is its target)"
+        )));
+    }
+    if job.serving.serve_sources.is_some() && concurrency_sites > 1 {
+        if job.serving.serve_sources.as_deref() != Some("") {
+            return Err(UsageError(
+                "--serve-sources PUBLIC_BASE_URL: one public address can't front the listeners of sites migrated at once; pass --concurrency-sites 1, or use --stage".to_string(),
+            ));
+        }
+        if job.serving.serve_sources_listen.port() != 0 {
+            return Err(UsageError(format!(
+                "--serve-sources-listen {}: sites migrated at once can't all listen on one port; leave the port 0 (each site its own), or pass --concurrency-sites 1",
+                job.serving.serve_sources_listen
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The shard a Kubernetes Indexed Job gives its pod: both variables or neither.
@@ -202,10 +197,10 @@ pub async fn execute(args: FleetArgs, stop: StopSignal, quiet: bool) -> anyhow::
     let record = |summary: &mut FleetSummary| {
         summary.exit_code = fleet_exit_code(&summary.sites, stop.is_stopped());
         summary.duration_secs = clock.elapsed().as_secs_f64();
-        write_fleet_summary(&config.report_dir, &suffix, summary).with_context(|| {
+        write_fleet_summary(&config.job.report_dir, &suffix, summary).with_context(|| {
             format!(
                 "writing the fleet summary in {}",
-                config.report_dir.display()
+                config.job.report_dir.display()
             )
         })
     };
@@ -228,6 +223,7 @@ pub async fn execute(args: FleetArgs, stop: StopSignal, quiet: bool) -> anyhow::
         count(SiteStatus::Busy),
         count(SiteStatus::Interrupted),
         config
+            .job
             .report_dir
             .join(format!("fleet-summary{suffix}.json"))
             .display()
@@ -267,7 +263,7 @@ async fn migrate_one(
 ) -> SiteReport {
     let clock = Instant::now();
     let journal = config.journal_dir.join(format!("{}.sqlite", site.site_id));
-    let report_dir = config.report_dir.join(&site.site_id);
+    let report_dir = config.job.report_dir.join(&site.site_id);
     let mut report = SiteReport {
         site_id: site.site_id.clone(),
         status: SiteStatus::Failed,
@@ -328,6 +324,7 @@ async fn run_site(
 ) -> Result<(Summary, Ending), SiteEnd> {
     let failed = |e: anyhow::Error| SiteEnd::Failed(format!("{e:#}"));
     let key = read_key(&site.key).map_err(SiteEnd::Failed)?;
+    let job = site_job(site, &config.job, report_dir).map_err(SiteEnd::Failed)?;
     if !site.manifest.is_file() {
         return Err(SiteEnd::Failed(format!(
             "manifest {} (sites file line {}) does not exist or is not a file",
@@ -347,55 +344,66 @@ async fn run_site(
         local_dir: PathBuf::new(),
     };
     let connected = target.connect().await.map_err(failed)?;
-    let client = ClientConfig {
-        per_minute: site.rate.unwrap_or(config.client.per_minute),
-        ..config.client
-    };
-    let run_config = RunConfig {
-        manifest: site.manifest.clone(),
-        manifest_options: ManifestOptions {
-            folder_prefix: site.folder_prefix.clone(),
-            ..ManifestOptions::default()
-        },
-        batch_size: config.batch_size,
-        max_attempts: config.max_attempts,
-        wait: true,
-        wait_timeout: config.wait_timeout,
-        resumable_threshold: 10 * 1024 * 1024,
-        import_concurrency: client.concurrency.div_ceil(2).max(1),
-        source_headers: SourceHeaders::default(),
-        retry_failed: false,
-        keep_failed_files: false,
-        max_processing_attempts: config.max_processing_attempts,
-        source_host_limit: None,
-        adopt: true,
-        replace: false,
-        prune_max_percent: None,
-        serve_sources: None,
-        stage: None,
-        check_target: None,
-    };
     let id = site.site_id.clone();
     let progress = move |msg: &str| {
         if !quiet {
             eprintln!("media-migrate: [{id}] {msg}");
         }
     };
-    let run = super::run::SiteRun {
+    let run = SiteRun {
         journal,
         lock,
-        report_dir,
-        batch_size: config.batch_size,
         ticker_quiet: true,
     };
-    let (summary, _uploaded) = connected
-        .scope(async |connected| {
-            super::run::migrate_site(run, run_config, &client, connected, stop, &progress).await
-        })
+    connected
+        .scope(async |connected| super::job::run_site(run, job, connected, stop, &progress).await)
         .await
-        .map_err(failed)?;
-    let ending = super::run::ending(&summary, false);
-    Ok((summary, ending))
+        .map_err(failed)
+}
+
+/// This site's job: the fleet's, with what the sites file gives the site (rate, mapping,
+/// folder prefix, source headers, stage), its own report folder, stage prefix
+/// (`--stage`/<site_id>, so no site deletes an object another still imports) and metrics
+/// names. Errors name the sites file's line and field.
+fn site_job(site: &SiteEntry, fleet: &JobConfig, report_dir: &Path) -> Result<JobConfig, String> {
+    let at = |field: &str, e: &dyn std::fmt::Display| {
+        format!("{field} (sites file line {}): {e}", site.line)
+    };
+    let mut job = fleet.clone();
+    job.run.manifest = site.manifest.clone();
+    job.report_dir = report_dir.to_path_buf();
+    if let Some(rate) = site.rate {
+        job.client.per_minute = rate;
+    }
+    if let Some(items) = &site.mapping {
+        job.run.manifest_options.columns =
+            ColumnMap::parse_all(items).map_err(|e| at("mapping", &e))?;
+    }
+    job.run.manifest_options.folder_prefix = site.folder_prefix.clone();
+    if !site.source_headers.is_empty() {
+        let own = SourceHeaders::parse_all(&site.source_headers, |var| std::env::var(var).ok())
+            .map_err(|e| at("source_header", &e))?;
+        job.run.source_headers.extend(own);
+    }
+    job.staging.stage = match (&site.stage, &fleet.staging.stage) {
+        (Some(own), _) => Some(own.clone()),
+        (None, Some(shared)) => Some(format!("{}/{}", shared.trim_end_matches('/'), site.site_id)),
+        (None, None) => None,
+    };
+    if site.stage.is_some() && fleet.serving.serve_sources.is_some() {
+        return Err(at(
+            "stage",
+            &"the fleet serves local files (--serve-sources); a site can't also stage them",
+        ));
+    }
+    job.staging
+        .validate(job.run.wait)
+        .map_err(|e| at("stage", &e))?;
+    let per_site = |text: &str| text.replace(SITE_PLACEHOLDER, &site.site_id);
+    let file = job.metrics.file.as_deref().map(Path::to_string_lossy);
+    job.metrics.file = file.map(|path| PathBuf::from(per_site(&path)));
+    job.metrics.instance = job.metrics.instance.as_deref().map(per_site);
+    Ok(job)
 }
 
 /// A site's key from where the sites file says; errors name the variable or file, never a key.
@@ -450,5 +458,100 @@ mod tests {
         );
         assert!(shard_from_env(s("3"), s("3")).is_err());
         assert!(shard_from_env(s("1"), None).is_err());
+    }
+
+    /// A site's job is the fleet's with the sites file's changes: its rate, mapping, folder
+    /// prefix and headers; `--stage` under the site's id unless it has its own stage; `{site}`
+    /// in the metrics file and instance replaced by its id.
+    #[test]
+    fn a_sites_job_is_the_fleets_with_its_own_changes() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "media-migrate",
+            "fleet",
+            "sites.csv",
+            "--rate",
+            "100",
+            "--column",
+            "source=Image Src",
+            "--source-header",
+            "cdn.example.com: X-A: a",
+            "--stage",
+            "s3://bucket/staged/",
+            "--metrics-file",
+            "/m/{site}.prom",
+            "--metrics-instance",
+            "shop-{site}",
+        ])
+        .expect("flags");
+        let crate::cli::Command::Fleet(args) = cli.command else {
+            panic!("not fleet");
+        };
+        let fleet = args.job.to_config().expect("valid");
+        let plain = SiteEntry {
+            line: 2,
+            site_id: "a".to_string(),
+            key: KeySource::Env("K".to_string()),
+            manifest: PathBuf::from("a.csv"),
+            rate: None,
+            folder_prefix: String::new(),
+            mapping: None,
+            source_headers: Vec::new(),
+            stage: None,
+        };
+        let job = site_job(&plain, &fleet, Path::new("r/a")).expect("job");
+        assert_eq!(job.client.per_minute, 100);
+        assert_eq!(job.run.manifest, PathBuf::from("a.csv"));
+        assert_eq!(job.run.manifest_options, fleet.run.manifest_options);
+        assert_eq!(job.staging.stage.as_deref(), Some("s3://bucket/staged/a"));
+        assert_eq!(job.metrics.file, Some(PathBuf::from("/m/a.prom")));
+        assert_eq!(job.metrics.instance.as_deref(), Some("shop-a"));
+        assert_eq!(job.report_dir, PathBuf::from("r/a"));
+        assert!(
+            job.run
+                .source_headers
+                .for_url("https://img.example.com/x")
+                .is_none()
+        );
+
+        let own = SiteEntry {
+            rate: Some(30),
+            folder_prefix: "/B".to_string(),
+            mapping: Some(vec!["source=url".to_string()]),
+            source_headers: vec!["img.example.com: X-B: @env:PATH".to_string()],
+            stage: Some("gs://other/b".to_string()),
+            ..plain.clone()
+        };
+        let job = site_job(&own, &fleet, Path::new("r/a")).expect("job");
+        assert_eq!(job.client.per_minute, 30);
+        assert_eq!(job.run.manifest_options.folder_prefix, "/B");
+        assert_eq!(
+            job.run.manifest_options.columns,
+            ColumnMap::parse_all(&["source=url"]).expect("map")
+        );
+        assert!(
+            job.run
+                .source_headers
+                .for_url("https://img.example.com/x")
+                .is_some()
+        );
+        assert!(
+            job.run
+                .source_headers
+                .for_url("https://cdn.example.com/x")
+                .is_some()
+        );
+        assert_eq!(job.staging.stage.as_deref(), Some("gs://other/b"));
+
+        let unset = SiteEntry {
+            source_headers: vec!["img.example.com: X-B: @env:MEDIA_MIGRATE_UNSET_9".to_string()],
+            ..plain
+        };
+        let err = site_job(&unset, &fleet, Path::new("r/a")).expect_err("unset variable");
+        assert!(
+            err.contains("source_header (sites file line 2)")
+                && err.contains("MEDIA_MIGRATE_UNSET_9"),
+            "{err}"
+        );
     }
 }

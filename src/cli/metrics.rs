@@ -9,10 +9,11 @@ use clap::Args;
 use super::UsageError;
 use crate::metrics::{self, RunMetrics};
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct MetricsArgs {
     /// Write the run's metrics to PATH in Prometheus text format (for node_exporter's textfile
-    /// collector: a `.prom` file in its directory), replaced atomically after each run.
+    /// collector: a `.prom` file in its directory), replaced atomically after each run. For
+    /// `fleet`, {site} in PATH stands for each site's id (one file per site).
     #[arg(long, value_name = "PATH")]
     pub metrics_file: Option<PathBuf>,
     /// Push the run's metrics to this Prometheus Pushgateway (e.g. http://pushgateway:9091),
@@ -28,7 +29,8 @@ pub struct MetricsArgs {
     #[arg(long, value_name = "NAME", default_value = "media-migrate")]
     pub metrics_job: String,
     /// The `instance` label of the metrics (default: the target, as the journal names it:
-    /// base URL#site id, or local:DIR for the embedded Media Manager).
+    /// base URL#site id, or local:DIR for the embedded Media Manager). For `fleet`, {site}
+    /// stands for each site's id.
     #[arg(long, value_name = "NAME")]
     pub metrics_instance: Option<String>,
 }

@@ -43,7 +43,7 @@ pub struct PlanArgs {
     #[arg(long, requires = "journal")]
     pub prune: bool,
     /// With --prune: the limit `run --prune` would apply, a percentage of the journal's files.
-    #[arg(long, default_value = "5", value_parser = super::run::parse_percent)]
+    #[arg(long, default_value = "5", value_parser = super::job::parse_percent)]
     pub max_prune: f64,
     /// The journal --prune looks at (a run names its journal in its summary.json).
     #[arg(long)]

@@ -18,7 +18,7 @@ use crate::sources::served::{self, ServedSources};
 /// run and the target's own retries still find it.
 const URL_MARGIN: Duration = Duration::from_secs(15 * 60);
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ServeSourcesArgs {
     /// Import local files through Bulk Import (100 a call) instead of one upload URL each:
     /// this run serves them at signed, expiring URLs under PUBLIC_BASE_URL, the address (or

@@ -24,7 +24,7 @@ use crate::sources::stage::{StageLocation, Staging, StagingOptions, Store, Store
 /// retries of a fetch still find the object. URLs are signed as each batch is sent.
 const URL_MARGIN: Duration = Duration::from_secs(15 * 60);
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct StageArgs {
     /// Import local files through Bulk Import (100 a call) instead of one upload URL each:
     /// each file is stored once in this bucket (s3://, gs://) or Azure container (az://),

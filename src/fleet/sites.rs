@@ -1,8 +1,10 @@
 //! The sites file of a fleet: one site a line, as CSV with a header row or as JSON Lines,
 //! with `site_id`, where its key comes from (`key_env`: an environment variable's name, or
 //! `key_file`: a file, as a Kubernetes Secret mounts it), `manifest`, and optionally `rate`
-//! (requests per minute) and `folder_prefix`. Relative paths are taken from the sites file's
-//! folder. Keys themselves are never in the file, and never read here.
+//! (requests per minute), `folder_prefix`, `mapping` (a file of `--column` items, one a line),
+//! `source_header` (`HOST: Name: @env:VAR`, by reference only) and `stage` (a bucket URL).
+//! Relative paths are taken from the sites file's folder. Keys and header values themselves
+//! are never in the file, and never read here.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,12 @@ pub struct SiteEntry {
     pub rate: Option<u32>,
     /// "" or "/a/b": put before every row's folder path.
     pub folder_prefix: String,
+    /// `--column` items replacing the fleet's, read from the site's mapping file.
+    pub mapping: Option<Vec<String>>,
+    /// `--source-header` items added to the fleet's, each value `@env:VAR`.
+    pub source_headers: Vec<String>,
+    /// Where this site stages local files, instead of the fleet's `--stage`.
+    pub stage: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +78,25 @@ struct RawSite {
     #[serde(default, deserialize_with = "number_or_text")]
     rate: Option<String>,
     folder_prefix: Option<String>,
+    mapping: Option<String>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    source_header: Vec<String>,
+    stage: Option<String>,
+}
+
+/// `source_header` as one string (a CSV cell) or, in JSON Lines, a list of them.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(s)) => vec![s],
+        Some(OneOrMany::Many(v)) => v,
+    })
 }
 
 /// `rate` as a JSON number or a string (CSV cells are all strings).
@@ -227,6 +254,24 @@ fn validate(path: &Path, base: &Path, line: u64, raw: RawSite) -> Result<SiteEnt
     };
     let folder_prefix = crate::manifest::parse_folder_path(given(raw.folder_prefix).as_deref())
         .map_err(|reason| field("folder_prefix", reason))?;
+    let mapping = given(raw.mapping)
+        .map(|file| read_mapping(&base.join(file)))
+        .transpose()
+        .map_err(|reason| field("mapping", reason))?;
+    let source_headers: Vec<String> = raw
+        .source_header
+        .into_iter()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .collect();
+    for header in &source_headers {
+        check_header_reference(header).map_err(|reason| field("source_header", reason))?;
+    }
+    let stage = given(raw.stage);
+    if let Some(url) = &stage {
+        crate::sources::stage::StageLocation::parse(url)
+            .map_err(|reason| field("stage", reason))?;
+    }
     Ok(SiteEntry {
         line,
         site_id,
@@ -234,7 +279,41 @@ fn validate(path: &Path, base: &Path, line: u64, raw: RawSite) -> Result<SiteEnt
         manifest,
         rate,
         folder_prefix,
+        mapping,
+        source_headers,
+        stage,
     })
+}
+
+/// A mapping file: one `--column` item (`FIELD=HEADER`, `FIELD=TEMPLATE` or `FIELD=`) a line;
+/// blank lines and `#` comments skipped. Each item is checked here, so a typo is the sites
+/// file's error, not a site's failure.
+fn read_mapping(path: &Path) -> Result<Vec<String>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("can't read {}: {e}", path.display()))?;
+    let items: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    crate::manifest::ColumnMap::parse_all(&items)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(items)
+}
+
+/// `HOST: Name: @env:VAR`: a header by reference — a value written in the sites file would
+/// be a secret in a file that is shared, versioned and printed.
+fn check_header_reference(spec: &str) -> Result<(), String> {
+    let value = spec.splitn(3, ':').nth(2).map(str::trim).unwrap_or("");
+    if !value.starts_with("@env:") {
+        return Err(
+            "give the value by reference, as 'HOST: Name: @env:VAR' (the variable holds the value); a value written here would be a secret in the sites file"
+                .to_string(),
+        );
+    }
+    crate::sources::SourceHeaders::parse_all(&[spec.to_string()], |_| Some("set".to_string()))
+        .map(|_| ())
 }
 
 #[cfg(test)]
@@ -311,5 +390,69 @@ mod tests {
         let (_dir, path) = write("sites.jsonl", "{\"site_id\":\"a\"\n");
         let err = read_sites(&path).unwrap_err().to_string();
         assert!(err.contains("sites.jsonl:1:"), "{err}");
+    }
+
+    /// What may differ per site: a mapping file, source headers by reference only, a stage;
+    /// each defect names the line and field.
+    #[test]
+    fn per_site_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("shop.map"),
+            "# Shopify\nsource=Image Src\n\nfolder_path=/Shop/{Handle}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("bad.map"), "colour=Red\n").unwrap();
+        let sites = dir.path().join("sites.jsonl");
+        std::fs::write(
+            &sites,
+            "{\"site_id\":\"a\",\"key_env\":\"K\",\"manifest\":\"a.csv\",\"mapping\":\"shop.map\",\"source_header\":[\"cdn.example.com: X-A: @env:A\",\"img.example.com: X-B: @env:B\"],\"stage\":\"s3://bucket/a\"}\n\
+             {\"site_id\":\"b\",\"key_env\":\"K\",\"manifest\":\"b.csv\",\"source_header\":\"cdn.example.com: X-A: @env:A\"}\n",
+        )
+        .unwrap();
+        let read = read_sites(&sites).unwrap();
+        assert_eq!(
+            read[0].mapping.as_deref(),
+            Some(
+                &[
+                    "source=Image Src".to_string(),
+                    "folder_path=/Shop/{Handle}".to_string()
+                ][..]
+            )
+        );
+        assert_eq!(read[0].source_headers.len(), 2);
+        assert_eq!(read[0].stage.as_deref(), Some("s3://bucket/a"));
+        assert_eq!(
+            (read[1].mapping.as_ref(), read[1].source_headers.len()),
+            (None, 1)
+        );
+        let cases = [
+            ("mapping\nbad.map", ":2: mapping"),
+            ("mapping\nnone.map", ":2: mapping"),
+            (
+                "source_header\ncdn.example.com: X-A: s3cr3t-9f",
+                ":2: source_header",
+            ),
+            (
+                "source_header\ncdn.example.com X-A @env:A",
+                ":2: source_header",
+            ),
+            ("stage\nftp://bucket", ":2: stage"),
+        ];
+        for (tail, expected) in cases {
+            let (head, cell) = tail.split_once('\n').unwrap();
+            let path = dir.path().join("sites.csv");
+            std::fs::write(
+                &path,
+                format!("site_id,key_env,manifest,{head}\na,K,a.csv,\"{cell}\"\n"),
+            )
+            .unwrap();
+            let err = read_sites(&path).unwrap_err().to_string();
+            assert!(err.contains(expected), "{tail:?}: {err}");
+            assert!(
+                !err.contains("s3cr3t-9f"),
+                "the value is in the error: {err}"
+            );
+        }
     }
 }

@@ -11,7 +11,8 @@ use serde_json::Value;
 use wix_media_manager::sites::SiteConfig;
 
 use crate::support::{
-    Source, SourceServer, TestServer, bin, kill_at, png, read_journal, run_to_end,
+    BULK_IMPORT, Source, SourceServer, TestServer, UPLOAD_URL, bin, kill_at, png, read_journal,
+    run_to_end,
 };
 
 /// Valid rows per site; each manifest also holds one invalid row.
@@ -377,4 +378,258 @@ async fn files_of(s: &TestServer, site: &str) -> u64 {
         .values()
         .filter_map(Value::as_u64)
         .sum()
+}
+
+/// Issue 24: every site of a fleet runs `run`'s job. Two Shopify-like exports mapped by the
+/// fleet's `--column` flags (one site by its own mapping file), their images behind a header
+/// each site sends by reference (`source_header` … `@env:VAR`), `--metrics-file` with `{site}`
+/// written per site, then `--prune` on a second run trashing only the row one site dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_runs_the_whole_job_per_site() {
+    let sites = ["shop-a".to_string(), "shop-b".to_string()];
+    let s = fleet_server_without_faults(&sites).await;
+    let src = SourceServer::start().await;
+    let work = tempfile::tempdir().expect("work");
+    let w = work.path();
+    std::fs::create_dir_all(w.join("keys")).expect("keys dir");
+    let export = |site: &str, rows: usize| {
+        let mut m = String::from("Handle,Type,Image Src\n");
+        for i in 0..rows {
+            let mut source = Source::bytes("image/png", png(4 + i as u32, 3));
+            source.require_header = Some(("x-token".to_string(), format!("token-{site}")));
+            let url = src.add(&format!("/{site}/{i}.png"), source);
+            m.push_str(&format!("hat-{i},Straw Hats,{url}\n"));
+        }
+        std::fs::write(w.join(format!("{site}.csv")), m).expect("manifest");
+    };
+    for site in &sites {
+        export(site, 4);
+        std::fs::write(w.join("keys").join(site), key_of(site)).expect("key");
+    }
+    std::fs::write(
+        w.join("b.map"),
+        "# shop-b files by handle only\nsource=Image Src\nfolder_path=/B/{Handle}\n",
+    )
+    .expect("mapping");
+    std::fs::write(
+        w.join("sites.csv"),
+        "site_id,key_file,manifest,mapping,source_header\n\
+         shop-a,keys/shop-a,shop-a.csv,,127.0.0.1: X-Token: @env:TOKEN_A\n\
+         shop-b,keys/shop-b,shop-b.csv,b.map,127.0.0.1: X-Token: @env:TOKEN_B\n",
+    )
+    .expect("sites file");
+    let metrics = w.join("metrics-{site}.prom");
+    let fleet = |extra: &[&str]| {
+        let mut cmd = fleet_cmd(&s, w, &w.join("sites.csv"), extra);
+        cmd.args(["--column", "source=Image Src"])
+            .args(["--column", "folder_path=/Shop/{Type|slug}/{Handle}"])
+            .arg("--metrics-file")
+            .arg(&metrics)
+            .env("TOKEN_A", "token-shop-a")
+            .env("TOKEN_B", "token-shop-b");
+        cmd
+    };
+    let (code, out) = run_to_end(fleet(&[])).await;
+    assert_eq!(code, 0, "{out}");
+    let folders = |site: &str| -> BTreeSet<String> {
+        crate::support::read_csv(&w.join("reports").join(site).join("reconciliation.csv"))
+            .into_iter()
+            .map(|r| {
+                assert_eq!(r["status"], "ready", "{site}: {r:?}");
+                r["folder_path"].clone()
+            })
+            .collect()
+    };
+    let expect = |prefix: &str| -> BTreeSet<String> {
+        (0..4).map(|i| format!("{prefix}/hat-{i}")).collect()
+    };
+    assert_eq!(folders("shop-a"), expect("/Shop/straw-hats"));
+    assert_eq!(folders("shop-b"), expect("/B"));
+    for site in &sites {
+        let text = std::fs::read_to_string(w.join(format!("metrics-{site}.prom")))
+            .unwrap_or_else(|e| panic!("{site}'s metrics file: {e}"));
+        assert!(
+            text.contains(&format!("#{site}\",status=\"ready\"}} 4\n")),
+            "{site}: {text}"
+        );
+    }
+
+    // shop-a's export drops a product; shop-b's is unchanged.
+    export("shop-a", 3);
+    let (code, out) = run_to_end(fleet(&["--prune", "--max-prune", "50"])).await;
+    assert_eq!(code, 0, "{out}");
+    let pruned = |site: &str| {
+        let summary: Value = serde_json::from_slice(
+            &std::fs::read(w.join("reports").join(site).join("summary.json")).expect("summary"),
+        )
+        .expect("summary json");
+        summary["pruned"].as_u64().expect("pruned")
+    };
+    assert_eq!((pruned("shop-a"), pruned("shop-b")), (1, 0), "{out}");
+    let text = std::fs::read_to_string(w.join("metrics-shop-a.prom")).expect("metrics");
+    assert!(text.contains("status=\"ready\"} 3\n"), "{text}");
+}
+
+/// The long flags `media-migrate COMMAND --help` lists.
+fn help_flags(command: &str) -> BTreeSet<String> {
+    let out = Command::new(bin())
+        .args([command, "--help"])
+        .output()
+        .expect("help");
+    assert!(out.status.success(), "{command} --help");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| l.starts_with('-'))
+        .flat_map(|l| {
+            l.split([' ', ','])
+                .take_while(|w| w.starts_with('-') || w.is_empty() || w.starts_with('<'))
+                .filter(|w| w.starts_with("--"))
+                .map(|w| w.split(['[', '=']).next().unwrap_or(w).to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Issue 24: `fleet --help` lists every job flag of `run --help`: the two differ only by
+/// what names one site (its key, id, local dir and journal) and what spreads many.
+#[test]
+fn fleet_help_lists_every_job_flag_of_run() {
+    let run = help_flags("run");
+    let fleet = help_flags("fleet");
+    assert!(run.len() > 40, "{run:?}");
+    let only = |set: &BTreeSet<String>, own: &[&str]| -> BTreeSet<String> {
+        set.iter()
+            .filter(|f| !own.contains(&f.as_str()))
+            .cloned()
+            .collect()
+    };
+    let run_only = ["--api-key", "--site-id", "--local-dir", "--journal"];
+    let fleet_only = ["--shard", "--concurrency-sites", "--journal-dir"];
+    assert_eq!(only(&run, &run_only), only(&fleet, &fleet_only));
+    for own in run_only {
+        assert!(run.contains(own) && !fleet.contains(own), "{own}");
+    }
+}
+
+/// A job flag that would be one thing shared by every site is refused by name, with why
+/// (exit 2): one metrics file, one metrics instance, one public address for listeners.
+#[tokio::test]
+async fn fleet_refuses_what_sites_would_share() {
+    let work = tempfile::tempdir().expect("work");
+    let sites = work.path().join("sites.csv");
+    std::fs::write(&sites, "site_id,key_env,manifest\na,K,m.csv\n").expect("sites");
+    let cases: [(&[&str], &str); 4] = [
+        (&["--metrics-file", "m.prom"], "--metrics-file m.prom"),
+        (&["--metrics-instance", "one"], "--metrics-instance one"),
+        (
+            &["--serve-sources", "https://tunnel.example"],
+            "--serve-sources PUBLIC_BASE_URL",
+        ),
+        (
+            &[
+                "--serve-sources",
+                "--serve-sources-listen",
+                "127.0.0.1:8080",
+            ],
+            "--serve-sources-listen 127.0.0.1:8080",
+        ),
+    ];
+    for (flags, named) in cases {
+        let mut cmd = Command::new(bin());
+        cmd.arg("fleet").arg(&sites).args(flags);
+        let (code, out) = run_to_end(cmd).await;
+        assert_eq!(code, 2, "{flags:?}: {out}");
+        assert!(out.contains(named), "{flags:?}: {out}");
+    }
+    // One site at a time, the listener and the address are the site's own while it runs.
+    let mut cmd = Command::new(bin());
+    cmd.arg("fleet")
+        .arg(&sites)
+        .args(["--serve-sources", "https://tunnel.example"])
+        .args(["--concurrency-sites", "1", "--journal-dir"])
+        .arg(work.path().join("j"))
+        .arg("--report-dir")
+        .arg(work.path().join("r"))
+        .env_remove("K")
+        .env_remove("JOB_COMPLETION_INDEX");
+    let (code, out) = run_to_end(cmd).await;
+    assert_eq!(code, 1, "the site fails on its key, not the flags: {out}");
+    assert!(out.contains("K is not set"), "{out}");
+}
+
+/// Issue 24: `fleet --serve-sources` serves each site's local files from a listener of its
+/// own while that site runs (two sites at once, two addresses): every file rides Bulk Import,
+/// no site asks for an upload URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fleet_serves_each_sites_local_files() {
+    let sites = ["shop-a".to_string(), "shop-b".to_string()];
+    let s = fleet_server_without_faults(&sites).await;
+    let work = tempfile::tempdir().expect("work");
+    let w = work.path();
+    std::fs::create_dir_all(w.join("keys")).expect("keys dir");
+    let mut sites_csv = String::from("site_id,key_file,manifest\n");
+    for site in &sites {
+        let dir = w.join(site);
+        std::fs::create_dir_all(&dir).expect("site dir");
+        let mut m = String::from("source,folder_path\n");
+        for i in 0..5 {
+            std::fs::write(dir.join(format!("p{i}.png")), png(6 + i, 4)).expect("photo");
+            m.push_str(&format!("p{i}.png,/local\n"));
+        }
+        std::fs::write(dir.join("m.csv"), m).expect("manifest");
+        std::fs::write(w.join("keys").join(site), key_of(site)).expect("key");
+        sites_csv.push_str(&format!("{site},keys/{site},{site}/m.csv\n"));
+    }
+    std::fs::write(w.join("sites.csv"), sites_csv).expect("sites file");
+    let (code, out) =
+        run_to_end(fleet_cmd(&s, w, &w.join("sites.csv"), &["--serve-sources"])).await;
+    assert_eq!(code, 0, "{out}");
+    let mut addresses = BTreeSet::new();
+    for site in &sites {
+        let marker = format!("[{site}] --serve-sources: serving the manifest's local files on ");
+        let addr = out
+            .split(&marker)
+            .nth(1)
+            .and_then(|t| t.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no listener of {site} in: {out}"));
+        addresses.insert(addr.to_string());
+        let stats = site_stats(&s, site).await;
+        assert!(
+            stats["calls"][BULK_IMPORT].as_u64().unwrap_or(0) >= 1,
+            "{site}: {stats}"
+        );
+        assert_eq!(
+            stats["calls"][UPLOAD_URL].as_u64().unwrap_or(0),
+            0,
+            "{site}: {stats}"
+        );
+        let rows =
+            crate::support::read_csv(&w.join("reports").join(site).join("reconciliation.csv"));
+        assert_eq!(rows.len(), 5, "{site}");
+        assert!(
+            rows.iter().all(|r| r["status"] == "ready"),
+            "{site}: {rows:?}"
+        );
+    }
+    assert_eq!(
+        addresses.len(),
+        2,
+        "each site its own listener: {addresses:?}"
+    );
+}
+
+/// A multi-site server for `sites`, without faults.
+async fn fleet_server_without_faults(sites: &[String]) -> TestServer {
+    TestServer::start_with(|c| {
+        c.sites = sites
+            .iter()
+            .map(|id| SiteConfig {
+                id: id.clone(),
+                api_keys: vec![key_of(id)],
+                rate_limit_per_minute: None,
+            })
+            .collect();
+    })
+    .await
 }
