@@ -156,7 +156,7 @@ pub async fn execute(args: PlanArgs) -> anyhow::Result<Ending> {
         s.counts.valid,
         s.counts.invalid,
         s.counts.duplicate,
-        super::run::skipped(s.counts.skipped),
+        crate::report::format::skipped(s.counts.skipped),
         s.folders.len(),
         s.api_calls.total,
         s.estimated_time,

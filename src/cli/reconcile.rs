@@ -123,7 +123,7 @@ pub async fn execute(args: ReconcileArgs) -> anyhow::Result<Ending> {
         c.differs,
         c.invalid,
         c.duplicate,
-        super::run::skipped(c.skipped),
+        crate::report::format::skipped(c.skipped),
         c.extra,
         report.summary.api_calls_total,
         report.csv.display(),

@@ -199,19 +199,10 @@ fn done_line(summary: &Summary, report_dir: &Path) -> String {
         c.failed,
         c.invalid,
         c.duplicate,
-        skipped(c.skipped),
+        crate::report::format::skipped(c.skipped),
         summary.api_calls_total,
         report_dir.display()
     )
-}
-
-/// ", N skipped" when rows were skipped for want of a source, else nothing.
-pub fn skipped(n: u64) -> String {
-    if n == 0 {
-        String::new()
-    } else {
-        format!(", {n} skipped")
-    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! Wording shared by every report and command line: durations as people read them.
+//! Wording shared by every report and command line: durations as people read them, and the
+//! skipped rows' clause of a done line.
 
 /// `3725` → `"1h 2m 5s"`; zero units are left out, `0` is `"0s"`.
 pub fn human_duration(secs: u64) -> String {
@@ -17,6 +18,15 @@ pub fn human_duration(secs: u64) -> String {
         "0s".to_string()
     } else {
         text.join(" ")
+    }
+}
+
+/// ", N skipped" when rows were skipped for want of a source, else nothing.
+pub fn skipped(n: u64) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(", {n} skipped")
     }
 }
 

@@ -5,6 +5,7 @@
 mod support;
 mod tools;
 
+mod architecture;
 mod claims;
 mod cli;
 mod contract;
