@@ -26,14 +26,7 @@ fn key_of(site: &str) -> String {
 /// answers late, lost or refused.
 async fn fleet_server(sites: &[String], rpm: u32) -> TestServer {
     TestServer::start_with(|c| {
-        c.sites = sites
-            .iter()
-            .map(|id| SiteConfig {
-                id: id.clone(),
-                api_keys: vec![key_of(id)],
-                rate_limit_per_minute: Some(rpm),
-            })
-            .collect();
+        c.sites = site_configs(sites, Some(rpm));
         c.rate_limit_burst = 20;
         c.faults.seed = 15;
         c.faults.error_rate = 0.03;
@@ -621,15 +614,17 @@ async fn a_fleet_serves_each_sites_local_files() {
 
 /// A multi-site server for `sites`, without faults.
 async fn fleet_server_without_faults(sites: &[String]) -> TestServer {
-    TestServer::start_with(|c| {
-        c.sites = sites
-            .iter()
-            .map(|id| SiteConfig {
-                id: id.clone(),
-                api_keys: vec![key_of(id)],
-                rate_limit_per_minute: None,
-            })
-            .collect();
-    })
-    .await
+    TestServer::start_with(|c| c.sites = site_configs(sites, None)).await
+}
+
+/// Each of `sites` with its key and rate limit.
+fn site_configs(sites: &[String], rpm: Option<u32>) -> Vec<SiteConfig> {
+    sites
+        .iter()
+        .map(|id| SiteConfig {
+            id: id.clone(),
+            api_keys: vec![key_of(id)],
+            rate_limit_per_minute: rpm,
+        })
+        .collect()
 }
