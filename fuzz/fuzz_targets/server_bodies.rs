@@ -4,14 +4,6 @@
 //! None may panic; errors are the expected answer to junk.
 #![no_main]
 
-use media_migrate::api::types::{
-    BulkDeleteFilesRequest, BulkDeleteFoldersRequest, BulkImportFileRequest,
-    BulkRestoreFilesRequest, BulkRestoreFoldersRequest, CreateFolderRequest,
-    GenerateFileDownloadUrlRequest, GenerateFileUploadUrlRequest, GenerateFilesDownloadUrlRequest,
-    GenerateVideoStreamingUrlRequest, GetFileDescriptorsRequest, ImportFileRequest, QueryRequest,
-    SearchFilesRequest, SearchFoldersRequest, UpdateFileDescriptorRequest, UpdateFileRequest,
-    UpdateFolderRequest,
-};
 use serde::de::DeserializeOwned;
 use wix_media_manager::downloads::names::safe_component;
 use wix_media_manager::downloads::range::ByteRange;
@@ -19,6 +11,14 @@ use wix_media_manager::files::{resolve_file_id, validate_display_name, validate_
 use wix_media_manager::query::{FILE_FIELDS, FOLDER_FIELDS, plan_query};
 use wix_media_manager::store::folders::validate_folder_name;
 use wix_media_manager::store::{PageRequest, PagingFields, SortKey};
+use wix_media_wire::types::{
+    BulkDeleteFilesRequest, BulkDeleteFoldersRequest, BulkImportFileRequest,
+    BulkRestoreFilesRequest, BulkRestoreFoldersRequest, CreateFolderRequest,
+    GenerateFileDownloadUrlRequest, GenerateFileUploadUrlRequest, GenerateFilesDownloadUrlRequest,
+    GenerateVideoStreamingUrlRequest, GetFileDescriptorsRequest, ImportFileRequest, QueryRequest,
+    SearchFilesRequest, SearchFoldersRequest, UpdateFileDescriptorRequest, UpdateFileRequest,
+    UpdateFolderRequest,
+};
 
 const SORTS: &[SortKey] = &[SortKey::DisplayName, SortKey::Updated, SortKey::Size];
 
