@@ -147,7 +147,8 @@ impl JobArgs {
             prune_max_percent: self.prune.then_some(self.max_prune),
             serve_sources: None,
             stage: None,
-            check_target: None,
+            // As every run does: the target is checked while the manifest is read.
+            check_target: Some(client.connect_timeout),
         };
         Ok(JobConfig {
             run,
@@ -231,10 +232,6 @@ async fn migrate(
     let journal = Journal::open(journal_path)?;
     journal.bind_target(&connected.identity)?;
     let batch_size = config.batch_size;
-    let config = RunConfig {
-        check_target: Some(client.connect_timeout),
-        ..config
-    };
     let client = connected.client(client)?;
     let shared = SharedJournal::new(journal);
     // The timeline's minute 0 is the client's: the calls it counts and the files the journal
